@@ -1,0 +1,72 @@
+"""torch-estimator: the TensorFlow Estimator API on PyTorch.
+
+``import torch_estimator as te`` and use the names you know from ``tf.estimator``.
+"""
+
+from __future__ import annotations
+
+from . import experimental, hooks, initializers, inputs, layers, metrics, optimizers, summary
+from ._estimator import Estimator
+from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
+from ._fn_args import call_logit_fn
+from ._mode_keys import ModeKeys
+from ._run_config import RunConfig
+from ._spec import EstimatorSpec
+from ._variables import VariableStore, get_global_step, get_variable, module, variable_scope
+from .hooks import (
+    CheckpointSaverHook,
+    CheckpointSaverListener,
+    FinalOpsHook,
+    LoggingTensorHook,
+    NanLossDuringTrainingError,
+    NanTensorHook,
+    SecondOrStepTimer,
+    SessionRunArgs,
+    SessionRunContext,
+    SessionRunHook,
+    SessionRunValues,
+    StepCounterHook,
+    StopAtStepHook,
+    SummarySaverHook,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Estimator",
+    "EstimatorSpec",
+    "ModeKeys",
+    "RunConfig",
+    "call_logit_fn",
+    "VariableStore",
+    "get_variable",
+    "get_global_step",
+    "variable_scope",
+    "module",
+    "ExportOutput",
+    "ClassificationOutput",
+    "RegressionOutput",
+    "PredictOutput",
+    "SessionRunHook",
+    "SessionRunArgs",
+    "SessionRunContext",
+    "SessionRunValues",
+    "CheckpointSaverListener",
+    "CheckpointSaverHook",
+    "FinalOpsHook",
+    "LoggingTensorHook",
+    "NanLossDuringTrainingError",
+    "NanTensorHook",
+    "SecondOrStepTimer",
+    "StepCounterHook",
+    "StopAtStepHook",
+    "SummarySaverHook",
+    "experimental",
+    "hooks",
+    "initializers",
+    "inputs",
+    "layers",
+    "metrics",
+    "optimizers",
+    "summary",
+]

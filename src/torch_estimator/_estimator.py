@@ -1,0 +1,622 @@
+"""The Estimator: trains, evaluates and predicts with a model_fn, state kept in model_dir."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import logging
+import os
+import tempfile
+import time
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from . import _checkpoint, _events, _rng
+from . import hooks as hooks_lib
+from ._batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
+from ._fn_args import fn_args
+from ._mode_keys import ModeKeys
+from ._run_config import RunConfig
+from ._spec import EstimatorSpec
+from ._variables import VariableStore
+from .metrics import Metric
+
+__all__ = ["Estimator"]
+
+logger = logging.getLogger("torch_estimator")
+
+_VALID_MODEL_FN_ARGS = {"features", "labels", "mode", "params", "self", "config"}
+_OVERRIDABLE = {"latest_checkpoint", "export_savedmodel"}
+
+
+@dataclasses.dataclass
+class _ResidentModel:
+    """The model state kept in memory between calls, and the checkpoint it came from."""
+
+    store: VariableStore
+    checkpoint: str | None
+    mtime: float | None
+    metadata: dict[str, str]
+
+
+def _mtime(prefix: str | None) -> float | None:
+    if prefix is None:
+        return None
+    try:
+        return os.stat(prefix + _checkpoint.SUFFIX).st_mtime_ns / 1e9
+    except OSError:
+        return None
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        array = value.detach().cpu().numpy()
+        return array[()] if array.ndim == 0 else array
+    return value
+
+
+class Estimator:
+    """Trains, evaluates and predicts with a ``model_fn``; keeps its state in ``model_dir``.
+
+    Args:
+        model_fn: ``model_fn(features, labels, mode, params, config)`` (any subset of those
+            names, ``features`` required) returning an ``EstimatorSpec``; or an ``nn.Module``
+            whose ``forward`` has that signature. Variables are created through
+            ``te.get_variable`` / ``te.layers`` / ``te.module`` on the first call and reused after.
+        model_dir: where checkpoints and summaries go (default: ``config.model_dir``, else a
+            temporary directory).
+        config: a ``RunConfig``.
+        params: hyper-parameters passed to ``model_fn`` as ``params``.
+        warm_start_from: a checkpoint path or ``WarmStartSettings`` (used when model_dir has
+            no checkpoint yet).
+
+    Example:
+        >>> def model_fn(features, labels, mode):
+        ...     logits = te.layers.dense(features["x"], 1)
+        ...     loss = torch.nn.functional.mse_loss(logits, labels)
+        ...     train_op = te.optimizers.get("SGD", 0.1).minimize(loss)
+        ...     return te.EstimatorSpec(mode, predictions={"y": logits}, loss=loss, train_op=train_op)
+        >>> est = te.Estimator(model_fn).train(input_fn, steps=100)
+    """
+
+    def __init__(
+        self,
+        model_fn: Callable[..., EstimatorSpec] | torch.nn.Module,
+        model_dir: str | os.PathLike[str] | None = None,
+        config: RunConfig | None = None,
+        params: dict[str, Any] | None = None,
+        warm_start_from: Any = None,
+    ) -> None:
+        self._assert_members_are_not_overridden()
+        if model_fn is None:
+            raise ValueError("model_fn must be provided to Estimator.")
+        _verify_model_fn_args(model_fn, params)
+        if config is None:
+            config = RunConfig()
+        elif not isinstance(config, RunConfig):
+            raise ValueError(f"config must be an instance of `RunConfig`, but provided {config}.")
+        model_dir = os.fspath(model_dir) if model_dir is not None else None
+        if model_dir:
+            if config.model_dir and config.model_dir != model_dir:
+                raise ValueError(
+                    "`model_dir` are set both in constructor and `RunConfig`, but with different values. "
+                    f"In constructor: '{model_dir}', in `RunConfig`: '{config.model_dir}' "
+                )
+            config = config.replace(model_dir=model_dir)
+        elif not config.model_dir:
+            model_dir = tempfile.mkdtemp()
+            logger.warning("Using temporary folder as model directory: %s", model_dir)
+            config = config.replace(model_dir=model_dir)
+        self._config = config
+        self._model_dir: str = config.model_dir
+        logger.info("Using config: %s", config)
+        self._model_fn = model_fn
+        self._params = copy.deepcopy(params or {})
+        self._warm_start_settings = warm_start_from
+        self._model: _ResidentModel | None = None
+
+    def _assert_members_are_not_overridden(self) -> None:
+        cls = type(self)
+        if cls is Estimator:
+            return
+        overridden = sorted(
+            name
+            for name, member in vars(Estimator).items()
+            if not name.startswith("_") and name not in _OVERRIDABLE and getattr(cls, name) is not member
+        )
+        if overridden:
+            raise ValueError(
+                f"Subclasses of Estimator cannot override members of Estimator. {cls} does override {overridden}"
+            )
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def model_dir(self) -> str:
+        return self._model_dir
+
+    @property
+    def config(self) -> RunConfig:
+        return copy.deepcopy(self._config)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return copy.deepcopy(self._params)
+
+    @property
+    def model_fn(self) -> Callable[..., EstimatorSpec] | torch.nn.Module:
+        return self._model_fn
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def latest_checkpoint(self) -> str | None:
+        """The newest checkpoint prefix in model_dir, or None."""
+        return _checkpoint.latest_checkpoint(self._model_dir)
+
+    def _require_checkpoint(self) -> str:
+        latest = self.latest_checkpoint()
+        if not latest:
+            raise ValueError(f"Could not find trained model in model_dir: {self._model_dir}.")
+        return latest
+
+    def get_variable_names(self) -> list[str]:
+        """Names of all variables in the latest checkpoint, sorted (TF-style scoped names)."""
+        return [name for name, _ in _checkpoint.list_variables(self._require_checkpoint())]
+
+    def get_variable_value(self, name: str) -> np.ndarray:
+        """The value of variable ``name`` in the latest checkpoint, as a numpy array."""
+        return _checkpoint.load_variable(self._require_checkpoint(), name).numpy()
+
+    def eval_dir(self, name: str | None = None) -> str:
+        """``model_dir/eval`` or ``model_dir/eval_<name>``: where evaluate() writes its summaries."""
+        return os.path.join(self._model_dir, "eval" if not name else "eval_" + name)
+
+    def _load_model(self, checkpoint: str | None, restore_rng: bool) -> _ResidentModel:
+        """The resident model restored from ``checkpoint`` (reused while that file is unchanged)."""
+        mtime = _mtime(checkpoint)
+        model = self._model
+        if model is not None and checkpoint is not None and model.checkpoint == checkpoint and model.mtime == mtime:
+            if restore_rng:
+                _rng.set_state(model.metadata)
+            return model
+        store = VariableStore()
+        metadata: dict[str, str] = {}
+        if checkpoint is not None:
+            logger.info("Restoring parameters from %s", checkpoint)
+            tensors, metadata = _checkpoint.load(checkpoint)
+            store.load_state(tensors)
+        if not (restore_rng and _rng.set_state(metadata)) and self._config.tf_random_seed is not None:
+            _rng.seed_all(self._config.tf_random_seed)
+        if isinstance(self._model_fn, torch.nn.Module):
+            store.register_module("", self._model_fn)
+        self._model = _ResidentModel(store, checkpoint, mtime, metadata)
+        return self._model
+
+    # -- calling user functions -----------------------------------------------------------------
+    def _call_input_fn(self, input_fn: Callable[..., Any], mode: str, input_context: Any = None) -> Any:
+        if not callable(input_fn):
+            raise TypeError(f"input_fn must be callable; got {input_fn!r}.")
+        names = fn_args(input_fn)
+        kwargs: dict[str, Any] = {}
+        if "mode" in names:
+            kwargs["mode"] = mode
+        if "params" in names:
+            kwargs["params"] = self.params
+        if "config" in names:
+            kwargs["config"] = self.config
+        if input_context is not None and "input_context" in names:
+            kwargs["input_context"] = input_context
+        return input_fn(**kwargs)
+
+    def _call_model_fn(self, store: VariableStore, features: Any, labels: Any, mode: str) -> EstimatorSpec:
+        names = fn_args(self._model_fn)
+        kwargs: dict[str, Any] = {}
+        if "labels" in names:
+            kwargs["labels"] = labels
+        elif labels is not None:
+            raise ValueError("model_fn does not take labels, but input_fn returns labels.")
+        if "mode" in names:
+            kwargs["mode"] = mode
+        if "params" in names:
+            kwargs["params"] = self._params
+        if "config" in names:
+            kwargs["config"] = self._config
+        if isinstance(self._model_fn, torch.nn.Module):
+            self._model_fn.train(mode == ModeKeys.TRAIN)
+        with store.activate(mode):
+            result = self._model_fn(features=features, **kwargs)
+        if not isinstance(result, EstimatorSpec):
+            raise ValueError("model_fn should return an EstimatorSpec.")
+        if result.mode != mode:
+            raise ValueError(f"model_fn returned an EstimatorSpec for mode {result.mode!r} when called with mode {mode!r}.")
+        return result
+
+    def _batches(
+        self, input_fn: Callable[..., Any], mode: str, store: VariableStore, bounded: bool = False
+    ) -> Iterator[tuple[Any, Any]]:
+        """Model-ready ``(features, labels)`` batches; a single batch repeats only when training."""
+        result = self._call_input_fn(input_fn, mode)
+        if mode == ModeKeys.TRAIN and is_single_batch(result) and not bounded:
+            raise ValueError(SINGLE_BATCH_HINT)
+        for features, labels in iterate_batches(result, repeat_single=mode == ModeKeys.TRAIN):
+            yield (
+                to_model_input(features, store.device, "features"),
+                None if labels is None else to_model_input(labels, store.device, "labels"),
+            )
+
+    # -- train ----------------------------------------------------------------------------------
+    def train(
+        self,
+        input_fn: Callable[..., Any],
+        hooks: list[hooks_lib.SessionRunHook] | None = None,
+        steps: int | None = None,
+        max_steps: int | None = None,
+        saving_listeners: list[hooks_lib.CheckpointSaverListener] | None = None,
+    ) -> "Estimator":
+        """Trains on the batches of ``input_fn`` until it ends, ``steps`` more steps, or ``max_steps``.
+
+        Returns self. Checkpoints are saved when the model is ready, every
+        ``save_checkpoints_steps``/``secs`` and at the end; training resumes from the latest one.
+        """
+        if steps is not None and max_steps is not None:
+            raise ValueError("Can not provide both steps and max_steps.")
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        if max_steps is not None and max_steps <= 0:
+            raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
+        if max_steps is not None:
+            latest = self.latest_checkpoint()
+            start_step = int(_checkpoint.load_variable(latest, "global_step").item()) if latest else 0
+            if max_steps <= start_step:
+                logger.info("Skipping training since max_steps has already saved.")
+                return self
+        all_hooks = hooks_lib.check_hooks_type(hooks)
+        if steps is not None or max_steps is not None:
+            all_hooks.append(hooks_lib.StopAtStepHook(steps, max_steps))
+        listeners = hooks_lib.check_listeners_type(saving_listeners)
+        loss = self._train_model(input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None)
+        if loss is not None:
+            logger.info("Loss for final step: %s.", loss)
+        return self
+
+    def _default_training_hooks(
+        self, user_hooks: list[hooks_lib.SessionRunHook], spec: EstimatorSpec, listeners: list[hooks_lib.CheckpointSaverListener]
+    ) -> list[hooks_lib.SessionRunHook]:
+        """All hooks of a train() call, in TensorFlow's order: chief hooks first, then workers'."""
+        config = self._config
+        chief: list[hooks_lib.SessionRunHook] = list(spec.training_chief_hooks)
+        if config.log_step_count_steps:
+            chief.append(hooks_lib.StepCounterHook(every_n_steps=config.log_step_count_steps, output_dir=self._model_dir))
+        if config.save_summary_steps:
+            chief.append(hooks_lib.SummarySaverHook(save_steps=config.save_summary_steps, output_dir=self._model_dir))
+        workers: list[hooks_lib.SessionRunHook] = user_hooks + [hooks_lib.NanTensorHook("loss")]
+        if config.log_step_count_steps:
+            workers.append(
+                hooks_lib.LoggingTensorHook({"loss": "loss", "step": "global_step"}, every_n_iter=config.log_step_count_steps)
+            )
+        workers += list(spec.training_hooks)
+        savers = [h for h in chief + workers if isinstance(h, hooks_lib.CheckpointSaverHook)]
+        if savers:
+            savers[0]._listeners.extend(listeners)
+        elif config.save_checkpoints_secs or config.save_checkpoints_steps:
+            chief.append(
+                hooks_lib.CheckpointSaverHook(
+                    self._model_dir,
+                    save_secs=config.save_checkpoints_secs,
+                    save_steps=config.save_checkpoints_steps,
+                    listeners=listeners,
+                )
+            )
+        elif listeners:
+            raise ValueError(
+                "There should be a CheckpointSaverHook to use saving_listeners. Please set one of the "
+                "RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs."
+            )
+        return chief + workers
+
+    def _train_model(
+        self,
+        input_fn: Callable[..., Any],
+        hooks: list[hooks_lib.SessionRunHook],
+        listeners: list[hooks_lib.CheckpointSaverListener],
+        bounded: bool,
+    ) -> Any:
+        checkpoint = self.latest_checkpoint()
+        if checkpoint is None and self._warm_start_settings is not None:
+            raise NotImplementedError("warm_start_from is not supported yet.")
+        model = self._load_model(checkpoint, restore_rng=True)
+        store = model.store
+        session = _Session(self, model)
+        all_hooks: list[hooks_lib.SessionRunHook] = []
+        last_loss: torch.Tensor | None = None
+        steps_taken = 0
+        for features, labels in self._batches(input_fn, ModeKeys.TRAIN, store, bounded):
+            if not all_hooks:
+                logger.info("Calling model_fn.")
+            spec = self._call_model_fn(store, features, labels, ModeKeys.TRAIN)
+            if not all_hooks:
+                logger.info("Done calling model_fn.")
+                all_hooks = self._default_training_hooks(hooks, spec, listeners)
+                for hook in all_hooks:
+                    hook.begin()
+                for hook in all_hooks:
+                    hook.after_create_session(session, None)
+            context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["train_op", "loss"]), session)
+            requests = [hook.before_run(context) for hook in all_hooks]
+            step = store.global_step
+            spec.train_op()
+            store.global_step = step + 1
+            steps_taken += 1
+            session.step_values = {"loss": spec.loss, "global_step": step, "predictions": spec.predictions}
+            for hook, request in zip(all_hooks, requests):
+                results = session.run(request.fetches) if request is not None else None
+                hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
+            session.step_values = None
+            last_loss = spec.loss
+            if context.stop_requested:
+                break
+        if steps_taken == 0:
+            logger.warning("Training with estimator made no steps. Perhaps input is empty or misspecified.")
+            return None
+        for hook in all_hooks:
+            hook.end(session)
+        _events.close_writers(self._model_dir)
+        return _to_numpy(last_loss)
+
+    # -- evaluate -------------------------------------------------------------------------------
+    def evaluate(
+        self,
+        input_fn: Callable[..., Any],
+        steps: int | None = None,
+        hooks: list[hooks_lib.SessionRunHook] | None = None,
+        checkpoint_path: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Evaluates on ``input_fn`` (all of it, or ``steps`` batches).
+
+        Returns the spec's metrics plus ``loss`` (the mean of per-batch losses) and
+        ``global_step``, and writes them as TensorBoard scalars to ``eval_dir(name)``.
+        """
+        all_hooks = hooks_lib.check_hooks_type(hooks)
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        checkpoint = self._checkpoint_to_use(checkpoint_path, "evaluate")
+        model = self._load_model(checkpoint, restore_rng=False)
+        store = model.store
+        session = _Session(self, model)
+        logger.info("Starting evaluation at %s", datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"))
+        start = time.time()
+        metrics: dict[str, Metric] = {}
+        loss_sum = torch.zeros((), dtype=torch.float64)
+        batches = 0
+        hooks_started = False
+        for features, labels in self._batches(input_fn, ModeKeys.EVAL, store):
+            with torch.no_grad():
+                spec = self._call_model_fn(store, features, labels, ModeKeys.EVAL)
+            if not hooks_started:
+                all_hooks += list(spec.evaluation_hooks)
+                for hook in all_hooks:
+                    hook.begin()
+                for hook in all_hooks:
+                    hook.after_create_session(session, None)
+                hooks_started = True
+            context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["loss"]), session)
+            requests = [hook.before_run(context) for hook in all_hooks]
+            _merge_metrics(metrics, spec.eval_metric_ops, first=batches == 0)
+            loss_sum = loss_sum + spec.loss.detach().to(torch.float64).cpu()
+            batches += 1
+            if steps is not None:
+                if steps < 20 or batches % max(1, steps // 10) == 0 or batches == steps:
+                    logger.info("Evaluation [%d/%d]", batches, steps)
+            session.step_values = {"loss": spec.loss, "global_step": store.global_step, "predictions": spec.predictions}
+            for hook, request in zip(all_hooks, requests):
+                results = session.run(request.fetches) if request is not None else None
+                hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
+            session.step_values = None
+            if context.stop_requested or (steps is not None and batches >= steps):
+                break
+        for hook in all_hooks if hooks_started else []:
+            hook.end(session)
+        results: dict[str, Any] = {k: np.float32(m.result().item()) for k, m in metrics.items()}
+        results["loss"] = np.float32(loss_sum.item() / batches) if batches else np.float32("nan")
+        results["global_step"] = store.global_step
+        logger.info("Inference Time : %.5fs", time.time() - start)
+        logger.info("Finished evaluation at %s", datetime.datetime.now().strftime("%Y-%m-%d-%H:%M:%S"))
+        logger.info(
+            "Saving dict for global step %d: %s",
+            store.global_step,
+            ", ".join(f"{k} = {results[k]}" for k in sorted(results)),
+        )
+        eval_dir = self.eval_dir(name)
+        writer = _events.writer_for(eval_dir)
+        writer.add_scalars({k: float(v) for k, v in results.items() if k != "global_step"}, store.global_step)
+        if checkpoint is not None:
+            logger.info("Saving 'checkpoint_path' summary for global step %d: %s", store.global_step, checkpoint)
+            writer.add_text("checkpoint_path", checkpoint, store.global_step)
+        _events.close_writers(eval_dir)
+        return results
+
+    def _checkpoint_to_use(self, checkpoint_path: str | None, action: str) -> str | None:
+        if checkpoint_path:
+            resolved = _checkpoint.resolve(os.fspath(checkpoint_path))
+            if resolved is None:
+                raise ValueError(f"Could not find a checkpoint at checkpoint_path: {checkpoint_path}.")
+            return resolved
+        latest = self.latest_checkpoint()
+        if latest is None:
+            logger.info("Could not find trained model in model_dir: %s, running initialization to %s.", self._model_dir, action)
+        return latest
+
+    # -- predict --------------------------------------------------------------------------------
+    def predict(
+        self,
+        input_fn: Callable[..., Any],
+        predict_keys: list[str] | str | None = None,
+        hooks: list[hooks_lib.SessionRunHook] | None = None,
+        checkpoint_path: str | None = None,
+        yield_single_examples: bool = True,
+    ) -> Iterator[Any]:
+        """Yields predictions for the features of ``input_fn``.
+
+        One dict per example (or per batch with ``yield_single_examples=False``), with numpy
+        values. The model stays in memory: it is reloaded only when the checkpoint changes.
+        """
+        all_hooks = hooks_lib.check_hooks_type(hooks)
+        if isinstance(predict_keys, str):
+            predict_keys = [predict_keys]
+        checkpoint = self._checkpoint_to_use(checkpoint_path, "predict")
+        model = self._load_model(checkpoint, restore_rng=False)
+        store = model.store
+        session = _Session(self, model)
+        hooks_started = False
+        for features, labels in self._batches(input_fn, ModeKeys.PREDICT, store):
+            with torch.no_grad():
+                spec = self._call_model_fn(store, features, labels, ModeKeys.PREDICT)
+            if not hooks_started:
+                all_hooks += list(spec.prediction_hooks)
+                for hook in all_hooks:
+                    hook.begin()
+                for hook in all_hooks:
+                    hook.after_create_session(session, None)
+                hooks_started = True
+            context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["predictions"]), session)
+            requests = [hook.before_run(context) for hook in all_hooks]
+            predictions = _extract_keys(spec.predictions, predict_keys)
+            predictions = {k: _to_numpy(v) for k, v in predictions.items()} if isinstance(predictions, dict) else _to_numpy(predictions)
+            session.step_values = {"global_step": store.global_step, "predictions": spec.predictions}
+            for hook, request in zip(all_hooks, requests):
+                results = session.run(request.fetches) if request is not None else None
+                hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
+            session.step_values = None
+            if not yield_single_examples:
+                yield predictions
+            elif not isinstance(predictions, dict):
+                yield from predictions
+            else:
+                for i in range(_extract_batch_length(predictions)):
+                    yield {key: value[i] for key, value in predictions.items()}
+            if context.stop_requested:
+                break
+        for hook in all_hooks if hooks_started else []:
+            hook.end(session)
+
+
+def _verify_model_fn_args(model_fn: Any, params: Any) -> None:
+    args = set(fn_args(model_fn))
+    if "features" not in args:
+        raise ValueError(f"model_fn ({model_fn}) must include features argument.")
+    if params is not None and "params" not in args:
+        raise ValueError(f"model_fn ({model_fn}) does not include params argument, but params ({params}) is passed to Estimator.")
+    if params is None and "params" in args:
+        logger.warning("Estimator's model_fn (%s) includes params argument, but params are not passed to Estimator.", model_fn)
+    unexpected = sorted(args - _VALID_MODEL_FN_ARGS)
+    if unexpected:
+        raise ValueError(f"model_fn ({model_fn}) has following not expected args: {unexpected}")
+
+
+def _merge_metrics(accumulated: dict[str, Metric], batch: dict[str, Metric], first: bool) -> None:
+    if first:
+        accumulated.update(batch)
+        return
+    if set(batch) != set(accumulated):
+        raise ValueError(
+            f"model_fn returned eval_metric_ops {sorted(batch)} for this batch but {sorted(accumulated)} "
+            "for the first batch; every batch must return the same metrics."
+        )
+    for key, metric in batch.items():
+        if metric is not accumulated[key]:
+            accumulated[key].merge_state(metric)
+
+
+def _extract_keys(predictions: Any, predict_keys: list[str] | None) -> Any:
+    if not predict_keys:
+        return predictions
+    if not isinstance(predictions, dict):
+        raise ValueError("predict_keys argument is not valid in case of non-dict predictions.")
+    existing = list(predictions.keys())
+    kept = {k: v for k, v in predictions.items() if k in predict_keys}
+    if not kept:
+        raise ValueError(f"Expected to run at least one output from {existing}, provided {predict_keys}.")
+    return kept
+
+
+def _extract_batch_length(predictions: dict[str, Any]) -> int:
+    batch_length = None
+    for key, value in predictions.items():
+        shape = np.shape(value)
+        if not shape:
+            raise ValueError(f"Prediction {key} is a scalar; predictions must have a batch dimension to yield single examples.")
+        batch_length = batch_length or shape[0]
+        if shape[0] != batch_length:
+            raise ValueError(f"Batch length of predictions should be same. {key} has different batch length than others.")
+    return batch_length or 0
+
+
+class _Session:
+    """What hooks see of a running loop: fetch resolution and checkpoint saving."""
+
+    def __init__(self, estimator: Estimator, model: _ResidentModel) -> None:
+        self._estimator = estimator
+        self._model = model
+        self.model_dir = estimator.model_dir
+        self.step_values: dict[str, Any] | None = None
+        self._savers: dict[str, _checkpoint.Saver] = {}
+
+    @property
+    def global_step(self) -> int:
+        return self._model.store.global_step
+
+    def run(self, fetches: Any) -> Any:
+        """Resolves names, tensors, callables (nested in lists, tuples and dicts) to values."""
+        if isinstance(fetches, dict):
+            return {k: self.run(v) for k, v in fetches.items()}
+        if isinstance(fetches, (list, tuple)):
+            return type(fetches)(self.run(v) for v in fetches)
+        if isinstance(fetches, str):
+            return self._resolve_name(fetches)
+        if isinstance(fetches, torch.Tensor):
+            return _to_numpy(fetches)
+        if callable(fetches):
+            return self.run(fetches())
+        return fetches
+
+    def _resolve_name(self, name: str) -> Any:
+        step = self.step_values or {}
+        store = self._model.store
+        if name == "global_step":
+            return step.get("global_step", store.global_step)
+        if name == "summaries":
+            summaries = dict(store.summaries)
+            if step.get("loss") is not None:
+                summaries.setdefault("loss", step["loss"])
+            return {k: _to_numpy(v) for k, v in summaries.items()}
+        if name in step and step[name] is not None:
+            return _to_numpy(step[name]) if not isinstance(step[name], dict) else {k: _to_numpy(v) for k, v in step[name].items()}
+        predictions = step.get("predictions")
+        if isinstance(predictions, dict) and name in predictions:
+            return _to_numpy(predictions[name])
+        variables = store.variables()
+        if name in variables:
+            return _to_numpy(variables[name])
+        raise ValueError(
+            f"Unknown fetch {name!r}: expected 'loss', 'global_step', 'summaries', a prediction key "
+            "or a variable name."
+        )
+
+    def save(self, checkpoint_dir: str, basename: str) -> str:
+        """Saves the model's full state as ``checkpoint_dir/<basename>-<global_step>``."""
+        config = self._estimator._config
+        saver = self._savers.get(checkpoint_dir)
+        if saver is None:
+            saver = self._savers[checkpoint_dir] = _checkpoint.Saver(
+                checkpoint_dir, config.keep_checkpoint_max, config.keep_checkpoint_every_n_hours
+            )
+        store = self._model.store
+        metadata = {"format": "torch_estimator.checkpoint/1", **_rng.get_state()}
+        prefix = saver.save(basename, store.global_step, store.state_tensors(), metadata)
+        if os.path.abspath(checkpoint_dir) == os.path.abspath(self.model_dir):
+            self._model.checkpoint = prefix
+            self._model.mtime = _mtime(prefix)
+            self._model.metadata = metadata
+        return prefix

@@ -1,0 +1,154 @@
+"""EstimatorSpec: what a model_fn returns, validated as TensorFlow validates it."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import hooks as hooks_lib
+from ._export_output import get_export_outputs
+from ._mode_keys import ModeKeys
+from .metrics import Metric
+
+__all__ = ["EstimatorSpec"]
+
+_FIELDS = [
+    "mode",
+    "predictions",
+    "loss",
+    "train_op",
+    "eval_metric_ops",
+    "export_outputs",
+    "training_chief_hooks",
+    "training_hooks",
+    "scaffold",
+    "evaluation_hooks",
+    "prediction_hooks",
+]
+
+
+class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
+    """Ops and objects returned from a ``model_fn`` and passed to an ``Estimator``.
+
+    Field order and validation follow ``tf.estimator.EstimatorSpec``:
+
+    * TRAIN needs ``loss`` and ``train_op`` (a callable run after the forward pass, typically a
+      ``te.optimizers.TrainOp`` built by ``optimizer.minimize(loss)`` or by a head);
+    * EVAL needs ``loss``; ``eval_metric_ops`` maps names to updated ``te.metrics.Metric``
+      objects (or ``(metric, update_op)`` tuples);
+    * PREDICT needs ``predictions`` (a tensor or a dict of tensors / string arrays).
+
+    ``loss`` must hold exactly one element and is reshaped to a scalar.
+    """
+
+    def __new__(
+        cls,
+        mode: str,
+        predictions: Any = None,
+        loss: Any = None,
+        train_op: Callable[[], Any] | None = None,
+        eval_metric_ops: dict[str, Any] | None = None,
+        export_outputs: dict[str, Any] | None = None,
+        training_chief_hooks: Any = None,
+        training_hooks: Any = None,
+        scaffold: Any = None,
+        evaluation_hooks: Any = None,
+        prediction_hooks: Any = None,
+    ) -> "EstimatorSpec":
+        if mode not in ModeKeys.all():
+            raise ValueError(f"mode must be one of {ModeKeys.all()}; got {mode!r}.")
+        train_op = _validate_train_op(train_op, mode)
+        loss = _validate_loss(loss, mode)
+        predictions = _validate_predictions(predictions, mode)
+        export_outputs = get_export_outputs(export_outputs, predictions) if mode == ModeKeys.PREDICT else None
+        return super().__new__(
+            cls,
+            mode=mode,
+            predictions=predictions,
+            loss=loss,
+            train_op=train_op,
+            eval_metric_ops=_validate_eval_metric_ops(eval_metric_ops),
+            export_outputs=export_outputs,
+            training_chief_hooks=_validate_hooks(training_chief_hooks),
+            training_hooks=_validate_hooks(training_hooks),
+            scaffold=scaffold,
+            evaluation_hooks=_validate_hooks(evaluation_hooks),
+            prediction_hooks=_validate_hooks(prediction_hooks),
+        )
+
+    def _replace(self, **kwds: Any) -> "EstimatorSpec":
+        if "mode" in kwds and self.mode != kwds["mode"]:
+            raise ValueError("mode of EstimatorSpec cannot be changed.")
+        return EstimatorSpec(**{**self._asdict(), **kwds})
+
+
+def _validate_train_op(train_op: Any, mode: str) -> Any:
+    if train_op is None:
+        if mode == ModeKeys.TRAIN:
+            raise ValueError("Missing train_op.")
+        return None
+    if not callable(train_op):
+        raise TypeError(f"train_op must be a callable (e.g. optimizer.minimize(loss)); given: {train_op!r}")
+    return train_op
+
+
+def _validate_loss(loss: Any, mode: str) -> Any:
+    if loss is None:
+        if mode in (ModeKeys.TRAIN, ModeKeys.EVAL):
+            raise ValueError("Missing loss.")
+        return None
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"loss must be Tensor, given: {loss}")
+    if loss.numel() != 1:
+        raise ValueError(f"Loss must be scalar, given: {loss}")
+    return loss.reshape(())
+
+
+def _is_prediction_value(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) or (isinstance(value, np.ndarray) and value.ndim > 0)
+
+
+def _validate_predictions(predictions: Any, mode: str) -> Any:
+    if predictions is None:
+        if mode == ModeKeys.PREDICT:
+            raise ValueError("Missing predictions.")
+        return {}
+    if isinstance(predictions, dict):
+        for key, value in predictions.items():
+            if not _is_prediction_value(value):
+                raise TypeError(f"predictions[{key}] must be Tensor, given: {value}")
+        return predictions
+    if not _is_prediction_value(predictions):
+        raise TypeError(f"predictions must be Tensor, given: {predictions}")
+    return predictions
+
+
+def _validate_eval_metric_ops(eval_metric_ops: Any) -> dict[str, Metric]:
+    if eval_metric_ops is None:
+        return {}
+    if not isinstance(eval_metric_ops, dict):
+        raise TypeError(f"eval_metric_ops must be a dict, given: {eval_metric_ops}")
+    out: dict[str, Metric] = {}
+    for key, value in eval_metric_ops.items():
+        metric = value[0] if isinstance(value, tuple) and len(value) == 2 else value
+        if not isinstance(metric, Metric):
+            raise TypeError(
+                "Values of eval_metric_ops must be (metric_value, update_op) tuples, given: "
+                f"{value} for key: {key}. In torch_estimator a metric value is a "
+                "te.metrics.Metric updated with the batch (e.g. te.metrics.mean(values))."
+            )
+        if not metric.updates:
+            raise ValueError(f'Please call update_state(...) on the "{metric.name}" metric')
+        out[key] = metric
+    return out
+
+
+def _validate_hooks(hooks: Any) -> tuple[hooks_lib.SessionRunHook, ...]:
+    hooks = tuple(hooks or [])
+    for hook in hooks:
+        if not isinstance(hook, hooks_lib.SessionRunHook):
+            raise TypeError(f"All hooks must be SessionRunHook instances, given: {hook}")
+    return hooks

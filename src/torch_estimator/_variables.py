@@ -1,0 +1,313 @@
+"""The variable store: named, scoped parameters that outlive the model_fn call creating them.
+
+A model_fn runs once per batch. The first call creates each variable (``get_variable``, the
+``te.layers`` functions, ``module``); later calls get the same tensor back by its scoped name.
+The store also holds the bound optimizers and the global step, so that one checkpoint holds
+everything training needs to resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+
+import torch
+
+from . import initializers
+from ._mode_keys import ModeKeys
+
+if TYPE_CHECKING:
+    from .optimizers import Optimizer
+
+__all__ = ["VariableStore", "get_variable", "variable_scope", "module", "current_store", "get_global_step"]
+
+GLOBAL_STEP_NAME = "global_step"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+@dataclasses.dataclass
+class _Frame:
+    store: "VariableStore"
+    scope: tuple[str, ...]
+
+
+_FRAME: contextvars.ContextVar[_Frame | None] = contextvars.ContextVar("torch_estimator_store", default=None)
+
+
+class VariableStore:
+    """Holds a model's variables, modules, optimizers and global step by scoped name.
+
+    The Estimator owns one store per model and activates it around every model_fn call. It
+    can also be used directly, e.g. to try layers outside an Estimator::
+
+        store = te.VariableStore()
+        with store.activate():
+            y = te.layers.dense(torch.ones(2, 3), 4)
+    """
+
+    def __init__(self, device: str | torch.device | None = None) -> None:
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.mode: str = ModeKeys.TRAIN
+        self.global_step: int = 0
+        self._variables: dict[str, torch.Tensor] = {}
+        self._trainable: dict[str, bool] = {}
+        self._names_by_id: dict[int, str] = {}
+        self._modules: dict[str, torch.nn.Module] = {}
+        self._optimizers: dict[str, "Optimizer"] = {}
+        self._pending: dict[str, torch.Tensor] = {}
+        self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
+        self.summaries: dict[str, torch.Tensor] = {}
+
+    # -- activation -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def activate(self, mode: str | None = None) -> Iterator["VariableStore"]:
+        """Makes this store current (for one model_fn call); resets per-call auto-naming."""
+        if mode is not None:
+            self.mode = mode
+        self._name_counts = {}
+        self.summaries = {}
+        token = _FRAME.set(_Frame(self, ()))
+        try:
+            yield self
+        finally:
+            _FRAME.reset(token)
+
+    # -- variables ----------------------------------------------------------------------------
+    def get_variable(
+        self,
+        name: str,
+        shape: Sequence[int],
+        dtype: torch.dtype = torch.float32,
+        initializer: Any = None,
+        trainable: bool = True,
+    ) -> torch.Tensor:
+        """Returns the variable ``name`` (a full scoped name), creating it on first use."""
+        shape = tuple(int(d) for d in shape)
+        existing = self._variables.get(name)
+        if existing is not None:
+            if tuple(existing.shape) != shape:
+                raise ValueError(
+                    f"Trying to share variable {name}, but specified shape {list(shape)} and found "
+                    f"shape {list(existing.shape)}."
+                )
+            if existing.dtype != dtype:
+                raise ValueError(f"Trying to share variable {name}, but specified dtype {dtype} and found dtype {existing.dtype}.")
+            return existing
+        value = self._pending.pop(name, None)
+        if value is not None:
+            if tuple(value.shape) != shape:
+                raise ValueError(
+                    f"Variable {name} has shape {list(shape)} in the model but {list(value.shape)} in "
+                    "the checkpoint."
+                )
+            value = value.to(dtype=dtype)
+        else:
+            value = initializers.get(initializer)(shape, dtype)
+        value = value.to(self.device)
+        tensor: torch.Tensor = torch.nn.Parameter(value, requires_grad=True) if trainable else value
+        self._add(name, tensor, trainable)
+        return tensor
+
+    def _add(self, name: str, tensor: torch.Tensor, trainable: bool) -> None:
+        if not _NAME_RE.match(name) or name == GLOBAL_STEP_NAME:
+            raise ValueError(f"Invalid variable name {name!r}: use letters, digits, '_', '.', '-' and '/' (and not 'global_step').")
+        if name in self._variables:
+            raise ValueError(f"Variable {name} already exists in the store.")
+        self._variables[name] = tensor
+        self._trainable[name] = trainable
+        self._names_by_id[id(tensor)] = name
+
+    def register_module(self, prefix: str, mod: torch.nn.Module) -> None:
+        """Adds ``mod``'s parameters and buffers as variables named ``prefix/<path>``.
+
+        Values waiting in a restored checkpoint are copied into the module.
+        """
+        mod.to(self.device)
+        self._modules[prefix] = mod
+        named: list[tuple[str, torch.Tensor, bool]] = [
+            (n, p, p.requires_grad) for n, p in mod.named_parameters()
+        ] + [(n, b, False) for n, b in mod.named_buffers()]
+        for path, tensor, trainable in named:
+            name = "/".join(filter(None, [prefix, path.replace(".", "/")]))
+            self._add(name, tensor, trainable)
+            pending = self._pending.pop(name, None)
+            if pending is not None:
+                self._assign(name, tensor, pending)
+
+    @staticmethod
+    def _assign(name: str, tensor: torch.Tensor, value: torch.Tensor) -> None:
+        if tuple(value.shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"Variable {name} has shape {list(tensor.shape)} in the model but {list(value.shape)} in the checkpoint."
+            )
+        with torch.no_grad():
+            tensor.copy_(value.to(dtype=tensor.dtype))
+
+    def module_for(self, prefix: str) -> torch.nn.Module | None:
+        return self._modules.get(prefix)
+
+    def unique_name(self, scope: tuple[str, ...], base: str) -> str:
+        """``base``, ``base_1``, ``base_2``, ... for successive unnamed layers within one call."""
+        key = (scope, base)
+        count = self._name_counts.get(key, 0)
+        self._name_counts[key] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    def name_of(self, tensor: torch.Tensor) -> str:
+        """The scoped name of a variable of this store."""
+        try:
+            return self._names_by_id[id(tensor)]
+        except KeyError:
+            raise ValueError(f"Tensor of shape {tuple(tensor.shape)} is not a variable of this store.") from None
+
+    def variables(self) -> dict[str, torch.Tensor]:
+        """All variables by name, in creation order."""
+        return dict(self._variables)
+
+    def trainable_variables(self) -> list[torch.Tensor]:
+        """Trainable variables, in creation order."""
+        return [t for n, t in self._variables.items() if self._trainable[n]]
+
+    # -- optimizers -----------------------------------------------------------------------------
+    def optimizer(self, optimizer: "Optimizer") -> "Optimizer":
+        """The store's optimizer named ``optimizer.name``, binding ``optimizer`` on first use.
+
+        A model_fn that builds a new optimizer object on every call thus trains with one
+        optimizer whose slots persist. The first optimizer bound owns the global step.
+        """
+        bound = self._optimizers.get(optimizer.name)
+        if bound is not None:
+            return bound
+        optimizer.bind(self, owns_global_step=not self._optimizers)
+        self._optimizers[optimizer.name] = optimizer
+        return optimizer
+
+    def optimizers(self) -> list["Optimizer"]:
+        return list(self._optimizers.values())
+
+    def take_pending(self, name: str) -> torch.Tensor | None:
+        """Removes and returns a value waiting in a restored checkpoint (for optimizer slots)."""
+        return self._pending.pop(name, None)
+
+    # -- checkpoint state -----------------------------------------------------------------------
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Everything a checkpoint holds: variables, optimizer slots and hyper-parameters, step."""
+        out: dict[str, torch.Tensor] = {n: t.detach() for n, t in self._variables.items()}
+        for opt in self._optimizers.values():
+            out.update(opt.state_tensors())
+        out.update(self._pending)
+        out[GLOBAL_STEP_NAME] = torch.tensor(self.global_step, dtype=torch.int64)
+        return out
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restores from checkpoint tensors: existing variables now, the rest when created."""
+        tensors = dict(tensors)
+        step = tensors.pop(GLOBAL_STEP_NAME, None)
+        self.global_step = int(step.item()) if step is not None else 0
+        for name, tensor in self._variables.items():
+            value = tensors.pop(name, None)
+            if value is not None:
+                self._assign(name, tensor, value)
+        for opt in self._optimizers.values():
+            opt.load_state_tensors(tensors)
+        self._pending = tensors
+
+
+def _frame() -> _Frame:
+    frame = _FRAME.get()
+    if frame is None:
+        raise RuntimeError(
+            "No active variable store: call this inside a model_fn run by an Estimator, or "
+            "inside `with te.VariableStore().activate():`."
+        )
+    return frame
+
+
+def current_store() -> VariableStore:
+    """The store of the model_fn being run."""
+    return _frame().store
+
+
+def current_scope() -> tuple[str, ...]:
+    return _frame().scope
+
+
+def scoped_name(name: str) -> str:
+    return "/".join(current_scope() + (name,))
+
+
+@contextlib.contextmanager
+def variable_scope(name: str, reuse: Any = None) -> Iterator[str]:
+    """Prefixes the names of variables created inside with ``name/`` (nested scopes join).
+
+    ``reuse`` is accepted for TensorFlow compatibility: variables are always reused by name.
+    """
+    del reuse
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"variable_scope name must be a non-empty string; got {name!r}.")
+    frame = _frame()
+    token = _FRAME.set(_Frame(frame.store, frame.scope + tuple(name.split("/"))))
+    try:
+        yield "/".join(frame.scope + (name,))
+    finally:
+        _FRAME.reset(token)
+
+
+def get_variable(
+    name: str,
+    shape: Sequence[int] | None = None,
+    dtype: torch.dtype = torch.float32,
+    initializer: Any = None,
+    trainable: bool = True,
+) -> torch.Tensor:
+    """Gets the variable ``name`` in the current scope, creating it on first use.
+
+    Args:
+        name: name within the current ``variable_scope``.
+        shape: the variable's shape (may be omitted when ``initializer`` is an array).
+        dtype: a torch dtype (default float32).
+        initializer: None (glorot_uniform), a name from ``te.initializers``, a constant, or a
+            callable ``(shape, dtype) -> tensor``.
+        trainable: whether optimizers update it.
+
+    Example:
+        >>> def model_fn(features, labels, mode):
+        ...     w = te.get_variable("w", [3, 1], initializer="zeros")
+        ...     ...
+    """
+    if shape is None:
+        if initializer is None or callable(initializer) or isinstance(initializer, str):
+            raise ValueError(f"get_variable({name!r}) needs a shape unless initializer is a constant array.")
+        shape = tuple(torch.as_tensor(initializer).shape)
+    return current_store().get_variable(scoped_name(name), shape, dtype, initializer, trainable)
+
+
+def module(name: str, factory: Callable[[], M]) -> M:
+    """An ``nn.Module`` built once by ``factory`` and kept in the store under ``name``.
+
+    Its parameters become variables named ``<scope>/<name>/<parameter path>``; the module is put
+    in training mode only when the model_fn runs in TRAIN mode.
+
+    Example:
+        >>> tower = te.module("tower", lambda: torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU()))
+        >>> hidden = tower(features["x"])
+    """
+    store = current_store()
+    prefix = scoped_name(name)
+    mod = store.module_for(prefix)
+    if mod is None:
+        mod = factory()
+        if not isinstance(mod, torch.nn.Module):
+            raise TypeError(f"module({name!r}) factory must return a torch.nn.Module; got {type(mod).__name__}.")
+        store.register_module(prefix, mod)
+    mod.train(store.mode == ModeKeys.TRAIN)
+    return mod  # type: ignore[return-value]
+
+
+def get_global_step() -> int:
+    """The global step of the model being run (the number of training steps taken)."""
+    return current_store().global_step

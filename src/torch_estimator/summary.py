@@ -1,0 +1,35 @@
+"""Summaries a model_fn records for TensorBoard (written by the ``SummarySaverHook``).
+
+Recording is cheap: the value stays a tensor until a hook writes it, every
+``RunConfig.save_summary_steps`` steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._variables import current_store, current_scope
+
+__all__ = ["scalar", "histogram"]
+
+
+def _record(name: str, value: Any) -> None:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"summary name must be a non-empty string; got {name!r}.")
+    tag = "/".join(current_scope() + (name,))
+    current_store().summaries[tag] = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+
+
+def scalar(name: str, tensor: Any) -> None:
+    """Records a scalar summary ``name`` (prefixed by the current variable scope)."""
+    value = tensor if isinstance(tensor, torch.Tensor) else torch.as_tensor(tensor)
+    if value.numel() != 1:
+        raise ValueError(f"summary.scalar({name!r}) needs one value; got shape {tuple(value.shape)}.")
+    _record(name, value)
+
+
+def histogram(name: str, values: Any) -> None:
+    """Records a histogram summary of ``values``."""
+    _record(name, values)
