@@ -426,7 +426,7 @@ class Estimator:
         logger.info(
             "Saving dict for global step %d: %s",
             store.global_step,
-            ", ".join(f"{k} = {results[k]}" for k in sorted(results)),
+            ", ".join(f"{k} = {results[k]!s}" for k in sorted(results)),
         )
         eval_dir = self.eval_dir(name)
         writer = _events.writer_for(eval_dir)

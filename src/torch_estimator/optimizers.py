@@ -64,9 +64,11 @@ class Optimizer:
         self._store = store
         self._owns_global_step = owns_global_step
         prefix = self._prefix()
-        hyper = store.take_pending(prefix + "iter")
-        if hyper is not None:
-            self.iterations = int(hyper.item())
+        iterations = store.take_pending(prefix + "iter")
+        if iterations is not None:
+            self.iterations = int(iterations.item())
+        elif owns_global_step:
+            self.iterations = store.global_step
         for key in self.hyper_parameters():
             store.take_pending(prefix + key)
 

@@ -1,0 +1,169 @@
+"""The variable store, variable scopes, te.module and te.layers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import torch_estimator as te
+
+
+def test_get_variable_creates_once_and_reuses_by_scoped_name():
+    store = te.VariableStore()
+    with store.activate():
+        with te.variable_scope("outer"):
+            with te.variable_scope("inner"):
+                a = te.get_variable("w", [2, 3], initializer="zeros")
+        with te.variable_scope("outer/inner"):
+            b = te.get_variable("w", [2, 3])
+    assert a is b
+    assert list(store.variables()) == ["outer/inner/w"]
+    assert isinstance(a, torch.nn.Parameter) and torch.count_nonzero(a) == 0
+    with store.activate():
+        c = te.get_variable("outer/inner/w", [2, 3])
+    assert c is a
+
+
+def test_get_variable_errors():
+    with pytest.raises(RuntimeError, match="No active variable store"):
+        te.get_variable("w", [1])
+    store = te.VariableStore()
+    with store.activate():
+        te.get_variable("w", [2])
+        with pytest.raises(ValueError, match=re.escape("Trying to share variable w, but specified shape [3] and found shape [2].")):
+            te.get_variable("w", [3])
+        with pytest.raises(ValueError, match="needs a shape"):
+            te.get_variable("v")
+        with pytest.raises(ValueError, match="Unknown initializer 'nope'"):
+            te.get_variable("u", [1], initializer="nope")
+
+
+def test_non_trainable_variables_are_not_parameters():
+    store = te.VariableStore()
+    with store.activate():
+        v = te.get_variable("count", [1], trainable=False, initializer="ones")
+        w = te.get_variable("w", [1])
+    assert not v.requires_grad
+    assert store.trainable_variables() == [w]
+
+
+def test_default_initializer_is_glorot_uniform():
+    store = te.VariableStore()
+    with store.activate():
+        w = te.get_variable("w", [300, 200]).detach()
+    limit = np.sqrt(6 / 500)
+    assert float(w.abs().max()) <= limit
+    assert float(w.abs().max()) > 0.95 * limit
+
+
+def test_unnamed_layers_are_numbered_per_call():
+    store = te.VariableStore()
+    x = torch.ones(2, 3)
+    for _ in range(2):
+        with store.activate():
+            te.layers.dense(x, 4)
+            te.layers.dense(x, 5)
+            with te.variable_scope("tower"):
+                te.layers.dense(x, 6)
+    assert list(store.variables()) == [
+        "dense/kernel",
+        "dense/bias",
+        "dense_1/kernel",
+        "dense_1/bias",
+        "tower/dense/kernel",
+        "tower/dense/bias",
+    ]
+
+
+def test_dense_computes_affine_map_and_checks_input():
+    store = te.VariableStore()
+    x = torch.randn(5, 3)
+    with store.activate():
+        y = te.layers.dense(x, 2, activation="relu", name="fc")
+        with pytest.raises(TypeError, match="dense inputs must be floating point"):
+            te.layers.dense(torch.ones(2, 3, dtype=torch.int64), 2)
+    kernel, bias = store.variables()["fc/kernel"], store.variables()["fc/bias"]
+    torch.testing.assert_close(y, torch.relu(x @ kernel + bias))
+
+
+def test_module_registers_parameters_and_follows_mode():
+    store = te.VariableStore()
+    with store.activate(te.ModeKeys.TRAIN):
+        with te.variable_scope("dnn"):
+            m = te.module("tower", lambda: torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.5)))
+    assert m.training
+    assert set(store.variables()) == {"dnn/tower/0/weight", "dnn/tower/0/bias"}
+    with store.activate(te.ModeKeys.EVAL):
+        with te.variable_scope("dnn"):
+            again = te.module("tower", lambda: pytest.fail("factory must run once"))
+    assert again is m and not m.training
+    with store.activate():
+        with pytest.raises(TypeError, match="must return a torch.nn.Module"):
+            te.module("bad", lambda: 3)
+
+
+def test_batch_normalization_matches_tf_semantics():
+    store = te.VariableStore()
+    x = torch.randn(16, 3) * 2 + 1
+    with store.activate():
+        y = te.layers.batch_normalization(x, momentum=0.9, training=True, name="bn")
+    mean, var = x.mean(0), x.var(0, unbiased=False)
+    torch.testing.assert_close(y, (x - mean) / torch.sqrt(var + 1e-3))
+    variables = store.variables()
+    torch.testing.assert_close(variables["bn/moving_mean"], 0.1 * mean)
+    torch.testing.assert_close(variables["bn/moving_variance"], 0.9 + 0.1 * var)
+    with store.activate():
+        z = te.layers.batch_normalization(x, momentum=0.9, training=False, name="bn")
+    torch.testing.assert_close(z, (x - 0.1 * mean) / torch.sqrt(0.9 + 0.1 * var + 1e-3))
+    assert not variables["bn/moving_mean"].requires_grad
+
+
+def test_dropout_only_when_training():
+    x = torch.ones(1000)
+    assert torch.equal(te.layers.dropout(x, 0.5, training=False), x)
+    dropped = te.layers.dropout(x, 0.5, training=True)
+    assert 300 < int((dropped == 0).sum()) < 700
+    assert set(dropped.unique().tolist()) <= {0.0, 2.0}
+    with pytest.raises(ValueError, match=re.escape("dropout rate must be in [0, 1)")):
+        te.layers.dropout(x, 1.0)
+
+
+def test_embedding_lookup_and_embedding_layer():
+    table = torch.arange(12, dtype=torch.float32).reshape(4, 3)
+    out = te.layers.embedding_lookup(table, torch.tensor([[3, 0]]))
+    torch.testing.assert_close(out, table[[3, 0]].unsqueeze(0))
+    clipped = te.layers.embedding_lookup(table, torch.tensor([3]), max_norm=1.0)
+    torch.testing.assert_close(clipped.norm(dim=-1), torch.ones(1))
+    store = te.VariableStore()
+    with store.activate():
+        e = te.layers.embedding(torch.tensor([1, 2]), 5, 3, name="emb")
+        with pytest.raises(ValueError, match=re.escape("embedding ids must be in [0, 5); got values in [0, 7]")):
+            te.layers.embedding(torch.tensor([0, 7]), 5, 3, name="emb")
+    assert e.shape == (2, 3) and list(store.variables()) == ["emb/embeddings"]
+
+
+def test_load_state_restores_existing_and_later_variables():
+    store = te.VariableStore()
+    with store.activate():
+        te.get_variable("a", [2], initializer=[1.0, 2.0])
+    store.load_state({"a": torch.tensor([5.0, 6.0]), "b": torch.tensor([7.0]), "global_step": torch.tensor(9)})
+    with store.activate():
+        b = te.get_variable("b", [1], initializer="zeros")
+        a = te.get_variable("a", [2])
+        with pytest.raises(ValueError, match=re.escape("Variable c has shape [2] in the model but [3] in the checkpoint.")):
+            store.load_state({"c": torch.zeros(3)})
+            te.get_variable("c", [2])
+    assert a.tolist() == [5.0, 6.0] and b.tolist() == [7.0] and store.global_step == 0
+
+
+def test_summary_scalar_records_scoped_tag():
+    store = te.VariableStore()
+    with store.activate():
+        with te.variable_scope("head"):
+            te.summary.scalar("loss", torch.tensor(2.0))
+        with pytest.raises(ValueError, match="needs one value"):
+            te.summary.scalar("bad", torch.ones(2))
+    assert set(store.summaries) == {"head/loss"}
