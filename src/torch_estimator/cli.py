@@ -1,0 +1,41 @@
+"""The ``torch-estimator`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+__all__ = ["main"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``torch-estimator census [--epochs N] [--batch_size N] [--model_dir DIR]``."""
+    parser = argparse.ArgumentParser(prog="torch-estimator", description="The TensorFlow Estimator API on PyTorch.")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and results")
+    commands = parser.add_subparsers(dest="command", required=True)
+    census = commands.add_parser("census", help="train and evaluate an income classifier on the census data")
+    census.add_argument("--epochs", type=_positive_int, default=5)
+    census.add_argument("--batch_size", type=_positive_int, default=256)
+    census.add_argument("--learning_rate", type=float, default=0.1)
+    census.add_argument("--model_dir", default=None, help="default: a new temporary directory")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if args.command == "census":
+        from ._census_demo import run_census
+
+        if args.quiet:
+            logging.getLogger("torch_estimator").setLevel(logging.WARNING)
+        run_census(epochs=args.epochs, batch_size=args.batch_size, model_dir=args.model_dir, learning_rate=args.learning_rate)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
