@@ -20,7 +20,7 @@ FEATURES = {"x": torch.ones(4, 1)}
 
 
 def _linear_spec(features, labels, mode):
-    w = te.get_variable("w", [1, 1], initializer=te.initializers.zeros() if hasattr(te.initializers, "zeros") else None)
+    w = te.get_variable("w", [1, 1])
     pred = features["x"] @ w
     target = labels if labels is not None else torch.zeros_like(pred)
     loss = ((pred - target) ** 2).mean()
@@ -365,11 +365,6 @@ def test_model_fn_receives_only_what_it_names(tmp_path):
     assert len(preds) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predict() passes the input_fn's labels to model_fn; TF drops them and calls "
-    "model_fn(features, labels=None, mode=PREDICT).",
-)
 def test_predict_drops_labels_returned_by_input_fn(tmp_path):
     seen = []
 
@@ -382,11 +377,6 @@ def test_predict_drops_labels_returned_by_input_fn(tmp_path):
     assert seen == [None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predict() raises 'model_fn does not take labels, but input_fn returns labels.'; TF "
-    "ignores the labels of a predict input_fn.",
-)
 def test_predict_with_labels_and_model_fn_without_labels(tmp_path):
     def no_labels_model_fn(features, mode):
         return _linear_spec(features, None, mode)

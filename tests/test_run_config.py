@@ -281,22 +281,12 @@ def test_replace_both_with_one_none_is_fine():
     assert (new.save_checkpoints_steps, new.save_checkpoints_secs) == (10, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="replace(save_checkpoints_steps=N) on a config with save_checkpoints_secs set raises "
-    "instead of clearing save_checkpoints_secs (TF's _validate_save_ckpt_with_replaced_keys).",
-)
 def test_replace_steps_only_clears_secs():
     new = te.RunConfig().replace(save_checkpoints_steps=10)
     assert new.save_checkpoints_steps == 10
     assert new.save_checkpoints_secs is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="replace(save_checkpoints_secs=N) on a config with save_checkpoints_steps set raises "
-    "instead of clearing save_checkpoints_steps (TF's _validate_save_ckpt_with_replaced_keys).",
-)
 def test_replace_secs_only_clears_steps():
     new = te.RunConfig(save_checkpoints_steps=5).replace(save_checkpoints_secs=30)
     assert new.save_checkpoints_secs == 30

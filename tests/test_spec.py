@@ -347,11 +347,6 @@ def test_predict_output_value_must_be_tensor():
         te.PredictOutput({"y": [1, 2]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PredictOutput names the offending key instead of TF's error label 'Prediction' "
-    "('y output value must be a Tensor; ...' vs TF 'Prediction output value must be a Tensor; ...').",
-)
 def test_predict_output_value_message_matches_tf():
     with pytest.raises(ValueError, match=re.escape("Prediction output value must be a Tensor; got [1, 2].")):
         te.PredictOutput({"y": [1, 2]})

@@ -470,9 +470,9 @@ class Estimator:
         store = model.store
         session = _Session(self, model)
         hooks_started = False
-        for features, labels in self._batches(input_fn, ModeKeys.PREDICT, store):
+        for features, _ in self._batches(input_fn, ModeKeys.PREDICT, store):
             with torch.no_grad():
-                spec = self._call_model_fn(store, features, labels, ModeKeys.PREDICT)
+                spec = self._call_model_fn(store, features, None, ModeKeys.PREDICT)
             if not hooks_started:
                 all_hooks += list(spec.prediction_hooks)
                 for hook in all_hooks:

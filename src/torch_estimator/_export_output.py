@@ -76,9 +76,9 @@ class PredictOutput(ExportOutput):
         for key, value in outputs.items():
             name = "/".join(str(k) for k in key) if isinstance(key, tuple) else key
             if not isinstance(name, str):
-                raise ValueError(f"Prediction output key must be a string; got {key!r}.")
+                raise ValueError(f"Prediction output key must be a string; got {key}.")
             if not isinstance(value, (torch.Tensor, np.ndarray)):
-                raise ValueError(f"{name} output value must be a Tensor; got {value}.")
+                raise ValueError(f"Prediction output value must be a Tensor; got {value}.")
             normalized[name] = value
         self._outputs = normalized
 

@@ -119,18 +119,24 @@ class RunConfig:
                 raise ValueError(message)
 
     def replace(self, **kwargs: Any) -> "RunConfig":
-        """A copy with the given constructor fields replaced (and validated)."""
+        """A copy with the given constructor fields replaced (and validated).
+
+        Replacing one of ``save_checkpoints_steps`` / ``save_checkpoints_secs`` with a value
+        clears the other; replacing both with values raises.
+        """
         new = copy.deepcopy(self)
         for key, value in kwargs.items():
             if key not in _REPLACEABLE:
                 raise ValueError(f"{key} property is not allowed to be replaced.")
             new._values[key] = value
-        if (
-            ("save_checkpoints_steps" in kwargs or "save_checkpoints_secs" in kwargs)
-            and new._values["save_checkpoints_steps"] is not None
-            and new._values["save_checkpoints_secs"] is not None
-        ):
-            raise ValueError(_SAVE_CKPT_ERR)
+        steps, secs = new._values["save_checkpoints_steps"], new._values["save_checkpoints_secs"]
+        if "save_checkpoints_steps" in kwargs and "save_checkpoints_secs" in kwargs:
+            if steps is not None and secs is not None:
+                raise ValueError(_SAVE_CKPT_ERR)
+        elif "save_checkpoints_steps" in kwargs and steps is not None:
+            new._values["save_checkpoints_secs"] = None
+        elif "save_checkpoints_secs" in kwargs and secs is not None:
+            new._values["save_checkpoints_steps"] = None
         new._validate()
         return new
 

@@ -1,0 +1,41 @@
+"""The README quickstart runs as written, and the census command trains a useful model."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import torch_estimator as te
+from torch_estimator.datasets import load_census
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_readme_quickstart_runs(tmp_path, capsys):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    code = re.search(r"## Quickstart: a custom model_fn\n\n```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace('"/tmp/quickstart"', repr(str(tmp_path / "quickstart")))
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    estimator = namespace["estimator"]
+    assert estimator.get_variable_value("global_step") == 500
+    assert "'accuracy'" in capsys.readouterr().out
+
+
+def test_census_data_is_shipped():
+    train, test = load_census("train"), load_census("test")
+    assert train.shape == (32561, 15) and test.shape == (16281, 15)
+    assert (train["class"] == ">50K").sum() == 7841 and (test["class"] == ">50K").sum() == 3846
+
+
+def test_census_command(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "torch_estimator", "--quiet", "census", "--epochs", "2", "--model_dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    accuracy = float(re.search(r"accuracy\s+([0-9.]+)", out).group(1))
+    assert accuracy > 0.83, out
+    assert te.Estimator(lambda features: None, model_dir=str(tmp_path)).latest_checkpoint() is not None
