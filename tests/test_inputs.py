@@ -103,7 +103,7 @@ def test_batch_size_dividing_data_has_no_extra_empty_batch():
 
 def test_numpy_integer_batch_size_and_num_epochs_are_accepted():
     fn = te.inputs.numpy_input_fn({"a": _ids(4)}, batch_size=np.int64(3), num_epochs=np.int32(2), shuffle=False)
-    assert [len(b["a"]) for b in fn()] == [3, 1, 3, 1]
+    assert [len(b["a"]) for b in fn()] == [3, 3, 2]
 
 
 def test_input_fn_can_be_called_again_for_a_fresh_pass():
@@ -127,8 +127,8 @@ def test_num_epochs_1_is_the_default_and_covers_the_data_once():
 def test_num_epochs_2_repeats_the_data_twice():
     fn = te.inputs.numpy_input_fn({"a": _ids(7)}, _ids(7), batch_size=3, num_epochs=2, shuffle=False)
     batches = list(fn())
-    # every epoch ends with its own (smaller) last batch
-    assert [len(lab) for _, lab in batches] == [3, 3, 1, 3, 3, 1]
+    # batches run across the epoch boundary; only the last one is smaller (as TF's queue feeds)
+    assert [len(lab) for _, lab in batches] == [3, 3, 3, 3, 2]
     rows = np.concatenate([labels for _, labels in batches])
     np.testing.assert_array_equal(rows, np.concatenate([np.arange(7), np.arange(7)]))
 
@@ -137,7 +137,8 @@ def test_num_epochs_none_repeats_forever():
     fn = te.inputs.numpy_input_fn({"a": _ids(5)}, _ids(5), batch_size=2, num_epochs=None, shuffle=False)
     batches = list(itertools.islice(fn(), 20))
     assert len(batches) == 20  # still going after 20 batches (= 6+ epochs)
-    assert [lab.tolist() for _, lab in batches[:7]] == [[0, 1], [2, 3], [4], [0, 1], [2, 3], [4], [0, 1]]
+    assert [lab.tolist() for _, lab in batches[:6]] == [[0, 1], [2, 3], [4, 0], [1, 2], [3, 4], [0, 1]]
+    assert all(len(lab) == 2 for _, lab in batches)
 
 
 def test_shuffle_permutes_each_epoch_and_sees_every_row_once():
@@ -146,16 +147,14 @@ def test_shuffle_permutes_each_epoch_and_sees_every_row_once():
     x = {"id": _ids(n), "v": np.arange(n, dtype=np.float32) * 2}
     fn = te.inputs.numpy_input_fn(x, np.arange(n) + 1000, batch_size=8, num_epochs=3, shuffle=True)
     batches = list(fn())
-    assert [len(b[1]) for b in batches] == [8] * 6 + [2] + [8] * 6 + [2] + [8] * 6 + [2]
-
+    assert [len(b[1]) for b in batches] == [8] * 18 + [6]
+    for f, lab in batches:  # rows stay aligned across features and labels
+        np.testing.assert_array_equal(f["v"], f["id"] * 2)
+        np.testing.assert_array_equal(lab, f["id"] + 1000)
+    stream = np.concatenate([f["id"] for f, _ in batches])
     epochs = []
     for e in range(3):
-        chunk = batches[e * 7 : (e + 1) * 7]
-        ids = np.concatenate([f["id"] for f, _ in chunk])
-        # rows stay aligned across features and labels
-        for f, lab in chunk:
-            np.testing.assert_array_equal(f["v"], f["id"] * 2)
-            np.testing.assert_array_equal(lab, f["id"] + 1000)
+        ids = stream[e * n : (e + 1) * n]
         assert sorted(ids.tolist()) == list(range(n))  # each row exactly once per epoch
         epochs.append(ids.tolist())
     assert epochs[0] != list(range(n))  # actually shuffled
@@ -215,8 +214,12 @@ def test_duplicate_keys_in_x_and_y():
 
 
 def test_empty_x():
-    with pytest.raises(ValueError, match=re.escape("x cannot be empty")):
+    with pytest.raises(ValueError, match=re.escape("x cannot be an empty dict")):
         te.inputs.numpy_input_fn({}, _ids(3), shuffle=False)
+    with pytest.raises(ValueError, match=re.escape("x cannot be an empty array")):
+        te.inputs.numpy_input_fn(np.zeros((0, 2)), shuffle=False)
+    with pytest.raises(ValueError, match=re.escape("y cannot be empty dict, use None instead.")):
+        te.inputs.numpy_input_fn({"a": _ids(3)}, {}, shuffle=False)
 
 
 def test_x_of_wrong_type():
@@ -303,10 +306,11 @@ def test_pandas_epochs_and_shuffle_keep_rows_aligned():
     np.random.seed(3)
     x, y = _frame()
     batches = list(te.inputs.pandas_input_fn(x, y, batch_size=2, num_epochs=2, shuffle=True)())
-    assert [len(lab) for _, lab in batches] == [2, 2, 1, 2, 2, 1]
-    for epoch in (batches[:3], batches[3:]):
-        seen = np.concatenate([f["num"] for f, _ in epoch])
-        assert sorted(seen.tolist()) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert [len(lab) for _, lab in batches] == [2, 2, 2, 2, 2]
+    stream = np.concatenate([f["num"] for f, _ in batches])
+    for epoch in (stream[:5], stream[5:]):
+        assert sorted(epoch.tolist()) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    for epoch in (batches,):
         for f, lab in epoch:
             np.testing.assert_array_equal(lab, f["num"].astype(np.int64) * 10)
             np.testing.assert_array_equal(f["i"], f["num"].astype(np.int64) * 3)

@@ -350,9 +350,8 @@ class Estimator:
             steps_taken += 1
             session.step_values = {"loss": spec.loss, "global_step": step, "predictions": spec.predictions}
             for hook, request in zip(all_hooks, requests):
-                results = session.run(request.fetches) if request is not None else None
+                results = session.fetch(request.fetches) if request is not None else None
                 hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
-            session.step_values = None
             last_loss = spec.loss
             if context.stop_requested:
                 break
@@ -411,9 +410,8 @@ class Estimator:
                     logger.info("Evaluation [%d/%d]", batches, steps)
             session.step_values = {"loss": spec.loss, "global_step": store.global_step, "predictions": spec.predictions}
             for hook, request in zip(all_hooks, requests):
-                results = session.run(request.fetches) if request is not None else None
+                results = session.fetch(request.fetches) if request is not None else None
                 hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
-            session.step_values = None
             if context.stop_requested or (steps is not None and batches >= steps):
                 break
         for hook in all_hooks if hooks_started else []:
@@ -486,9 +484,8 @@ class Estimator:
             predictions = {k: _to_numpy(v) for k, v in predictions.items()} if isinstance(predictions, dict) else _to_numpy(predictions)
             session.step_values = {"global_step": store.global_step, "predictions": spec.predictions}
             for hook, request in zip(all_hooks, requests):
-                results = session.run(request.fetches) if request is not None else None
+                results = session.fetch(request.fetches) if request is not None else None
                 hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
-            session.step_values = None
             if not yield_single_examples:
                 yield predictions
             elif not isinstance(predictions, dict):
@@ -568,24 +565,35 @@ class _Session:
         return self._model.store.global_step
 
     def run(self, fetches: Any) -> Any:
-        """Resolves names, tensors, callables (nested in lists, tuples and dicts) to values."""
+        """Resolves names, tensors, callables (nested in lists, tuples and dicts) to current values.
+
+        ``'global_step'`` is the current step; ``'loss'`` and prediction keys are those of the
+        latest step.
+        """
+        return self._resolve(fetches, in_step=False)
+
+    def fetch(self, fetches: Any) -> Any:
+        """Resolves a hook's fetches for the step just run (``'global_step'`` before its update)."""
+        return self._resolve(fetches, in_step=True)
+
+    def _resolve(self, fetches: Any, in_step: bool) -> Any:
         if isinstance(fetches, dict):
-            return {k: self.run(v) for k, v in fetches.items()}
+            return {k: self._resolve(v, in_step) for k, v in fetches.items()}
         if isinstance(fetches, (list, tuple)):
-            return type(fetches)(self.run(v) for v in fetches)
+            return type(fetches)(self._resolve(v, in_step) for v in fetches)
         if isinstance(fetches, str):
-            return self._resolve_name(fetches)
+            return self._resolve_name(fetches, in_step)
         if isinstance(fetches, torch.Tensor):
             return _to_numpy(fetches)
         if callable(fetches):
-            return self.run(fetches())
+            return self._resolve(fetches(), in_step)
         return fetches
 
-    def _resolve_name(self, name: str) -> Any:
+    def _resolve_name(self, name: str, in_step: bool) -> Any:
         step = self.step_values or {}
         store = self._model.store
         if name == "global_step":
-            return step.get("global_step", store.global_step)
+            return step.get("global_step", store.global_step) if in_step else store.global_step
         if name == "summaries":
             summaries = dict(store.summaries)
             if step.get("loss") is not None:

@@ -46,7 +46,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "keep_checkpoint_max": (lambda v: v >= 0, "keep_checkpoint_max should be >= 0"),
     "keep_checkpoint_every_n_hours": (lambda v: v > 0, "keep_checkpoint_every_n_hours should be > 0"),
     "log_step_count_steps": (lambda v: v > 0, "log_step_count_steps should be > 0"),
-    "tf_random_seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "tf_random_seed must be integer."),
+    "tf_random_seed": (lambda v: isinstance(v, int), "tf_random_seed must be integer."),
     "experimental_max_worker_delay_secs": (
         lambda v: isinstance(v, int) and not isinstance(v, bool),
         "experimental_max_worker_delay_secs must be an integer if set.",

@@ -1,7 +1,9 @@
 """Input functions over in-memory data: ``numpy_input_fn`` and ``pandas_input_fn``.
 
-Batches are cut with vectorised index slicing (no per-row Python); each epoch is shuffled with a
-permutation drawn from numpy's global generator, which ``RunConfig.tf_random_seed`` seeds.
+Batches are cut with vectorised index slicing (no per-row Python) from a continuous stream of
+rows, as TensorFlow's queues feed them: a batch may span two epochs and only the last batch of a
+finite stream is smaller. Each epoch is shuffled with a permutation drawn from a generator seeded
+from numpy's global one, which ``RunConfig.tf_random_seed`` seeds.
 """
 
 from __future__ import annotations
@@ -25,22 +27,31 @@ def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> None:
 
 
 def _batches(
-    columns: dict[str, np.ndarray], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
-) -> Iterator[dict[str, np.ndarray]]:
+    columns: dict[Any, np.ndarray], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
+) -> Iterator[dict[Any, np.ndarray]]:
+    """Batches cut from one continuous stream of rows, epoch after epoch (as TF's queue feeds).
+
+    Batches run across epoch boundaries; only the very last batch of a finite stream may be
+    smaller. Each epoch is a fresh permutation when ``shuffle``.
+    """
     if n == 0:
         return
-    seed = int(np.random.randint(0, 2**31 - 1)) if shuffle else 0
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(int(np.random.randint(0, 2**31 - 1))) if shuffle else None
+    pending = np.empty(0, dtype=np.int64)
     epoch = 0
-    while num_epochs is None or epoch < num_epochs:
-        order = rng.permutation(n) if shuffle else None
-        for start in range(0, n, batch_size):
-            if order is None:
-                yield {k: v[start : start + batch_size] for k, v in columns.items()}
-            else:
-                idx = order[start : start + batch_size]
-                yield {k: np.take(v, idx, axis=0) for k, v in columns.items()}
-        epoch += 1
+    while True:
+        while len(pending) < batch_size and (num_epochs is None or epoch < num_epochs):
+            order = rng.permutation(n) if rng is not None else np.arange(n)
+            pending = np.concatenate([pending, order])
+            epoch += 1
+        if len(pending) == 0:
+            return
+        idx, pending = pending[:batch_size], pending[batch_size:]
+        if rng is None and idx[-1] - idx[0] == len(idx) - 1:
+            start = int(idx[0])
+            yield {k: v[start : start + len(idx)] for k, v in columns.items()}
+        else:
+            yield {k: np.take(v, idx, axis=0) for k, v in columns.items()}
 
 
 def _as_array(value: Any, what: str) -> np.ndarray:
@@ -64,7 +75,7 @@ def numpy_input_fn(
     Args:
         x: a dict of arrays (features by name) or one array (features given as one value).
         y: labels: an array, a dict of arrays, or None (features only, for predict).
-        batch_size: examples per batch (the last batch of the data may be smaller).
+        batch_size: examples per batch (only the last batch of a finite stream may be smaller).
         num_epochs: passes over the data; None repeats forever.
         shuffle: required: whether to shuffle each epoch.
         queue_capacity, num_threads: accepted for compatibility; batching needs no queue.
@@ -77,11 +88,15 @@ def numpy_input_fn(
     direct_x = not isinstance(x, dict)
     if direct_x and not isinstance(x, (np.ndarray, list)):
         raise TypeError(f"x must be a dict or array; got {type(x).__name__}")
+    if direct_x and np.asarray(x).size == 0:
+        raise ValueError("x cannot be an empty array")
+    if not direct_x and not x:
+        raise ValueError("x cannot be an empty dict")
     x_dict = {"__x__": _as_array(x, "x")} if direct_x else {k: _as_array(v, f"x[{k!r}]") for k, v in x.items()}  # type: ignore[union-attr]
-    if not x_dict:
-        raise ValueError("x cannot be empty")
     direct_y = y is not None and not isinstance(y, dict)
     y_dict: dict[str, np.ndarray] = {}
+    if isinstance(y, dict) and not y:
+        raise ValueError("y cannot be empty dict, use None instead.")
     if y is not None:
         y_dict = {"__y__": _as_array(y, "y")} if direct_y else {k: _as_array(v, f"y[{k!r}]") for k, v in y.items()}  # type: ignore[union-attr]
         shared = sorted(set(x_dict) & set(y_dict))
@@ -89,9 +104,11 @@ def numpy_input_fn(
             raise ValueError(f"{len(shared)} duplicate keys are found in both x and y: {shared}")
     lengths = {k: len(v) for k, v in {**x_dict, **y_dict}.items()}
     if len(set(lengths.values())) > 1:
+        shapes_x = {k: x_dict[k].shape for k in x_dict} if not direct_x else x_dict["__x__"].shape
+        shapes_y = None if y is None else (y_dict["__y__"].shape if direct_y else {k: v.shape for k, v in y_dict.items()})
         raise ValueError(
             "Length of tensors in x and y is mismatched. All elements in x and y must have the same length.\n"
-            + "\n".join(f"{k.strip('_') if k.startswith('__') else k}: {n}" for k, n in lengths.items())
+            f"Shapes in x: {shapes_x}\nShapes in y: {shapes_y}\n"
         )
     n = next(iter(lengths.values()))
     columns = {**{("x", k): v for k, v in x_dict.items()}, **{("y", k): v for k, v in y_dict.items()}}
