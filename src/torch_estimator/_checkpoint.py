@@ -21,6 +21,9 @@ __all__ = ["Saver", "latest_checkpoint", "read_index", "load", "list_variables",
 
 INDEX = "checkpoint"
 SUFFIX = ".safetensors"
+TMP_PREFIX = ".tmp-"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 _LINE = re.compile(r'^(model_checkpoint_path|all_model_checkpoint_paths):\s*"(.*)"\s*$')
 
 
@@ -40,8 +43,9 @@ def _fsync_dir(path: str) -> None:
 def atomic_write(path: str, data: bytes) -> None:
     """Writes ``data`` to ``path`` so that readers see the old file or the whole new one."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + os.path.basename(path) + "-", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -145,6 +149,20 @@ class Saver:
         self.max_to_keep = max_to_keep
         self._preserve_secs = keep_checkpoint_every_n_hours * 3600.0
         self._next_preserve_time = time.time() + self._preserve_secs
+        self._remove_stale_temp_files()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Deletes temporary files an interrupted save left in the directory."""
+        try:
+            names = os.listdir(self.checkpoint_dir)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(TMP_PREFIX):
+                try:
+                    os.unlink(os.path.join(self.checkpoint_dir, name))
+                except OSError:
+                    pass
 
     def save(self, basename: str, step: int, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> str:
         """Writes ``<basename>-<step>`` atomically, updates the index and prunes; returns the prefix."""

@@ -360,7 +360,7 @@ class Estimator:
             return None
         for hook in all_hooks:
             hook.end(session)
-        _events.close_writers(self._model_dir)
+        _events.flush_writers(self._model_dir)
         return _to_numpy(last_loss)
 
     # -- evaluate -------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ class Estimator:
         if checkpoint is not None:
             logger.info("Saving 'checkpoint_path' summary for global step %d: %s", store.global_step, checkpoint)
             writer.add_text("checkpoint_path", checkpoint, store.global_step)
-        _events.close_writers(eval_dir)
+        _events.flush_writers(eval_dir)
         return results
 
     def _checkpoint_to_use(self, checkpoint_path: str | None, action: str) -> str | None:

@@ -285,10 +285,6 @@ class StepCounterHook(SessionRunHook):
         if self._summary_writer is None and self._output_dir:
             self._summary_writer = _events.writer_for(self._output_dir)
 
-    def after_create_session(self, session: Session, coord: Any) -> None:
-        if self._timer.last_triggered_step() is None:
-            self._timer.update_last_triggered_step(int(session.run("global_step")))
-
     def before_run(self, run_context: SessionRunContext) -> SessionRunArgs:
         return SessionRunArgs("global_step")
 

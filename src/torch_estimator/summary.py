@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ._variables import current_store, current_scope
+from ._variables import current_store
 
 __all__ = ["scalar", "histogram"]
 
@@ -18,12 +18,11 @@ __all__ = ["scalar", "histogram"]
 def _record(name: str, value: Any) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError(f"summary name must be a non-empty string; got {name!r}.")
-    tag = "/".join(current_scope() + (name,))
-    current_store().summaries[tag] = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    current_store().summaries[name] = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
 
 
 def scalar(name: str, tensor: Any) -> None:
-    """Records a scalar summary ``name`` (prefixed by the current variable scope)."""
+    """Records a scalar summary tagged ``name``."""
     value = tensor if isinstance(tensor, torch.Tensor) else torch.as_tensor(tensor)
     if value.numel() != 1:
         raise ValueError(f"summary.scalar({name!r}) needs one value; got shape {tuple(value.shape)}.")
