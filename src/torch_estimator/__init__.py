@@ -5,14 +5,24 @@
 
 from __future__ import annotations
 
-from . import experimental, hooks, initializers, inputs, layers, metrics, optimizers, summary
+from . import experimental, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, summary
 from ._estimator import Estimator
 from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from ._fn_args import call_logit_fn
 from ._mode_keys import ModeKeys
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
-from ._variables import VariableStore, get_global_step, get_variable, module, variable_scope
+from ._variables import VariableStore, get_global_step, get_variable, module, trainable_variables, variable_scope
+from .head import (
+    BinaryClassHead,
+    Head,
+    LogisticRegressionHead,
+    MultiClassHead,
+    MultiHead,
+    MultiLabelHead,
+    PoissonRegressionHead,
+    RegressionHead,
+)
 from .hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
@@ -43,6 +53,15 @@ __all__ = [
     "get_global_step",
     "variable_scope",
     "module",
+    "trainable_variables",
+    "Head",
+    "BinaryClassHead",
+    "MultiClassHead",
+    "MultiLabelHead",
+    "RegressionHead",
+    "LogisticRegressionHead",
+    "PoissonRegressionHead",
+    "MultiHead",
     "ExportOutput",
     "ClassificationOutput",
     "RegressionOutput",
@@ -62,7 +81,9 @@ __all__ = [
     "StopAtStepHook",
     "SummarySaverHook",
     "experimental",
+    "heads",
     "hooks",
+    "losses",
     "initializers",
     "inputs",
     "layers",

@@ -226,6 +226,8 @@ class Estimator:
             self._model_fn.train(mode == ModeKeys.TRAIN)
         with store.activate(mode):
             result = self._model_fn(features=features, **kwargs)
+        if not isinstance(result, EstimatorSpec) and callable(getattr(result, "estimator_spec", None)):
+            result = result.estimator_spec()  # a contrib-style ModelFnOps
         if not isinstance(result, EstimatorSpec):
             raise ValueError("model_fn should return an EstimatorSpec.")
         if result.mode != mode:

@@ -22,7 +22,7 @@ from ._mode_keys import ModeKeys
 if TYPE_CHECKING:
     from .optimizers import Optimizer
 
-__all__ = ["VariableStore", "get_variable", "variable_scope", "module", "current_store", "get_global_step"]
+__all__ = ["VariableStore", "get_variable", "variable_scope", "module", "current_store", "get_global_step", "trainable_variables"]
 
 GLOBAL_STEP_NAME = "global_step"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -306,6 +306,11 @@ def module(name: str, factory: Callable[[], M]) -> M:
         store.register_module(prefix, mod)
     mod.train(store.mode == ModeKeys.TRAIN)
     return mod  # type: ignore[return-value]
+
+
+def trainable_variables() -> list[torch.Tensor]:
+    """The trainable variables of the model being run (for ``trainable_variables=`` arguments)."""
+    return current_store().trainable_variables()
 
 
 def get_global_step() -> int:

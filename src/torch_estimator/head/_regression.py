@@ -1,0 +1,151 @@
+"""RegressionHead and its fixed-loss variants LogisticRegressionHead and PoissonRegressionHead."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .._export_output import ExportOutput, PredictOutput, RegressionOutput
+from ..losses import Reduction
+from ..metrics import Mean, Metric
+from ._base import (
+    DEFAULT_SERVING_KEY,
+    PREDICT_SERVING_KEY,
+    REGRESS_SERVING_KEY,
+    BaseHead,
+    Labels,
+    check_dense_labels_match_logits_and_reshape,
+    check_logits_final_dim,
+    labels_as_tensor,
+)
+from ._keys import MetricKeys, PredictionKeys
+
+__all__ = ["RegressionHead", "LogisticRegressionHead", "PoissonRegressionHead"]
+
+
+class RegressionHead(BaseHead):
+    """Head for regression with mean squared error over ``label_dimension`` outputs.
+
+    ``inverse_link_fn`` maps logits to predictions (e.g. ``torch.exp``); predictions then hold
+    both ``predictions`` and ``logits``. Weights may also be per output ``[B, label_dimension]``.
+    """
+
+    _allow_per_logit_weights = True
+    _default_scope = "regression_head"
+
+    def __init__(
+        self,
+        label_dimension: int = 1,
+        weight_column: Any = None,
+        loss_reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+        loss_fn: Callable[..., torch.Tensor] | None = None,
+        inverse_link_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        name: str | None = None,
+    ) -> None:
+        if label_dimension < 1:
+            raise ValueError(f"Invalid label_dimension {label_dimension}.")
+        super().__init__(weight_column, loss_reduction, loss_fn, name)
+        self._logits_dimension = int(label_dimension)
+        self._loss_dim = int(label_dimension)
+        self._inverse_link_fn = inverse_link_fn
+
+    @property
+    def logits_dimension(self) -> int:
+        return self._logits_dimension
+
+    def _processed_labels(self, logits: torch.Tensor, labels: Labels) -> torch.Tensor:
+        labels = check_dense_labels_match_logits_and_reshape(labels, logits, self._logits_dimension)
+        return labels_as_tensor(labels, logits.device).to(torch.float32)
+
+    def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return (labels - logits) ** 2
+
+    def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict[str, Any]:
+        """``{'predictions': inverse_link_fn(logits), 'logits': logits}`` (or just ``predictions``)."""
+        logits = check_logits_final_dim(logits, self._logits_dimension)
+        if self._inverse_link_fn is None:
+            out = {PredictionKeys.PREDICTIONS: logits}
+        else:
+            out = {PredictionKeys.PREDICTIONS: self._inverse_link_fn(logits), PredictionKeys.LOGITS: logits}
+        if keys:
+            missing = [k for k in keys if k not in out]
+            if missing:
+                raise ValueError(f"Prediction key must be in PredictionKeys, given: {missing[0]}.Valid prediction keys include {list(out)}.")
+            out = {k: v for k, v in out.items() if k in keys}
+        return out
+
+    def _create_metrics(self) -> dict[str, Metric]:
+        return {
+            self._summary_key(MetricKeys.PREDICTION_MEAN): Mean(name=MetricKeys.PREDICTION_MEAN),
+            self._summary_key(MetricKeys.LABEL_MEAN): Mean(name=MetricKeys.LABEL_MEAN),
+        }
+
+    def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: Any, unweighted_loss: torch.Tensor) -> None:
+        w = weights if isinstance(weights, torch.Tensor) else None
+        predictions = self.predictions(logits)[PredictionKeys.PREDICTIONS]
+        eval_metrics[self._summary_key(MetricKeys.PREDICTION_MEAN)].update_state(predictions, w)
+        eval_metrics[self._summary_key(MetricKeys.LABEL_MEAN)].update_state(labels, w)
+
+    def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
+        regression = RegressionOutput(value=predictions[PredictionKeys.PREDICTIONS])
+        return {
+            DEFAULT_SERVING_KEY: regression,
+            REGRESS_SERVING_KEY: regression,
+            PREDICT_SERVING_KEY: PredictOutput(predictions),
+        }
+
+
+class LogisticRegressionHead(RegressionHead):
+    """Regression of a probability: sigmoid cross-entropy loss, predictions ``sigmoid(logits)``.
+
+    Labels must lie in [0, 1]; anything else raises a ValueError naming the range received.
+    """
+
+    _default_scope = "logistic_regression_head"
+
+    def __init__(self, weight_column: Any = None, loss_reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str | None = None) -> None:
+        super().__init__(label_dimension=1, weight_column=weight_column, loss_reduction=loss_reduction, inverse_link_fn=torch.sigmoid, name=name)
+
+    def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        if labels.numel() and not labels.is_cuda:
+            low, high = float(labels.min()), float(labels.max())
+            if low < 0 or high > 1:
+                raise ValueError(f"Labels must be in range [0, 1] for LogisticRegressionHead; got labels in [{low:g}, {high:g}].")
+        elif labels.numel():
+            torch._assert_async(((labels >= 0) & (labels <= 1)).all(), "Labels must be in range [0, 1]")
+        return F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+
+
+def log_poisson_loss(targets: torch.Tensor, log_input: torch.Tensor, compute_full_loss: bool = False) -> torch.Tensor:
+    """``exp(c) - z·c``, plus Stirling's ``z·ln z - z + ½·ln(2πz)`` for ``z > 1`` when ``compute_full_loss``."""
+    loss = torch.exp(log_input) - log_input * targets
+    if compute_full_loss:
+        safe = torch.where(targets > 0, targets, torch.ones_like(targets))
+        stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2 * math.pi * safe)
+        loss = loss + torch.where((targets >= 0) & (targets <= 1), torch.zeros_like(targets), stirling)
+    return loss
+
+
+class PoissonRegressionHead(RegressionHead):
+    """Regression of counts: Poisson loss on log-rates, predictions ``exp(logits)``."""
+
+    _default_scope = "poisson_regression_head"
+
+    def __init__(
+        self,
+        label_dimension: int = 1,
+        weight_column: Any = None,
+        loss_reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+        compute_full_loss: bool = True,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(label_dimension, weight_column, loss_reduction, inverse_link_fn=torch.exp, name=name)
+        self._compute_full_loss = bool(compute_full_loss)
+
+    def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return log_poisson_loss(labels, logits, self._compute_full_loss)
+
+
