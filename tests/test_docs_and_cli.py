@@ -16,13 +16,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_readme_quickstart_runs(tmp_path, capsys):
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
-    code = re.search(r"## Quickstart: a custom model_fn\n\n```python\n(.*?)```", readme, re.S).group(1)
+    code = re.search(r"## Quickstart: a custom model_fn with a head\n\n```python\n(.*?)```", readme, re.S).group(1)
     code = code.replace('"/tmp/quickstart"', repr(str(tmp_path / "quickstart")))
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     estimator = namespace["estimator"]
     assert estimator.get_variable_value("global_step") == 500
-    assert "'accuracy'" in capsys.readouterr().out
+    assert "'prediction/mean'" in capsys.readouterr().out
 
 
 def test_census_data_is_shipped():
@@ -39,3 +39,12 @@ def test_census_command(tmp_path):
     accuracy = float(re.search(r"accuracy\s+([0-9.]+)", out).group(1))
     assert accuracy > 0.83, out
     assert te.Estimator(lambda features: None, model_dir=str(tmp_path)).latest_checkpoint() is not None
+
+
+def test_custom_model_fn_head_example_runs(capsys):
+    import runpy
+
+    module = runpy.run_path(os.path.join(ROOT, "examples", "custom_model_fn_head.py"))
+    module["main"]()
+    out = capsys.readouterr().out
+    assert "'prediction/mean'" in out and "'global_step': 509" in out

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from . import experimental, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, summary
+from ._add_metrics import add_metrics
 from ._estimator import Estimator
 from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from ._fn_args import call_logit_fn
@@ -44,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Estimator",
+    "add_metrics",
     "EstimatorSpec",
     "ModeKeys",
     "RunConfig",

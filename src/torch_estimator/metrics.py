@@ -113,6 +113,11 @@ class Metric:
             self._state[key] = self._state[key].to(value.device) + value
         self._updates += other._updates
 
+    def updated(self, *args: Any, **kwargs: Any) -> "Metric":
+        """``update_state(*args, **kwargs)``, returning the metric (handy in ``eval_metric_ops``)."""
+        self.update_state(*args, **kwargs)
+        return self
+
     def reset_state(self) -> None:
         """Clears the state."""
         self._state = self._zero_state()
