@@ -21,8 +21,8 @@ from .._fn_args import fn_args
 from .._mode_keys import ModeKeys
 from .._spec import EstimatorSpec
 from .._variables import current_store
-from ..losses import Reduction, compute_weighted_loss, validate_loss_reduction
-from ..metrics import Mean, Metric
+from ..losses import compute_weighted_loss, validate_loss_reduction
+from ..metrics import BinaryAccuracy, Mean, Metric, Precision, Recall
 from ..optimizers import Optimizer, TrainOp
 from ._keys import MetricKeys
 
@@ -429,6 +429,21 @@ class BaseHead(Head):
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------------
+    def _threshold_metrics(self, thresholds: Sequence[float]) -> dict[str, Metric]:
+        """accuracy / precision / recall at each threshold, keyed ``<metric>/positive_threshold_<t>``."""
+        k = MetricKeys
+        metrics: dict[str, Metric] = {}
+        for t in thresholds:
+            metrics[self._summary_key(k.ACCURACY_AT_THRESHOLD % t)] = BinaryAccuracy(name=k.ACCURACY_AT_THRESHOLD % t, threshold=t)
+            metrics[self._summary_key(k.PRECISION_AT_THRESHOLD % t)] = Precision(name=k.PRECISION_AT_THRESHOLD % t, thresholds=t)
+            metrics[self._summary_key(k.RECALL_AT_THRESHOLD % t)] = Recall(name=k.RECALL_AT_THRESHOLD % t, thresholds=t)
+        return metrics
+
+    def _update_threshold_metrics(self, eval_metrics: dict[str, Metric], thresholds: Sequence[float], labels: torch.Tensor, probabilities: torch.Tensor, weights: torch.Tensor | None) -> None:
+        for t in thresholds:
+            for key in (MetricKeys.ACCURACY_AT_THRESHOLD, MetricKeys.PRECISION_AT_THRESHOLD, MetricKeys.RECALL_AT_THRESHOLD):
+                eval_metrics[self._summary_key(key % t)].update_state(labels, probabilities, weights)
+
     def _unweighted_loss_and_weights(self, logits: torch.Tensor, labels: torch.Tensor, features: Features) -> tuple[torch.Tensor, torch.Tensor | float]:
         if self._loss_fn is not None:
             unweighted = call_loss_fn(self._loss_fn, labels, logits, features, self._loss_dim)

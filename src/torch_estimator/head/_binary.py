@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from .._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from ..losses import Reduction
-from ..metrics import AUC, Accuracy, BinaryAccuracy, Mean, Metric, Precision, Recall
+from ..metrics import AUC, Accuracy, Mean, Metric, Precision, Recall
 from ._base import (
     CLASSIFY_SERVING_KEY,
     DEFAULT_SERVING_KEY,
@@ -140,10 +140,7 @@ class BinaryClassHead(BaseHead):
             self._summary_key(k.AUC): AUC(name=k.AUC),
             self._summary_key(k.AUC_PR): AUC(curve="PR", name=k.AUC_PR),
         }
-        for t in self._thresholds:
-            metrics[self._summary_key(k.ACCURACY_AT_THRESHOLD % t)] = BinaryAccuracy(name=k.ACCURACY_AT_THRESHOLD % t, threshold=t)
-            metrics[self._summary_key(k.PRECISION_AT_THRESHOLD % t)] = Precision(name=k.PRECISION_AT_THRESHOLD % t, thresholds=t)
-            metrics[self._summary_key(k.RECALL_AT_THRESHOLD % t)] = Recall(name=k.RECALL_AT_THRESHOLD % t, thresholds=t)
+        metrics.update(self._threshold_metrics(self._thresholds))
         return metrics
 
     def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: Any, unweighted_loss: torch.Tensor) -> None:
@@ -159,9 +156,7 @@ class BinaryClassHead(BaseHead):
         eval_metrics[self._summary_key(k.ACCURACY_BASELINE)].update_state(labels, w)
         eval_metrics[self._summary_key(k.AUC)].update_state(labels, logistic, w)
         eval_metrics[self._summary_key(k.AUC_PR)].update_state(labels, logistic, w)
-        for t in self._thresholds:
-            for key in (k.ACCURACY_AT_THRESHOLD, k.PRECISION_AT_THRESHOLD, k.RECALL_AT_THRESHOLD):
-                eval_metrics[self._summary_key(key % t)].update_state(labels, logistic, w)
+        self._update_threshold_metrics(eval_metrics, self._thresholds, labels, logistic, w)
 
     def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
         classification = ClassificationOutput(

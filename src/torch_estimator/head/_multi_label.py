@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from .._export_output import ClassificationOutput, ExportOutput, PredictOutput
 from ..losses import Reduction
-from ..metrics import AUC, BinaryAccuracy, Mean, Metric, Precision, Recall
+from ..metrics import AUC, Mean, Metric
 from ._base import (
     CLASSIFY_SERVING_KEY,
     DEFAULT_SERVING_KEY,
@@ -165,10 +165,7 @@ class MultiLabelHead(BaseHead):
             self._summary_key(k.AUC): AUC(name=k.AUC),
             self._summary_key(k.AUC_PR): AUC(curve="PR", name=k.AUC_PR),
         }
-        for t in self._thresholds:
-            metrics[self._summary_key(k.ACCURACY_AT_THRESHOLD % t)] = BinaryAccuracy(name=k.ACCURACY_AT_THRESHOLD % t, threshold=t)
-            metrics[self._summary_key(k.PRECISION_AT_THRESHOLD % t)] = Precision(name=k.PRECISION_AT_THRESHOLD % t, thresholds=t)
-            metrics[self._summary_key(k.RECALL_AT_THRESHOLD % t)] = Recall(name=k.RECALL_AT_THRESHOLD % t, thresholds=t)
+        metrics.update(self._threshold_metrics(self._thresholds))
         for c in self._class_ids:
             metrics[self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c)] = Mean(name="probability_mean")
             metrics[self._class_key(k.AUC_AT_CLASS, k.AUC_AT_NAME, c)] = AUC(name=k.AUC)
@@ -181,9 +178,7 @@ class MultiLabelHead(BaseHead):
         probabilities = torch.sigmoid(logits)
         eval_metrics[self._summary_key(k.AUC)].update_state(labels, probabilities, w)
         eval_metrics[self._summary_key(k.AUC_PR)].update_state(labels, probabilities, w)
-        for t in self._thresholds:
-            for key in (k.ACCURACY_AT_THRESHOLD, k.PRECISION_AT_THRESHOLD, k.RECALL_AT_THRESHOLD):
-                eval_metrics[self._summary_key(key % t)].update_state(labels, probabilities, w)
+        self._update_threshold_metrics(eval_metrics, self._thresholds, labels, probabilities, w)
         for c in self._class_ids:
             p, y = probabilities[..., c : c + 1], labels[..., c : c + 1]
             eval_metrics[self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c)].update_state(p, w)
