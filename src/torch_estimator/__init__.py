@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import experimental, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, summary
+from . import experimental, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, summary
 from ._add_metrics import add_metrics
 from ._estimator import Estimator
 from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
@@ -13,6 +13,7 @@ from ._fn_args import call_logit_fn
 from ._mode_keys import ModeKeys
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
+from .feature_column import RaggedValue
 from ._variables import VariableStore, get_global_step, get_variable, module, trainable_variables, variable_scope
 from .head import (
     BinaryClassHead,
@@ -47,6 +48,7 @@ __all__ = [
     "Estimator",
     "add_metrics",
     "EstimatorSpec",
+    "RaggedValue",
     "ModeKeys",
     "RunConfig",
     "call_logit_fn",
@@ -83,6 +85,7 @@ __all__ = [
     "StopAtStepHook",
     "SummarySaverHook",
     "experimental",
+    "feature_column",
     "heads",
     "hooks",
     "losses",

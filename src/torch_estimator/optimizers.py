@@ -19,7 +19,7 @@ import torch
 if TYPE_CHECKING:
     from ._variables import VariableStore
 
-__all__ = ["Optimizer", "Adagrad", "Adam", "RMSprop", "SGD", "TorchOptimizer", "TrainOp", "get"]
+__all__ = ["Optimizer", "Adagrad", "Adam", "Ftrl", "RMSprop", "SGD", "TorchOptimizer", "TrainOp", "get", "register"]
 
 Slots = dict[str, torch.Tensor]
 
@@ -164,9 +164,13 @@ class Optimizer:
         return f"{type(self).__name__}(name={self.name!r}, {hyper})"
 
 
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
+def _check_number(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise TypeError(f"{name} must be a number; got {value!r}.")
+
+
+def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
+    _check_number(name, value)
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}; got {value!r}.")
 
@@ -210,6 +214,152 @@ class Adagrad(Optimizer):
         new_acc = acc.index_select(0, rows).addcmul_(values, values)
         acc.index_copy_(0, rows, new_acc)
         var.index_add_(0, rows, values / (new_acc.sqrt_() + self.epsilon), alpha=-self.learning_rate)
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal as TensorFlow's keras legacy ``Ftrl`` (``ResourceApplyFtrl[V2]`` kernels).
+
+    Slots ``accumulator`` (n, initialised to ``initial_accumulator_value``) and ``linear``
+    (z, initialised to 0). With p = ``learning_rate_power``, λ1, λ2, λ2s (shrinkage) and
+    λ2' = λ2 + β/(2·lr), each step with gradient g does::
+
+        ĝ = g + 2·λ2s·w                     (only if λ2s > 0; n still uses g)
+        n_new = n + g²
+        z += ĝ − (n_new^(−p) − n^(−p)) / lr · w
+        w = (sign(z)·λ1 − z) / (n_new^(−p) / lr + 2·λ2')  if |z| > λ1  else 0
+        n = n_new
+
+    Sparse gradients (e.g. from ``sparse=True`` embeddings) update only the touched rows, as
+    TF's sparse kernels do (shrinkage included); with a dense gradient every entry is
+    updated, even where the gradient is zero. Checkpointed hyper-parameters are those keras
+    checkpoints: learning_rate, decay, learning_rate_power, l1_regularization_strength,
+    l2_regularization_strength and beta (not l2_shrinkage_regularization_strength).
+
+    Example:
+        >>> opt = te.optimizers.Ftrl(learning_rate=0.2, l1_regularization_strength=0.01)
+    """
+
+    slot_names = ("accumulator", "linear")
+    default_name = "Ftrl"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        learning_rate_power: float = -0.5,
+        initial_accumulator_value: float = 0.1,
+        l1_regularization_strength: float = 0.0,
+        l2_regularization_strength: float = 0.0,
+        name: str | None = "Ftrl",
+        l2_shrinkage_regularization_strength: float = 0.0,
+        beta: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, name)
+        args = {
+            "learning_rate_power": learning_rate_power,
+            "initial_accumulator_value": initial_accumulator_value,
+            "l1_regularization_strength": l1_regularization_strength,
+            "l2_regularization_strength": l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": l2_shrinkage_regularization_strength,
+            "beta": beta,
+        }
+        for arg, value in args.items():
+            _check_number(arg, value)
+        # keras' messages, verbatim (keras/src/optimizers/legacy/ftrl.py).
+        if initial_accumulator_value < 0.0:
+            raise ValueError(
+                "`initial_accumulator_value` needs to be positive or zero. Received: "
+                f"initial_accumulator_value={initial_accumulator_value}."
+            )
+        if learning_rate_power > 0.0:
+            raise ValueError(
+                "`learning_rate_power` needs to be negative or zero. Received: "
+                f"learning_rate_power={learning_rate_power}."
+            )
+        for arg in ("l1_regularization_strength", "l2_regularization_strength", "l2_shrinkage_regularization_strength"):
+            if args[arg] < 0.0:
+                raise ValueError(f"`{arg}` needs to be positive or zero. Received: {arg}={args[arg]}.")
+        self.learning_rate_power = float(learning_rate_power)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.l1_regularization_strength = float(l1_regularization_strength)
+        self.l2_regularization_strength = float(l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
+        self.beta = float(beta)
+
+    def hyper_parameters(self) -> dict[str, float]:
+        return {
+            "learning_rate": self.learning_rate,
+            "decay": 0.0,
+            "learning_rate_power": self.learning_rate_power,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "beta": self.beta,
+        }
+
+    def _init_slot(self, slot: str, var: torch.Tensor) -> torch.Tensor:
+        value = self.initial_accumulator_value if slot == "accumulator" else 0.0
+        return torch.full_like(var, value, memory_format=torch.contiguous_format).detach()
+
+    def _adjusted_l2(self) -> float:
+        """λ2' = λ2 + β/(2·lr), as keras folds ``beta`` into the kernels' l2."""
+        if self.beta == 0.0:
+            return self.l2_regularization_strength
+        if self.learning_rate == 0.0:
+            return math.copysign(math.inf, self.beta)
+        return self.l2_regularization_strength + self.beta / (2.0 * self.learning_rate)
+
+    def _update(self, ws: list[torch.Tensor], gs: list[torch.Tensor], ns: list[torch.Tensor], zs: list[torch.Tensor]) -> None:
+        """One FTRL step on lists of (same-shaped) weights, gradients, accumulators, linears.
+
+        Follows the operation order of TF's CPU kernel (training_ops.cc, ApplyFtrl[V2]).
+        """
+        lr, power, l1 = self.learning_rate, self.learning_rate_power, self.l1_regularization_strength
+        l2 = self._adjusted_l2()
+        shrinkage = self.l2_shrinkage_regularization_strength
+        fast = power == -0.5
+        ghat = torch._foreach_add(gs, ws, alpha=2.0 * shrinkage) if shrinkage > 0.0 else gs
+        # step := ĝ − (n_new^(−p) − n^(−p)) / lr · w, computed as ĝ + ((n^(−p) − n_new^(−p)) / lr) · w.
+        step = torch._foreach_sqrt(ns) if fast else torch._foreach_pow(ns, -power)
+        torch._foreach_addcmul_(ns, gs, gs)  # n := n_new
+        new = torch._foreach_sqrt(ns) if fast else torch._foreach_pow(ns, -power)
+        torch._foreach_sub_(step, new)
+        torch._foreach_div_(step, lr)
+        torch._foreach_mul_(step, ws)
+        torch._foreach_add_(step, ghat)
+        torch._foreach_add_(zs, step)
+        # q = n_new^(−p)/lr + 2λ2' (reusing ``new``); w = (clip(z, ±λ1) − z)/q, which is
+        # (sign(z)·λ1 − z)/q where |z| > λ1 and exactly 0 elsewhere.
+        quadratic = new
+        torch._foreach_div_(quadratic, lr)
+        if l2 != 0.0:
+            torch._foreach_add_(quadratic, 2.0 * l2)
+        torch._foreach_zero_(ws)
+        if l1 > 0.0:
+            numerator = torch._foreach_clamp_min(zs, -l1)
+            torch._foreach_clamp_max_(numerator, l1)
+            torch._foreach_sub_(numerator, zs)
+            torch._foreach_addcdiv_(ws, numerator, quadratic)
+        else:
+            torch._foreach_addcdiv_(ws, zs, quadratic, value=-1.0)
+        if self.initial_accumulator_value == 0.0 and l2 == 0.0 and power != 0.0:
+            # n_new may be 0, so q = 0 and 0/0 = NaN where TF selects 0 (|z| ≤ λ1).
+            for w, z in zip(ws, zs):
+                w.masked_fill_(z.abs() <= l1, 0.0)
+
+    def _apply_dense(self, variables: list[torch.Tensor], grads: list[torch.Tensor], slots: list[Slots]) -> None:
+        self._update(variables, grads, [s["accumulator"] for s in slots], [s["linear"] for s in slots])
+
+    def _apply_sparse(self, var: torch.Tensor, grad: torch.Tensor, slots: Slots) -> None:
+        if grad.sparse_dim() != 1:  # element-sparse: update the rows it touches
+            rows = grad.indices()[0].unique()
+            values = grad.index_select(0, rows).to_dense()
+        else:
+            rows, values = grad.indices()[0], grad.values()
+        acc, linear = slots["accumulator"], slots["linear"]
+        w, n, z = var.index_select(0, rows), acc.index_select(0, rows), linear.index_select(0, rows)
+        self._update([w], [values.to(var.dtype)], [n], [z])
+        var.index_copy_(0, rows, w)
+        acc.index_copy_(0, rows, n)
+        linear.index_copy_(0, rows, z)
 
 
 class Adam(Optimizer):
@@ -421,6 +571,9 @@ _BY_NAME: dict[str, Callable[..., Optimizer]] = {
 def register(name: str, factory: Callable[..., Optimizer]) -> None:
     """Makes ``name`` resolvable by ``get`` (used for 'Ftrl')."""
     _BY_NAME[name] = factory
+
+
+register("Ftrl", Ftrl)
 
 
 def get(identifier: Any, learning_rate: float | None = None) -> Optimizer:

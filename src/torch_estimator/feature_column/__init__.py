@@ -1,0 +1,56 @@
+"""Feature columns with ``tf.feature_column``'s names, arguments, variable names and hashing."""
+
+from __future__ import annotations
+
+from ._columns import (
+    CategoricalColumn,
+    DenseColumn,
+    FeatureColumn,
+    Transformer,
+    bucketized_column,
+    categorical_column_with_hash_bucket,
+    categorical_column_with_identity,
+    categorical_column_with_vocabulary_file,
+    categorical_column_with_vocabulary_list,
+    crossed_column,
+    embedding_column,
+    indicator_column,
+    make_parse_example_spec,
+    numeric_column,
+    shared_embeddings,
+    weighted_categorical_column,
+)
+from ._layers import DenseFeatures, LinearModel, input_layer, linear_model, transform_features
+from ._parse_spec import FixedLenFeature, VarLenFeature
+from ._values import CategoricalIds, RaggedValue
+
+shared_embedding_columns = shared_embeddings
+
+__all__ = [
+    "FeatureColumn",
+    "DenseColumn",
+    "CategoricalColumn",
+    "Transformer",
+    "numeric_column",
+    "bucketized_column",
+    "categorical_column_with_vocabulary_list",
+    "categorical_column_with_vocabulary_file",
+    "categorical_column_with_hash_bucket",
+    "categorical_column_with_identity",
+    "crossed_column",
+    "weighted_categorical_column",
+    "embedding_column",
+    "shared_embeddings",
+    "shared_embedding_columns",
+    "indicator_column",
+    "make_parse_example_spec",
+    "DenseFeatures",
+    "LinearModel",
+    "input_layer",
+    "linear_model",
+    "transform_features",
+    "FixedLenFeature",
+    "VarLenFeature",
+    "RaggedValue",
+    "CategoricalIds",
+]

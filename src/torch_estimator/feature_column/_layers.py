@@ -1,0 +1,183 @@
+"""The dense input layer (``DenseFeatures`` / ``input_layer``) and the linear model
+(``LinearModel`` / ``linear_model``), built on ``EmbeddingBag``."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from .._variables import current_store, get_variable, variable_scope
+from ._columns import CategoricalColumn, DenseColumn, FeatureColumn, Transformer, combine_bag, sanitized_name
+
+__all__ = ["DenseFeatures", "input_layer", "LinearModel", "linear_model", "transform_features"]
+
+
+def _normalize(feature_columns: Any, allowed: tuple[type, ...], what: str) -> list[FeatureColumn]:
+    if isinstance(feature_columns, FeatureColumn):
+        feature_columns = [feature_columns]
+    columns = list(feature_columns or [])
+    if not columns:
+        raise ValueError("feature_columns must not be empty.")
+    for column in columns:
+        if not isinstance(column, allowed):
+            raise ValueError(what.format(column))
+    by_name: dict[str, FeatureColumn] = {}
+    for column in columns:
+        if column.name in by_name:
+            raise ValueError(
+                f"Duplicate feature column name found for columns: {by_name[column.name]} and {column}. This usually means that "
+                "these columns refer to same base feature. Either one must be discarded or a duplicated but renamed item must be "
+                "inserted in features dict."
+            )
+        by_name[column.name] = column
+    return sorted(columns, key=lambda c: c.name)
+
+
+def transform_features(features: dict[str, Any], feature_columns: Sequence[FeatureColumn]) -> Transformer:
+    """Runs the host transforms of ``feature_columns`` over a batch (e.g. ahead of the model)."""
+    transformer = features if isinstance(features, Transformer) else Transformer(features)
+    for column in feature_columns:
+        transformer.get(column)
+    return transformer
+
+
+def _batch_device(transformer: Transformer) -> torch.device:
+    for value in transformer.features.values():
+        if isinstance(value, torch.Tensor):
+            return value.device
+    try:
+        return current_store().device
+    except RuntimeError:
+        return torch.device("cpu")
+
+
+class DenseFeatures:
+    """Concatenates the dense outputs of ``feature_columns`` (sorted by name) into ``[B, n]``.
+
+    Call it inside a model_fn on the features dict (raw, or a ``Transformer`` from
+    ``transform_features``); embedding tables are variables named
+    ``<scope>/<name>/<column>/embedding_weights`` (``name`` defaults to ``dense_features``).
+    """
+
+    def __init__(self, feature_columns: Sequence[DenseColumn], trainable: bool = True, name: str | None = None) -> None:
+        self._columns = _normalize(
+            feature_columns,
+            (DenseColumn,),
+            "Items of feature_columns must be a DenseColumn. You can wrap a categorical column with an embedding_column or "
+            "indicator_column. Given: {}",
+        )
+        self.trainable = trainable
+        self.name = name or "dense_features"
+
+    @property
+    def feature_columns(self) -> list[DenseColumn]:
+        return list(self._columns)  # type: ignore[arg-type]
+
+    def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
+        transformer = features if isinstance(features, Transformer) else Transformer(features)
+        device = _batch_device(transformer)
+        outputs = []
+        with variable_scope(self.name):
+            for column in self._columns:
+                with variable_scope(sanitized_name(column)):
+                    tensor = column.dense_tensor(transformer, device)  # type: ignore[attr-defined]
+                if cols_to_output_tensors is not None:
+                    cols_to_output_tensors[column] = tensor
+                outputs.append(tensor)
+        return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
+
+
+def input_layer(
+    features: Any,
+    feature_columns: Sequence[DenseColumn],
+    weight_collections: Any = None,
+    trainable: bool = True,
+    cols_to_vars: dict[Any, list[torch.Tensor]] | None = None,
+    cols_to_output_tensors: dict[Any, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The v1 functional form of ``DenseFeatures`` (variables under ``input_layer/``)."""
+    del weight_collections
+    layer = DenseFeatures(feature_columns, trainable, name="input_layer")
+    output = layer(features, cols_to_output_tensors)
+    if cols_to_vars is not None:
+        _collect_vars(cols_to_vars, layer.feature_columns, "input_layer")
+    return output
+
+
+def _collect_vars(cols_to_vars: dict[Any, list[torch.Tensor]], columns: Sequence[FeatureColumn], layer_name: str) -> None:
+    store = current_store()
+    from .._variables import current_scope
+
+    prefix = "/".join(current_scope() + (layer_name,))
+    variables = store.variables()
+    for column in columns:
+        column_prefix = f"{prefix}/{sanitized_name(column)}/"
+        cols_to_vars[column] = [v for n, v in variables.items() if n.startswith(column_prefix)]
+
+
+_SPARSE_COMBINERS = ("mean", "sqrtn", "sum")
+
+
+class LinearModel:
+    """``Σ_columns`` of each column's weighted contribution plus a bias: ``[B, units]`` logits.
+
+    Categorical columns look their ids up in a ``[num_buckets, units]`` weight table (combined by
+    ``sparse_combiner``: 'sum', 'mean' or 'sqrtn'); dense columns are multiplied by a
+    ``[num_elements, units]`` matrix. Variables: ``<scope>/<name>/<column>/weights`` and
+    ``<scope>/<name>/bias_weights``, all initialised to zero (``name`` defaults to ``linear_model``).
+    """
+
+    def __init__(self, feature_columns: Sequence[FeatureColumn], units: int = 1, sparse_combiner: str = "sum", trainable: bool = True, name: str | None = None) -> None:
+        if sparse_combiner not in _SPARSE_COMBINERS:
+            raise ValueError(f'sparse_combiner must be one of "mean", "sqrtn", "sum". Given: {sparse_combiner}')
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer; got {units!r}.")
+        self._columns = _normalize(
+            feature_columns, (DenseColumn, CategoricalColumn), "Items of feature_columns must be either a DenseColumn or CategoricalColumn. Given: {}"
+        )
+        self.units = units
+        self.sparse_combiner = sparse_combiner
+        self.trainable = trainable
+        self.name = name or "linear_model"
+
+    @property
+    def feature_columns(self) -> list[FeatureColumn]:
+        return list(self._columns)
+
+    def __call__(self, features: Any) -> torch.Tensor:
+        transformer = features if isinstance(features, Transformer) else Transformer(features)
+        device = _batch_device(transformer)
+        total: torch.Tensor | None = None
+        with variable_scope(self.name):
+            for column in self._columns:
+                with variable_scope(sanitized_name(column)):
+                    if isinstance(column, CategoricalColumn):
+                        weights = get_variable("weights", [column.num_buckets, self.units], torch.float32, "zeros", self.trainable)
+                        part = combine_bag(weights, column.ids(transformer), self.sparse_combiner, device)
+                    else:
+                        dense = column.dense_tensor(transformer, device)  # type: ignore[attr-defined]
+                        weights = get_variable("weights", [dense.shape[1], self.units], torch.float32, "zeros", self.trainable)
+                        part = dense @ weights
+                total = part if total is None else total + part
+            bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)
+        assert total is not None
+        return total + bias
+
+
+def linear_model(
+    features: Any,
+    feature_columns: Sequence[FeatureColumn],
+    units: int = 1,
+    sparse_combiner: str = "sum",
+    weight_collections: Any = None,
+    trainable: bool = True,
+    cols_to_vars: dict[Any, list[torch.Tensor]] | None = None,
+) -> torch.Tensor:
+    """The v1 functional form of ``LinearModel`` (variables under ``linear_model/``)."""
+    del weight_collections
+    model = LinearModel(feature_columns, units, sparse_combiner, trainable, name="linear_model")
+    output = model(features)
+    if cols_to_vars is not None:
+        _collect_vars(cols_to_vars, model.feature_columns, "linear_model")
+    return output
