@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .. import initializers
 from .._variables import current_store, get_variable
-from ._hashing import CROSS_HASH_KEY, fingerprint64, fingerprint_cat64, hash_bucket
+from ._hashing import CROSS_HASH_KEY, factorize, fingerprint64, fingerprint_cat64, hash_bucket
 from ._parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
 from ._values import CategoricalIds, RaggedValue, as_numpy, as_raw_sparse
 
@@ -325,7 +325,7 @@ class VocabularyColumn(CategoricalColumn):
     def _lookup(self, values: np.ndarray) -> np.ndarray:
         if values.size == 0:
             return np.zeros(0, dtype=np.int64)
-        uniques, inverse = np.unique(values.astype(object) if values.dtype.kind in "US" else values, return_inverse=True)
+        uniques, inverse = factorize(values)
         index = _vocabulary_index(self)
         unique_ids = np.fromiter(
             (index.get(u.decode() if isinstance(u, bytes) else u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import farmhash
 import numpy as np
+import pandas as pd
 
-__all__ = ["fingerprint64", "fingerprint_cat64", "hash_bucket", "CROSS_HASH_KEY"]
+__all__ = ["factorize", "fingerprint64", "fingerprint_cat64", "hash_bucket", "CROSS_HASH_KEY"]
 
 CROSS_HASH_KEY = 0xDECAFCAFFE
 _K_MUL = np.uint64(0xC6A4A7935BD1E995)
@@ -21,12 +22,18 @@ def _as_text(value: object) -> str | bytes:
     return value if isinstance(value, (str, bytes)) else str(value)
 
 
+def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(uniques, codes)`` of a 1-D array by hashing (no sort): each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object if values.dtype.kind in "USO" else values.dtype), codes
+
+
 def fingerprint64(values: np.ndarray) -> np.ndarray:
     """uint64 Fingerprint64 of each string (ints are hashed as their decimal string, as TF does)."""
     flat = np.asarray(values).reshape(-1)
     if flat.size == 0:
         return np.zeros(np.shape(values), dtype=np.uint64)
-    uniques, inverse = np.unique(flat.astype(object) if flat.dtype.kind in "US" else flat, return_inverse=True)
+    uniques, inverse = factorize(flat)
     hashed = np.fromiter(
         (farmhash.fingerprint64(_as_text(u)) if not isinstance(u, bytes) else farmhash.fingerprint64(u) for u in uniques),
         dtype=np.uint64,
