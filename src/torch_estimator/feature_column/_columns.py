@@ -9,6 +9,7 @@ a float ``[B, n]`` tensor, creating their variables (embeddings) in the active v
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -322,11 +323,15 @@ class VocabularyColumn(CategoricalColumn):
         _check_value_dtype(values, self.dtype, self.key)
         return CategoricalIds(RaggedValue(self._lookup(values), raw.row_splits))
 
+    @functools.cached_property
+    def _index(self) -> dict[Any, int]:
+        return {v: i for i, v in enumerate(self.vocabulary)}
+
     def _lookup(self, values: np.ndarray) -> np.ndarray:
         if values.size == 0:
             return np.zeros(0, dtype=np.int64)
         uniques, inverse = factorize(values)
-        index = _vocabulary_index(self)
+        index = self._index
         unique_ids = np.fromiter(
             (index.get(u.decode() if isinstance(u, bytes) else u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques)
         )
@@ -337,17 +342,6 @@ class VocabularyColumn(CategoricalColumn):
             else:
                 unique_ids[unknown] = self.default_value
         return unique_ids[inverse.reshape(-1)]
-
-
-_INDEX_CACHE: dict[int, dict[Any, int]] = {}
-
-
-def _vocabulary_index(column: VocabularyColumn) -> dict[Any, int]:
-    key = id(column.vocabulary)
-    index = _INDEX_CACHE.get(key)
-    if index is None:
-        index = _INDEX_CACHE[key] = {v: i for i, v in enumerate(column.vocabulary)}
-    return index
 
 
 def _check_vocab_args(key: str, default_value: Any, num_oov_buckets: int) -> None:
@@ -483,15 +477,8 @@ class IdentityColumn(CategoricalColumn):
         if values.size and values.dtype.kind not in "iu":
             raise ValueError(f"Invalid input, not integer. key: {self.key} dtype: {values.dtype}")
         ids = values.astype(np.int64)
-        out_of_range = (ids < 0) | (ids >= self.number_buckets)
-        if out_of_range.any():
-            if self.default_value is None:
-                bad = ids[out_of_range][0]
-                raise ValueError(
-                    f"Feature {self.key} has id {bad} outside [0, {self.number_buckets}) and the identity column has no "
-                    "default_value."
-                )
-            ids = np.where(out_of_range, self.default_value, ids)
+        if self.default_value is not None:
+            ids = np.where((ids < 0) | (ids >= self.number_buckets), self.default_value, ids)
         return CategoricalIds(RaggedValue(ids, raw.row_splits))
 
 
@@ -682,6 +669,10 @@ def combine_bag(
 ) -> torch.Tensor:
     """Per-row ``sum``/``mean``/``sqrtn`` of the (weighted) rows of ``table``; empty rows give 0."""
     ragged, weights = _prune(ids, drop_nonpositive_weights=combiner != "sum")
+    too_large = np.flatnonzero(ragged.values >= table.shape[0])
+    if len(too_large):
+        i = int(too_large[0])
+        raise ValueError(f"indices[{i}] = {int(ragged.values[i])} is not in [0, {table.shape[0]})")
     batch = ragged.batch_size
     w = np.ones(len(ragged.values), dtype=np.float32) if weights is None else weights.astype(np.float32)
     if combiner != "sum" and len(w):
@@ -731,6 +722,10 @@ class IndicatorColumn(DenseColumn):
 
     def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
         ragged, weights = _prune(transformer.get(self), drop_nonpositive_weights=False)
+        in_range = ragged.values < self.categorical_column.num_buckets
+        if not in_range.all():  # out-of-range identity ids give an all-zero row, as in TensorFlow
+            ragged = ragged.mask(in_range)
+            weights = None if weights is None else weights[in_range]
         out = torch.zeros(ragged.batch_size, self.categorical_column.num_buckets, dtype=torch.float32, device=device)
         rows = torch.from_numpy(ragged.row_ids()).to(device)
         cols = torch.from_numpy(ragged.values.astype(np.int64)).to(device)
