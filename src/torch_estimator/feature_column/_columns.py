@@ -192,17 +192,19 @@ def numeric_column(
     _check_key(key)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     for dim in shape:
-        if not isinstance(dim, int) or dim < 1:
+        if not isinstance(dim, int):
+            raise ValueError(f"shape dimensions must be integer. shape: {shape}, key: {key}")
+        if dim < 1:
             raise ValueError(f"shape dimensions must be greater than 0. shape: {shape}, key: {key}")
     name = dtype_name(dtype)
     if not (is_float(name) or is_integer(name)):
-        raise ValueError(f"dtype must be convertible to float. dtype: {dtype}, key: {key}")
+        raise ValueError(f"dtype must be convertible to float. dtype: {tf_dtype(name)}, key: {key}")
     if normalizer_fn is not None and not callable(normalizer_fn):
         raise TypeError(f"normalizer_fn must be a callable. Given: {normalizer_fn}")
     if default_value is not None:
         array = np.asarray(default_value)
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"default_value must be compatible with dtype {name}; got {default_value!r}. key: {key}")
+            raise TypeError(f"default_value must be compatible with dtype. default_value: {default_value}, dtype: {tf_dtype(name)}, key: {key}")
         if array.size not in (1, math.prod(shape)):
             raise ValueError(f"The shape of default_value must be equal to given shape. default_value: {default_value}, shape: {shape}, key: {key}")
         default_value = tuple(np.broadcast_to(array, shape).reshape(-1).tolist()) if array.size != 1 or shape != (1,) else (array.reshape(-1)[0].item(),)
@@ -269,24 +271,30 @@ def bucketized_column(source_column: NumericColumn, boundaries: Sequence[float])
 # -- categorical columns over raw features ------------------------------------------------------
 
 
+def tf_dtype(name: str) -> str:
+    """A dtype as TensorFlow prints it in messages: ``<dtype: 'string'>``."""
+    return f"<dtype: '{name}'>"
+
+
+def _array_dtype(values: np.ndarray) -> str:
+    return "string" if values.dtype.kind in "USO" else values.dtype.name
+
+
 def _string_or_int_dtype(dtype: Any, what: str) -> str:
     name = dtype_name(dtype)
     if name != "string" and not is_integer(name):
-        raise ValueError(f"dtype must be string or integer. dtype: {dtype}, column_name: {what}")
-    return "string" if name == "string" else "int64"
+        raise ValueError(f"column_name: {what} dtype must be string or integer. dtype: {tf_dtype(name)}.")
+    return name
 
 
 def _check_value_dtype(values: np.ndarray, dtype: str, key: str) -> None:
     kind = values.dtype.kind
     if values.size == 0:
         return
-    if dtype == "string" and kind not in "USO":
+    if (dtype == "string" and kind not in "USO") or (dtype != "string" and kind not in "iu"):
         raise ValueError(
-            f"Column dtype and SparseTensors dtype must be compatible. key: {key}, column dtype: string, tensor dtype: {values.dtype}"
-        )
-    if dtype != "string" and kind not in "iu":
-        raise ValueError(
-            f"Column dtype and SparseTensors dtype must be compatible. key: {key}, column dtype: {dtype}, tensor dtype: {values.dtype}"
+            f"Column dtype and SparseTensors dtype must be compatible. key: {key}, column dtype: {tf_dtype(dtype)}, "
+            f"tensor dtype: {tf_dtype(_array_dtype(values))}"
         )
 
 
@@ -367,13 +375,15 @@ def categorical_column_with_vocabulary_list(
     if not all(isinstance(v, (str, bytes)) == (vocab_dtype == "string") for v in vocabulary):
         raise ValueError(f"vocabulary_list {vocabulary_list} mixes strings and numbers, column_name: {key}")
     if vocab_dtype == "int64" and not all(isinstance(v, (int, np.integer)) for v in vocabulary):
-        raise ValueError(f"Invalid vocabulary dtype: {type(vocabulary[0])}, column_name: {key}")
+        raise ValueError(
+            f"column_name: {key} vocabulary dtype must be string or integer. dtype: {tf_dtype(_array_dtype(np.asarray(vocabulary)))}."
+        )
     if dtype is None:
         dtype = vocab_dtype
     else:
         dtype = _string_or_int_dtype(dtype, key)
         if (dtype == "string") != (vocab_dtype == "string"):
-            raise ValueError(f"dtype {dtype} and vocabulary dtype {vocab_dtype} do not match, column_name: {key}")
+            raise ValueError(f"dtype {tf_dtype(dtype)} and vocabulary dtype {tf_dtype(vocab_dtype)} do not match, column_name: {key}")
     _check_vocab_args(key, default_value, num_oov_buckets)
     if vocab_dtype == "string":
         vocabulary = tuple(v.decode() if isinstance(v, bytes) else v for v in vocabulary)
@@ -395,11 +405,10 @@ def categorical_column_with_vocabulary_file(
         raise ValueError(f"Missing vocabulary_file in {key}.")
     if file_format not in (None, "text"):
         raise ValueError(f"file_format {file_format!r} is not supported; only plain text vocabulary files are, column_name: {key}")
-    try:
-        with open(vocabulary_file, encoding="utf-8") as f:
-            lines = f.read().split("\n")
-    except OSError as exc:
-        raise ValueError(f"Cannot read vocabulary_file {vocabulary_file!r} of column {key}: {exc}") from None
+    if not os.path.isfile(vocabulary_file):
+        raise ValueError(f"vocabulary_file in {key} does not exist.")
+    with open(vocabulary_file, encoding="utf-8") as f:
+        lines = f.read().split("\n")
     if lines and lines[-1] == "":
         lines = lines[:-1]
     if vocabulary_size is None:
@@ -475,7 +484,7 @@ class IdentityColumn(CategoricalColumn):
         raw, _ = as_raw_sparse(transformer.raw(self.key), self.key, drop_missing=True)
         values = raw.values
         if values.size and values.dtype.kind not in "iu":
-            raise ValueError(f"Invalid input, not integer. key: {self.key} dtype: {values.dtype}")
+            raise ValueError(f"Invalid input, not integer. key: {self.key} dtype: {tf_dtype(_array_dtype(values))}")
         ids = values.astype(np.int64)
         if self.default_value is not None:
             ids = np.where((ids < 0) | (ids >= self.number_buckets), self.default_value, ids)
@@ -529,7 +538,13 @@ class CrossedColumn(CategoricalColumn):
                 raw, was_sparse = as_raw_sparse(transformer.raw(key), key, drop_missing=False)
                 (sparse_parts if was_sparse else dense_parts).append(raw)
             else:
-                sparse_parts.append(key.ids(transformer).ids)
+                ids = key.ids(transformer)
+                if ids.weights is not None:
+                    raise ValueError(
+                        "crossed_column does not support weight_tensor, but the given column populates weight_tensor. "
+                        f"Given column: {key.name}"
+                    )
+                sparse_parts.append(ids.ids)
         # TensorFlow's sparse_cross takes the sparse inputs first, then the dense ones.
         parts = sparse_parts + dense_parts
         batch = parts[0].batch_size
@@ -624,6 +639,8 @@ class WeightedCategoricalColumn(CategoricalColumn):
                 f"weighted_categorical_column {self.name}: weights {self.weight_feature_key!r} must align with the ids of "
                 f"{inner.name!r} (same rows and lengths)."
             )
+        if is_float(self.dtype) and weights.values.dtype.kind not in "f":
+            raise ValueError(f"Bad dtype, expected {tf_dtype(self.dtype)}, but got {tf_dtype(_array_dtype(weights.values))}.")
         w = weights.values.astype(np.float32)
         if ids.values.shape != raw_ids.values.shape:  # the inner column dropped missing ids: drop their weights too
             keep = _kept_mask(raw_ids.values)
@@ -647,7 +664,7 @@ def weighted_categorical_column(categorical_column: CategoricalColumn, weight_fe
         raise ValueError(f"categorical_column must be a categorical column; got {categorical_column}.")
     name = dtype_name(dtype)
     if not (is_float(name) or is_integer(name)):
-        raise ValueError(f"dtype {dtype} is not convertible to float.")
+        raise ValueError(f"dtype {tf_dtype(name)} is not convertible to float.")
     return WeightedCategoricalColumn(categorical_column, _check_key(weight_feature_key), name)
 
 

@@ -42,6 +42,18 @@ def transform_features(features: dict[str, Any], feature_columns: Sequence[Featu
     return transformer
 
 
+def _check_batch_sizes(transformer: Transformer, columns: Sequence[FeatureColumn]) -> None:
+    from ._values import batch_size_of
+
+    keys = sorted({k for c in columns for k in c.parse_example_spec if k in transformer.features})
+    sizes = [batch_size_of(transformer.features[k]) for k in keys]
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            "Batch size (first dimension) of each feature must be same. Batch size of columns "
+            f"({', '.join(keys)}): ({', '.join(str(n) for n in sizes)})"
+        )
+
+
 def _batch_device(transformer: Transformer) -> torch.device:
     for value in transformer.features.values():
         if isinstance(value, torch.Tensor):
@@ -76,6 +88,7 @@ class DenseFeatures:
 
     def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
         transformer = features if isinstance(features, Transformer) else Transformer(features)
+        _check_batch_sizes(transformer, self._columns)
         device = _batch_device(transformer)
         outputs = []
         with variable_scope(self.name):
@@ -147,6 +160,7 @@ class LinearModel:
 
     def __call__(self, features: Any) -> torch.Tensor:
         transformer = features if isinstance(features, Transformer) else Transformer(features)
+        _check_batch_sizes(transformer, self._columns)
         device = _batch_device(transformer)
         total: torch.Tensor | None = None
         with variable_scope(self.name):
