@@ -1,0 +1,95 @@
+"""Feature columns in models: training shared embeddings, pre-transformed input, numeric weight
+columns in heads, normalizers, sparse gradients for large tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import torch_estimator as te
+from torch_estimator.feature_column import _columns
+
+fc = te.feature_column
+RNG = np.random.default_rng(0)
+COLORS = np.array(["red", "green", "blue", "yellow"], dtype=object)
+
+
+def _data(n=200):
+    a = COLORS[RNG.integers(0, 4, n)]
+    b = COLORS[RNG.integers(0, 4, n)]
+    x = RNG.normal(size=n).astype(np.float32)
+    y = ((a == "red") | (b == "blue") | (x > 1)).astype(np.float32)[:, None]
+    return {"a": a, "b": b, "x": x, "w": RNG.uniform(0.5, 2, n).astype(np.float32)}, y
+
+
+def test_shared_embeddings_are_created_eagerly_and_trained(tmp_path):
+    vocab = list(COLORS)
+    a = fc.categorical_column_with_vocabulary_list("a", vocab)
+    b = fc.categorical_column_with_vocabulary_list("b", vocab)
+    shared = fc.shared_embeddings([b, a], dimension=3)
+    assert [c.name for c in shared] == ["b_shared_embedding", "a_shared_embedding"]
+
+    def model_fn(features, labels, mode):
+        net = fc.DenseFeatures(shared + [fc.numeric_column("x")])(features)
+        logits = te.layers.dense(net, 1)
+        return te.BinaryClassHead().create_estimator_spec(features, mode, logits, labels, optimizer=te.optimizers.Adagrad(0.3))
+
+    features, y = _data()
+    est = te.Estimator(model_fn, model_dir=str(tmp_path), config=te.RunConfig(tf_random_seed=0))
+    est.train(te.inputs.numpy_input_fn(features, y, batch_size=20, shuffle=False), steps=1)
+    before = est.get_variable_value("a_b_shared_embedding")
+    est.train(te.inputs.numpy_input_fn(features, y, batch_size=20, num_epochs=None, shuffle=True), steps=60)
+    after = est.get_variable_value("a_b_shared_embedding")
+    assert before.shape == (4, 3) and not np.allclose(before, after)
+    assert "training/Adagrad/a_b_shared_embedding/accumulator" in est.get_variable_names()
+    assert est.evaluate(te.inputs.numpy_input_fn(features, y, shuffle=False))["accuracy"] > 0.8
+
+
+def test_dense_features_accepts_pretransformed_batches():
+    features, _ = _data(8)
+    columns = [fc.embedding_column(fc.categorical_column_with_hash_bucket("a", 10), 2), fc.numeric_column("x")]
+    store = te.VariableStore()
+    with store.activate():
+        raw = fc.DenseFeatures(columns)(features)
+        transformed = fc.transform_features(features, columns)
+        again = fc.DenseFeatures(columns)(transformed)
+    torch.testing.assert_close(raw, again)
+
+
+def test_numeric_column_as_head_weight_column_applies_normalizer():
+    weight = fc.numeric_column("w", normalizer_fn=lambda t: t * 2)
+    head = te.BinaryClassHead(weight_column=weight, loss_reduction="sum")
+    loss = head.loss(torch.ones(2, 1), torch.zeros(2, 1), {"w": np.array([1.0, 3.0], np.float32)})
+    assert float(loss) == pytest.approx(8 * np.log(2), rel=1e-6)
+
+
+def test_missing_feature_key_is_named():
+    column = fc.categorical_column_with_vocabulary_list("color", ["red"])
+    with pytest.raises(ValueError, match="Feature color is not in features dictionary."):
+        column.transform({"colour": np.array(["red"])})
+
+
+def test_large_tables_get_sparse_gradients_and_row_wise_updates():
+    column = fc.categorical_column_with_hash_bucket("id", _columns.SPARSE_GRADIENT_MIN_ROWS)
+    store = te.VariableStore()
+    with store.activate():
+        logits = fc.LinearModel([column])({"id": np.array(["a", "b", "a"], dtype=object)})
+        loss = logits.sum()
+        op = te.optimizers.get("Ftrl", learning_rate=0.1).minimize(loss)
+    table = store.variables()["linear_model/id/weights"]
+    op()
+    assert table.grad is None or table.grad.is_sparse
+    touched = np.flatnonzero(table.detach().numpy()[:, 0])
+    expected = fc.categorical_column_with_hash_bucket("id", _columns.SPARSE_GRADIENT_MIN_ROWS).transform({"id": np.array(["a", "b"], dtype=object)}).ids.values
+    assert sorted(touched.tolist()) == sorted(expected.tolist())
+
+
+def test_ragged_inputs_and_combiners():
+    column = fc.categorical_column_with_vocabulary_list("tags", ["a", "b", "c"])
+    emb = fc.embedding_column(column, 2, combiner="sqrtn", initializer=te.initializers.constant([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    store = te.VariableStore()
+    with store.activate():
+        out = fc.DenseFeatures([emb])({"tags": te.RaggedValue.from_lists([["a", "b"], [], ["c", "c", "zz"]])})
+    expected = np.array([[1, 1], [0, 0], [2, 2]], np.float32) / np.array([[np.sqrt(2)], [1], [np.sqrt(2)]], np.float32)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
