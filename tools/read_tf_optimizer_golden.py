@@ -28,8 +28,10 @@ of FTRL reaches hundreds at small learning rates, so its float32 rounding noise 
 absolute terms; the float64 run pins the math down to ~1e-12.  keras keeps hyper-parameters
 in float32 variables and casts them to the variable's dtype, so the float64 run uses the
 float32-rounded hyper-parameters recorded in ``hyper_parameters`` (e.g. learning_rate
-0.001 -> 0.0010000000474974513); ``l2_shrinkage_regularization_strength`` and
-``initial_accumulator_value`` are plain Python floats cast to the variable's dtype.
+0.001 -> 0.0010000000474974513).  Ftrl's ``l2_shrinkage_regularization_strength`` goes
+through ``tf.cast(<python float>, dtype)``, i.e. a float32 tensor, so it is float32-rounded
+as well (0.05 -> 0.05000000074505806); ``initial_accumulator_value`` (and Adagrad's epsilon)
+are cast directly.
 
 float32 values are written as JSON numbers in their shortest round-trip form
 (``float(str(np.float32(x)))``, so casting them back to float32 is exact); float64 values
@@ -47,8 +49,8 @@ import tempfile
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 tf.get_logger().setLevel('ERROR')
 
@@ -134,7 +136,7 @@ def f64(x):
     """Nested lists of float64 values rounded to 13 significant digits (plenty for 1e-10)."""
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim == 0:
-        return float('%.13g' % arr)
+        return float(f'{float(arr):.13g}')
     return [f64(a) for a in arr]
 
 
@@ -206,7 +208,7 @@ def main():
     for bad in BAD_ARGUMENTS:
         try:
             Ftrl(**bad)
-        except ValueError as e:  # noqa: PERF203
+        except ValueError as e:
             errors.append({'optimizer': 'Ftrl', 'kwargs': bad, 'type': type(e).__name__, 'message': str(e)})
         else:
             raise AssertionError(f'no error for {bad}')

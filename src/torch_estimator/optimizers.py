@@ -327,18 +327,20 @@ class Ftrl(Optimizer):
         torch._foreach_add_(step, ghat)
         torch._foreach_add_(zs, step)
         # q = n_new^(−p)/lr + 2λ2' (reusing ``new``); w = (clip(z, ±λ1) − z)/q, which is
-        # (sign(z)·λ1 − z)/q where |z| > λ1 and exactly 0 elsewhere.
+        # (sign(z)·λ1 − z)/q where |z| > λ1 and exactly 0 elsewhere. Computed in w's own
+        # storage: temporaries of a big table's size cost more (page faults) than a pass.
         quadratic = new
         torch._foreach_div_(quadratic, lr)
         if l2 != 0.0:
             torch._foreach_add_(quadratic, 2.0 * l2)
-        torch._foreach_zero_(ws)
         if l1 > 0.0:
-            numerator = torch._foreach_clamp_min(zs, -l1)
-            torch._foreach_clamp_max_(numerator, l1)
-            torch._foreach_sub_(numerator, zs)
-            torch._foreach_addcdiv_(ws, numerator, quadratic)
-        else:
+            torch._foreach_copy_(ws, zs)
+            torch._foreach_clamp_min_(ws, -l1)
+            torch._foreach_clamp_max_(ws, l1)
+            torch._foreach_sub_(ws, zs)
+            torch._foreach_div_(ws, quadratic)
+        else:  # w = 0 + (−1)·(z/q) = −z/q
+            torch._foreach_zero_(ws)
             torch._foreach_addcdiv_(ws, zs, quadratic, value=-1.0)
         if self.initial_accumulator_value == 0.0 and l2 == 0.0 and power != 0.0:
             # n_new may be 0, so q = 0 and 0/0 = NaN where TF selects 0 (|z| ≤ λ1).
