@@ -716,8 +716,21 @@ def combine_bag(
     )
 
 
+class _DenseViewOfCategorical(DenseColumn):
+    """A dense column computed from a categorical column's ids (indicator, embedding)."""
+
+    categorical_column: CategoricalColumn
+
+    @property
+    def parse_example_spec(self) -> dict[str, Any]:
+        return self.categorical_column.parse_example_spec
+
+    def _transform(self, transformer: Transformer) -> CategoricalIds:
+        return self.categorical_column.ids(transformer)
+
+
 @dataclasses.dataclass(frozen=True)
-class IndicatorColumn(DenseColumn):
+class IndicatorColumn(_DenseViewOfCategorical):
     """``indicator_column``: per-row counts (or weight sums) of each id, ``[B, num_buckets]``."""
 
     categorical_column: CategoricalColumn
@@ -727,15 +740,8 @@ class IndicatorColumn(DenseColumn):
         return f"{self.categorical_column.name}_indicator"
 
     @property
-    def parse_example_spec(self) -> dict[str, Any]:
-        return self.categorical_column.parse_example_spec
-
-    @property
     def variable_shape(self) -> tuple[int, ...]:
         return (self.categorical_column.num_buckets,)
-
-    def _transform(self, transformer: Transformer) -> CategoricalIds:
-        return self.categorical_column.ids(transformer)
 
     def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
         ragged, weights = _prune(transformer.get(self), drop_nonpositive_weights=False)
@@ -761,7 +767,7 @@ _COMBINERS = ("mean", "sqrtn", "sum")
 
 
 @dataclasses.dataclass(frozen=True)
-class EmbeddingColumn(DenseColumn):
+class EmbeddingColumn(_DenseViewOfCategorical):
     """``embedding_column``: combined embeddings of a categorical column's ids."""
 
     categorical_column: CategoricalColumn
@@ -779,15 +785,8 @@ class EmbeddingColumn(DenseColumn):
         return f"{self.categorical_column.name}_embedding"
 
     @property
-    def parse_example_spec(self) -> dict[str, Any]:
-        return self.categorical_column.parse_example_spec
-
-    @property
     def variable_shape(self) -> tuple[int, ...]:
         return (self.dimension,)
-
-    def _transform(self, transformer: Transformer) -> CategoricalIds:
-        return self.categorical_column.ids(transformer)
 
     def _initializer(self) -> Callable[..., torch.Tensor]:
         if self.ckpt_to_load_from is not None:
