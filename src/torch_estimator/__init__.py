@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from . import experimental, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, summary
 from ._add_metrics import add_metrics
+from .canned import (
+    BaselineClassifier,
+    BaselineEstimator,
+    BaselineRegressor,
+    DNNClassifier,
+    DNNEstimator,
+    DNNLinearCombinedClassifier,
+    DNNLinearCombinedEstimator,
+    DNNLinearCombinedRegressor,
+    DNNRegressor,
+    LinearClassifier,
+    LinearEstimator,
+    LinearRegressor,
+)
 from ._estimator import Estimator
 from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from ._fn_args import call_logit_fn
@@ -47,6 +61,18 @@ __version__ = "0.1.0"
 __all__ = [
     "Estimator",
     "add_metrics",
+    "BaselineClassifier",
+    "BaselineEstimator",
+    "BaselineRegressor",
+    "DNNClassifier",
+    "DNNEstimator",
+    "DNNLinearCombinedClassifier",
+    "DNNLinearCombinedEstimator",
+    "DNNLinearCombinedRegressor",
+    "DNNRegressor",
+    "LinearClassifier",
+    "LinearEstimator",
+    "LinearRegressor",
     "EstimatorSpec",
     "RaggedValue",
     "ModeKeys",

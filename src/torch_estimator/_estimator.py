@@ -600,7 +600,7 @@ class _Session:
             summaries = dict(store.summaries)
             if step.get("loss") is not None:
                 summaries.setdefault("loss", step["loss"])
-            return {k: _to_numpy(v) for k, v in summaries.items()}
+            return {k: _to_numpy(v() if callable(v) else v) for k, v in summaries.items()}
         if name in step and step[name] is not None:
             return _to_numpy(step[name]) if not isinstance(step[name], dict) else {k: _to_numpy(v) for k, v in step[name].items()}
         predictions = step.get("predictions")

@@ -1,0 +1,65 @@
+"""The canned models' logits: DNN tower, linear model, baseline bias, with TensorFlow's
+variable names (``dnn/hiddenlayer_0/kernel``, ``linear/linear_model/<column>/weights``,
+``baseline/bias``)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .. import layers
+from .._mode_keys import ModeKeys
+from .._variables import get_variable, variable_scope
+from ..feature_column import DenseFeatures, FeatureColumn, LinearModel
+from ..feature_column._values import batch_size_of
+from ._common import add_layer_summary
+
+__all__ = ["dnn_logits", "linear_logits", "baseline_logits"]
+
+
+def dnn_logits(
+    features: dict[str, Any],
+    mode: str,
+    units: int,
+    hidden_units: Sequence[int],
+    feature_columns: Sequence[FeatureColumn],
+    activation_fn: Callable[[torch.Tensor], torch.Tensor] | None,
+    dropout: float | None,
+    batch_norm: bool,
+) -> torch.Tensor:
+    """Input layer -> [dense + activation -> dropout (TRAIN) -> batch norm] per hidden layer -> logits."""
+    training = mode == ModeKeys.TRAIN
+    with variable_scope("dnn"):
+        with variable_scope("input_from_feature_columns"):
+            net = DenseFeatures(feature_columns, name="input_layer")(features)
+        for i, units_i in enumerate(hidden_units):
+            scope = f"hiddenlayer_{i}"
+            net = layers.dense(net, units_i, activation=activation_fn, name=scope)
+            if dropout is not None and training:
+                net = layers.dropout(net, rate=dropout, training=True)
+            if batch_norm:
+                with variable_scope(scope):
+                    net = layers.batch_normalization(net, momentum=0.999, training=training, name=f"batchnorm_{i}")
+            add_layer_summary(net, f"dnn/{scope}")
+        logits = layers.dense(net, units, name="logits")
+        add_layer_summary(logits, "dnn/logits")
+    return logits
+
+
+def linear_logits(features: dict[str, Any], units: int, feature_columns: Sequence[FeatureColumn], sparse_combiner: str) -> torch.Tensor:
+    """``LinearModel`` named ``linear/linear_model``."""
+    with variable_scope("linear"):
+        return LinearModel(feature_columns, units=units, sparse_combiner=sparse_combiner, name="linear_model")(features)
+
+
+def baseline_logits(features: dict[str, Any], units: int, weight_column: Any) -> torch.Tensor:
+    """A learned bias ``baseline/bias`` broadcast to ``[batch_size, units]``."""
+    weight_key = weight_column if isinstance(weight_column, str) else getattr(weight_column, "key", None)
+    values = [v for k, v in features.items() if k != weight_key]
+    if not values:
+        raise ValueError("Baseline needs at least one feature besides the weight column to know the batch size.")
+    batch = batch_size_of(values[0])
+    with variable_scope("baseline"):
+        bias = get_variable("bias", [units], torch.float32, "zeros")
+    return bias.expand(batch, units)
