@@ -15,44 +15,15 @@ import numpy as np
 import torch
 
 import torch_estimator as te
+from torch_estimator._census import census_columns, census_features
 from torch_estimator.datasets import load_census
 from torch_estimator.feature_column import _columns
 
 fc = te.feature_column
 
 
-def census_columns() -> tuple[list, list]:
-    age = fc.numeric_column("age")
-    education = fc.categorical_column_with_vocabulary_list(
-        "education",
-        ["Bachelors", "HS-grad", "11th", "Masters", "9th", "Some-college", "Assoc-acdm", "Assoc-voc", "7th-8th", "Doctorate",
-         "Prof-school", "5th-6th", "10th", "1st-4th", "Preschool", "12th"],
-    )
-    marital = fc.categorical_column_with_vocabulary_list(
-        "marital-status", ["Married-civ-spouse", "Divorced", "Married-spouse-absent", "Never-married", "Separated", "Married-AF-spouse", "Widowed"]
-    )
-    relationship = fc.categorical_column_with_vocabulary_list(
-        "relationship", ["Husband", "Not-in-family", "Wife", "Own-child", "Unmarried", "Other-relative"]
-    )
-    workclass = fc.categorical_column_with_vocabulary_list(
-        "workclass", ["Self-emp-not-inc", "Private", "State-gov", "Federal-gov", "Local-gov", "?", "Self-emp-inc", "Without-pay", "Never-worked"]
-    )
-    occupation = fc.categorical_column_with_hash_bucket("occupation", 1000)
-    age_buckets = fc.bucketized_column(age, [18, 25, 30, 35, 40, 45, 50, 55, 60, 65])
-    wide = [education, marital, relationship, workclass, occupation, age_buckets,
-            fc.crossed_column(["education", "occupation"], 1000),
-            fc.crossed_column([age_buckets, "education", "occupation"], 1000)]
-    deep = [age, fc.numeric_column("education-num"), fc.numeric_column("capital-gain"), fc.numeric_column("capital-loss"),
-            fc.numeric_column("hours-per-week"), fc.indicator_column(workclass), fc.indicator_column(education),
-            fc.indicator_column(marital), fc.indicator_column(relationship), fc.embedding_column(occupation, 8)]
-    return wide, deep
-
-
 def bench_census(batch: int = 1024, repeats: int = 50) -> None:
-    frame = load_census("train").sample(batch, random_state=0)
-    features = {c: frame[c].to_numpy() for c in frame.columns if c != "class"}
-    for c in ("age", "education-num", "capital-gain", "capital-loss", "hours-per-week"):
-        features[c] = features[c].astype(np.float32)
+    features, _ = census_features(load_census("train").sample(batch, random_state=0))
     wide, deep = census_columns()
     store = te.VariableStore()
     dense, linear = fc.DenseFeatures(deep), fc.LinearModel(wide)

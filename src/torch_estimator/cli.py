@@ -17,23 +17,23 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``torch-estimator census [--epochs N] [--batch_size N] [--model_dir DIR]``."""
+    """Entry point: ``torch-estimator census [--model_type wide|deep|wide_deep] [--epochs N] [--batch_size N] ...``."""
     parser = argparse.ArgumentParser(prog="torch-estimator", description="The TensorFlow Estimator API on PyTorch.")
     parser.add_argument("--quiet", action="store_true", help="only warnings and results")
     commands = parser.add_subparsers(dest="command", required=True)
-    census = commands.add_parser("census", help="train and evaluate an income classifier on the census data")
-    census.add_argument("--epochs", type=_positive_int, default=5)
+    census = commands.add_parser("census", help="train, evaluate and report a wide & deep income classifier on the census data")
+    census.add_argument("--model_type", choices=["wide", "deep", "wide_deep"], default="wide_deep")
+    census.add_argument("--epochs", type=_positive_int, default=6)
     census.add_argument("--batch_size", type=_positive_int, default=256)
-    census.add_argument("--learning_rate", type=float, default=0.1)
+    census.add_argument("--dnn_learning_rate", type=float, default=0.1, help="Adagrad learning rate of the deep part")
+    census.add_argument("--linear_learning_rate", type=float, default=0.1, help="Ftrl learning rate of the wide part")
     census.add_argument("--model_dir", default=None, help="default: a new temporary directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     if args.command == "census":
-        from ._census_demo import run_census
+        from ._census import run_census
 
-        if args.quiet:
-            logging.getLogger("torch_estimator").setLevel(logging.WARNING)
-        run_census(epochs=args.epochs, batch_size=args.batch_size, model_dir=args.model_dir, learning_rate=args.learning_rate)
+        run_census(args.model_type, args.epochs, args.batch_size, args.model_dir, args.dnn_learning_rate, args.linear_learning_rate)
     return 0
 
 
