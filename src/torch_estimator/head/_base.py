@@ -390,6 +390,8 @@ class BaseHead(Head):
 
     _loss_dim = 1
     _allow_per_logit_weights = False
+    #: Prediction keys computed in TRAIN and EVAL specs (the string-valued ones are left to PREDICT).
+    _tensor_prediction_keys: tuple[str, ...] | None = None
 
     def __init__(self, weight_column: Any, loss_reduction: str, loss_fn: Callable[..., Any] | None, name: str | None) -> None:
         weight_column_key(weight_column)
@@ -501,9 +503,10 @@ class BaseHead(Head):
         ``train_op_fn(loss)`` builds the train op. TRAIN also records the ``loss`` summary.
         """
         logits = check_logits_final_dim(logits, self.logits_dimension)
-        predictions = self.predictions(logits)
         if mode == ModeKeys.PREDICT:
+            predictions = self.predictions(logits)
             return EstimatorSpec(mode, predictions=predictions, export_outputs=self._export_outputs(predictions))
+        predictions = self.predictions(logits, self._tensor_prediction_keys)
         loss = self.loss(labels, logits, features, mode, regularization_losses)
         if mode == ModeKeys.EVAL:
             eval_metrics = self.update_metrics(self.metrics(regularization_losses), features, logits, labels, mode, regularization_losses)

@@ -92,6 +92,8 @@ class BinaryClassHead(BaseHead):
 
     _default_scope = "binary_logistic_head"
 
+    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.LOGISTIC, PredictionKeys.PROBABILITIES, PredictionKeys.CLASS_IDS, PredictionKeys.ALL_CLASS_IDS)
+
     @property
     def logits_dimension(self) -> int:
         return 1

@@ -74,6 +74,8 @@ class MultiClassHead(BaseHead):
 
     _default_scope = "multi_class_head"
 
+    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.PROBABILITIES, PredictionKeys.CLASS_IDS, PredictionKeys.ALL_CLASS_IDS)
+
     @property
     def logits_dimension(self) -> int:
         return self._n_classes

@@ -101,6 +101,8 @@ class MultiLabelHead(BaseHead):
 
     _default_scope = "multi_label_head"
 
+    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.PROBABILITIES)
+
     @property
     def logits_dimension(self) -> int:
         return self._n_classes
