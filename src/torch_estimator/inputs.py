@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import numpy as np
+import pandas as pd
+
+from .feature_column._values import encode_strings
 
 __all__ = ["numpy_input_fn", "pandas_input_fn"]
 
@@ -27,7 +30,7 @@ def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> None:
 
 
 def _batches(
-    columns: dict[Any, np.ndarray], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
+    columns: dict[Any, "_Column"], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
 ) -> Iterator[dict[Any, np.ndarray]]:
     """Batches cut from one continuous stream of rows, epoch after epoch (as TF's queue feeds).
 
@@ -49,9 +52,29 @@ def _batches(
         idx, pending = pending[:batch_size], pending[batch_size:]
         if rng is None and idx[-1] - idx[0] == len(idx) - 1:
             start = int(idx[0])
-            yield {k: v[start : start + len(idx)] for k, v in columns.items()}
+            yield {k: v.take(slice(start, start + len(idx))) for k, v in columns.items()}
         else:
-            yield {k: np.take(v, idx, axis=0) for k, v in columns.items()}
+            yield {k: v.take(idx) for k, v in columns.items()}
+
+
+class _Column:
+    """One column of an in-memory data set; string columns are dictionary-encoded once, so
+    every batch carries its encoding (``EncodedStrings``) and feature columns look each distinct
+    string up once."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.dictionary: np.ndarray | None = None
+        if array.dtype.kind in "OUS" and array.size:
+            codes, uniques = pd.factorize(array.reshape(-1), use_na_sentinel=False)
+            self.codes = codes.astype(np.int64).reshape(array.shape)
+            self.dictionary = np.asarray(uniques, dtype=object)
+
+    def take(self, index: slice | np.ndarray) -> np.ndarray:
+        if self.dictionary is None:
+            return self.array[index] if isinstance(index, slice) else np.take(self.array, index, axis=0)
+        codes = self.codes[index] if isinstance(index, slice) else np.take(self.codes, index, axis=0)
+        return encode_strings(codes, self.dictionary)
 
 
 def _as_array(value: Any, what: str) -> np.ndarray:
@@ -111,7 +134,7 @@ def numpy_input_fn(
             f"Shapes in x: {shapes_x}\nShapes in y: {shapes_y}\n"
         )
     n = next(iter(lengths.values()))
-    columns = {**{("x", k): v for k, v in x_dict.items()}, **{("y", k): v for k, v in y_dict.items()}}
+    columns = {**{("x", k): _Column(v) for k, v in x_dict.items()}, **{("y", k): _Column(v) for k, v in y_dict.items()}}
 
     def input_fn() -> Iterator[Any]:
         for batch in _batches(columns, n, int(batch_size), num_epochs, shuffle):  # type: ignore[arg-type]

@@ -244,7 +244,7 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         buckets = self._buckets(transformer).cpu().numpy().astype(np.int64)
         batch, dim = buckets.shape
         ids = buckets + np.arange(dim, dtype=np.int64) * (len(self.boundaries) + 1)
-        return CategoricalIds(RaggedValue(ids.reshape(-1), np.arange(0, batch * dim + 1, dim, dtype=np.int64)))
+        return CategoricalIds(RaggedValue.trusted(ids.reshape(-1), np.arange(0, batch * dim + 1, dim, dtype=np.int64)))
 
     def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
         buckets = self._buckets(transformer).to(device)
@@ -329,7 +329,7 @@ class VocabularyColumn(CategoricalColumn):
         raw, _ = as_raw_sparse(transformer.raw(self.key), self.key, drop_missing=True)
         values = raw.values
         _check_value_dtype(values, self.dtype, self.key)
-        return CategoricalIds(RaggedValue(self._lookup(values), raw.row_splits))
+        return CategoricalIds(RaggedValue.trusted(self._lookup(values), raw.row_splits))
 
     @functools.cached_property
     def _index(self) -> dict[Any, int]:
@@ -449,7 +449,7 @@ class HashedColumn(CategoricalColumn):
     def _transform(self, transformer: Transformer) -> CategoricalIds:
         raw, _ = as_raw_sparse(transformer.raw(self.key), self.key, drop_missing=True)
         _check_value_dtype(raw.values, self.dtype, self.key)
-        return CategoricalIds(RaggedValue(hash_bucket(raw.values, self.hash_bucket_size), raw.row_splits))
+        return CategoricalIds(RaggedValue.trusted(hash_bucket(raw.values, self.hash_bucket_size), raw.row_splits))
 
 
 def categorical_column_with_hash_bucket(key: str, hash_bucket_size: int, dtype: Any = "string") -> HashedColumn:
@@ -488,7 +488,7 @@ class IdentityColumn(CategoricalColumn):
         ids = values.astype(np.int64)
         if self.default_value is not None:
             ids = np.where((ids < 0) | (ids >= self.number_buckets), self.default_value, ids)
-        return CategoricalIds(RaggedValue(ids, raw.row_splits))
+        return CategoricalIds(RaggedValue.trusted(ids, raw.row_splits))
 
 
 def categorical_column_with_identity(key: str, num_buckets: int, default_value: int | None = None) -> IdentityColumn:
@@ -569,7 +569,7 @@ class CrossedColumn(CategoricalColumn):
             acc = fingerprint_cat64(left, right)
             counts, acc_splits = new_counts, new_splits
         ids = (acc % np.uint64(self.hash_bucket_size)).astype(np.int64)
-        return CategoricalIds(RaggedValue(ids, acc_splits))
+        return CategoricalIds(RaggedValue.trusted(ids, acc_splits))
 
 
 def _leaf_keys(column: CrossedColumn) -> list[Any]:

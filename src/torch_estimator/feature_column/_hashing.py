@@ -11,6 +11,8 @@ import farmhash
 import numpy as np
 import pandas as pd
 
+from ._values import encoding_of
+
 __all__ = ["factorize", "fingerprint64", "fingerprint_cat64", "hash_bucket", "CROSS_HASH_KEY"]
 
 CROSS_HASH_KEY = 0xDECAFCAFFE
@@ -23,17 +25,27 @@ def _as_text(value: object) -> str | bytes:
 
 
 def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(uniques, codes)`` of a 1-D array by hashing (no sort): each distinct value once."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    """``(uniques, codes)`` of a 1-D array by hashing (no sort): each distinct value once.
+
+    An ``EncodedStrings`` array brings its own encoding, so nothing is hashed.
+    """
+    codes = getattr(values, "codes", None)
+    if codes is not None and getattr(values, "dictionary", None) is not None:
+        return values.dictionary, codes  # type: ignore[attr-defined]
+    codes, uniques = pd.factorize(np.asarray(values), use_na_sentinel=False)
     return np.asarray(uniques, dtype=object if values.dtype.kind in "USO" else values.dtype), codes
 
 
 def fingerprint64(values: np.ndarray) -> np.ndarray:
     """uint64 Fingerprint64 of each string (ints are hashed as their decimal string, as TF does)."""
-    flat = np.asarray(values).reshape(-1)
-    if flat.size == 0:
-        return np.zeros(np.shape(values), dtype=np.uint64)
-    uniques, inverse = factorize(flat)
+    encoding = encoding_of(values)
+    if encoding is not None:
+        inverse, uniques = encoding[0].reshape(-1), encoding[1]
+    else:
+        flat = np.asarray(values).reshape(-1)
+        if flat.size == 0:
+            return np.zeros(np.shape(values), dtype=np.uint64)
+        uniques, inverse = factorize(flat)
     hashed = np.fromiter(
         (farmhash.fingerprint64(_as_text(u)) if not isinstance(u, bytes) else farmhash.fingerprint64(u) for u in uniques),
         dtype=np.uint64,

@@ -8,7 +8,39 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-__all__ = ["RaggedValue", "CategoricalIds", "as_raw_sparse", "as_numpy", "batch_size_of"]
+__all__ = ["RaggedValue", "CategoricalIds", "EncodedStrings", "encode_strings", "as_raw_sparse", "as_numpy", "batch_size_of"]
+
+
+class EncodedStrings(np.ndarray):
+    """An object array of strings that also carries its dictionary encoding.
+
+    It behaves as the plain string array it is; feature columns use ``codes`` (int64 indices
+    into ``dictionary``) to look up or hash each distinct string once. Input functions produce
+    it for string columns; slicing it drops the encoding (the plain array still works).
+    """
+
+    codes: np.ndarray | None
+    dictionary: np.ndarray | None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.codes = None
+        self.dictionary = None
+
+
+def encode_strings(codes: np.ndarray, dictionary: np.ndarray) -> EncodedStrings:
+    """The strings ``dictionary[codes]`` as an ``EncodedStrings`` array."""
+    array = np.take(dictionary, codes).view(EncodedStrings)
+    array.codes = codes
+    array.dictionary = dictionary
+    return array
+
+
+def encoding_of(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, dictionary)`` of an ``EncodedStrings`` array, else None."""
+    codes = getattr(value, "codes", None)
+    if isinstance(value, EncodedStrings) and codes is not None:
+        return codes, value.dictionary  # type: ignore[return-value]
+    return None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -27,11 +59,19 @@ class RaggedValue:
     def __post_init__(self) -> None:
         splits = np.asarray(self.row_splits, dtype=np.int64)
         object.__setattr__(self, "row_splits", splits)
-        object.__setattr__(self, "values", np.asarray(self.values))
+        object.__setattr__(self, "values", np.asanyarray(self.values))
         if splits.ndim != 1 or len(splits) < 1 or splits[0] != 0 or np.any(np.diff(splits) < 0) or splits[-1] != len(self.values):
             raise ValueError(
                 f"row_splits must start at 0, never decrease and end at len(values)={len(self.values)}; got {splits.tolist()[:10]}"
             )
+
+    @classmethod
+    def trusted(cls, values: np.ndarray, row_splits: np.ndarray) -> "RaggedValue":
+        """A RaggedValue from arrays already known to be consistent (no validation)."""
+        ragged = object.__new__(cls)
+        object.__setattr__(ragged, "values", values)
+        object.__setattr__(ragged, "row_splits", row_splits)
+        return ragged
 
     @classmethod
     def from_lists(cls, rows: Sequence[Sequence[Any]]) -> "RaggedValue":
@@ -59,7 +99,7 @@ class RaggedValue:
     def mask(self, keep: np.ndarray) -> "RaggedValue":
         """The values where ``keep`` is true, rows preserved."""
         counts = np.bincount(self.row_ids()[keep], minlength=self.batch_size)
-        return RaggedValue(self.values[keep], np.concatenate([[0], np.cumsum(counts)]))
+        return RaggedValue.trusted(self.values[keep], np.concatenate([[0], np.cumsum(counts)]))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -104,7 +144,8 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
         return value, True
     if _is_list_of_lists(value):
         return RaggedValue.from_lists(value), True
-    array = as_numpy(value, key)
+    encoding = encoding_of(value)
+    array = as_numpy(value, key) if encoding is None else encoding[0]
     if array.ndim == 0:
         raise ValueError(f"Feature {key!r} must have a batch dimension; got a scalar.")
     if array.ndim == 1:
@@ -113,6 +154,14 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
         array = array.reshape(array.shape[0], -1)
     batch, width = array.shape
     flat = array.reshape(-1)
+    if encoding is not None:
+        dictionary = encoding[1]
+        missing = np.flatnonzero(dictionary == "") if drop_missing else np.zeros(0, dtype=np.int64)
+        if len(missing):
+            keep = ~np.isin(flat, missing)
+            counts = keep.reshape(batch, width).sum(axis=1)
+            return RaggedValue.trusted(encode_strings(flat[keep], dictionary), np.concatenate([[0], np.cumsum(counts)])), False
+        return RaggedValue.trusted(encode_strings(flat, dictionary), np.arange(0, batch * width + 1, width, dtype=np.int64)), False
     if drop_missing:
         if flat.dtype.kind in "USO":
             keep = flat != ""
@@ -124,5 +173,5 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
             keep = np.ones(flat.shape, dtype=bool)
         if not keep.all():
             counts = keep.reshape(batch, width).sum(axis=1)
-            return RaggedValue(flat[keep], np.concatenate([[0], np.cumsum(counts)])), False
-    return RaggedValue(flat, np.arange(0, batch * width + 1, width, dtype=np.int64)), False
+            return RaggedValue.trusted(flat[keep], np.concatenate([[0], np.cumsum(counts)])), False
+    return RaggedValue.trusted(flat, np.arange(0, batch * width + 1, width, dtype=np.int64)), False
