@@ -23,7 +23,7 @@ from .. import initializers
 from .._variables import current_store, get_variable
 from ._hashing import CROSS_HASH_KEY, factorize, fingerprint64, fingerprint_cat64, hash_bucket
 from ._parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
-from ._values import CategoricalIds, RaggedValue, as_numpy, as_raw_sparse
+from ._values import CategoricalIds, DictionaryCache, RaggedValue, as_numpy, as_raw_sparse, encoding_of
 
 __all__ = [
     "FeatureColumn",
@@ -335,21 +335,30 @@ class VocabularyColumn(CategoricalColumn):
     def _index(self) -> dict[Any, int]:
         return {v: i for i, v in enumerate(self.vocabulary)}
 
+    @functools.cached_property
+    def _dictionary_ids(self) -> DictionaryCache:
+        return DictionaryCache()
+
+    def _lookup_unique(self, uniques: np.ndarray) -> np.ndarray:
+        """Ids of distinct values (unknown -> default or OOV bucket)."""
+        index = self._index
+        ids = np.fromiter((index.get(u.decode() if isinstance(u, bytes) else u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques))
+        unknown = ids < 0
+        if unknown.any():
+            if self.num_oov_buckets:
+                ids[unknown] = _oov_ids(uniques[unknown], len(self.vocabulary), self.num_oov_buckets)
+            else:
+                ids[unknown] = self.default_value
+        return ids
+
     def _lookup(self, values: np.ndarray) -> np.ndarray:
         if values.size == 0:
             return np.zeros(0, dtype=np.int64)
+        encoding = encoding_of(values)
+        if encoding is not None:
+            return np.take(self._dictionary_ids.get(encoding[1], self._lookup_unique), encoding[0].reshape(-1))
         uniques, inverse = factorize(values)
-        index = self._index
-        unique_ids = np.fromiter(
-            (index.get(u.decode() if isinstance(u, bytes) else u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques)
-        )
-        unknown = unique_ids < 0
-        if unknown.any():
-            if self.num_oov_buckets:
-                unique_ids[unknown] = _oov_ids(uniques[unknown], len(self.vocabulary), self.num_oov_buckets)
-            else:
-                unique_ids[unknown] = self.default_value
-        return unique_ids[inverse.reshape(-1)]
+        return self._lookup_unique(uniques)[inverse.reshape(-1)]
 
 
 def _check_vocab_args(key: str, default_value: Any, num_oov_buckets: int) -> None:

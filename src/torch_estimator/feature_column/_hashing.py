@@ -11,7 +11,9 @@ import farmhash
 import numpy as np
 import pandas as pd
 
-from ._values import encoding_of
+from ._values import DictionaryCache, encoding_of
+
+_FINGERPRINTS = DictionaryCache(capacity=64)
 
 __all__ = ["factorize", "fingerprint64", "fingerprint_cat64", "hash_bucket", "CROSS_HASH_KEY"]
 
@@ -40,7 +42,7 @@ def fingerprint64(values: np.ndarray) -> np.ndarray:
     """uint64 Fingerprint64 of each string (ints are hashed as their decimal string, as TF does)."""
     encoding = encoding_of(values)
     if encoding is not None:
-        inverse, uniques = encoding[0].reshape(-1), encoding[1]
+        return np.take(_FINGERPRINTS.get(encoding[1], _fingerprint_unique), encoding[0]).reshape(np.shape(values))
     else:
         flat = np.asarray(values).reshape(-1)
         if flat.size == 0:
@@ -52,6 +54,14 @@ def fingerprint64(values: np.ndarray) -> np.ndarray:
         count=len(uniques),
     )
     return hashed[inverse].reshape(np.shape(values))
+
+
+def _fingerprint_unique(uniques: np.ndarray) -> np.ndarray:
+    return np.fromiter(
+        (farmhash.fingerprint64(u) if isinstance(u, bytes) else farmhash.fingerprint64(_as_text(u)) for u in uniques),
+        dtype=np.uint64,
+        count=len(uniques),
+    )
 
 
 def hash_bucket(values: np.ndarray, num_buckets: int) -> np.ndarray:

@@ -35,6 +35,38 @@ def encode_strings(codes: np.ndarray, dictionary: np.ndarray) -> EncodedStrings:
     return array
 
 
+class DictionaryCache:
+    """Results computed once per string dictionary (e.g. its ids or fingerprints), keyed by the
+    dictionary object and holding it, so that an id is never reused while cached."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        self._entries: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._capacity = capacity
+
+    def get(self, dictionary: np.ndarray, compute: Any) -> np.ndarray:
+        entry = self._entries.get(id(dictionary))
+        if entry is not None and entry[0] is dictionary:
+            return entry[1]
+        result = compute(dictionary)
+        if len(self._entries) >= self._capacity:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[id(dictionary)] = (dictionary, result)
+        return result
+
+
+_SPLITS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def uniform_splits(batch: int, width: int) -> np.ndarray:
+    """``[0, width, 2·width, ...]`` for ``batch`` rows (cached: shared, never modify)."""
+    splits = _SPLITS.get((batch, width))
+    if splits is None:
+        if len(_SPLITS) > 64:
+            _SPLITS.clear()
+        splits = _SPLITS[(batch, width)] = np.arange(0, batch * width + 1, width, dtype=np.int64)
+    return splits
+
+
 def encoding_of(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """``(codes, dictionary)`` of an ``EncodedStrings`` array, else None."""
     codes = getattr(value, "codes", None)
@@ -137,6 +169,13 @@ def _is_list_of_lists(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(r, (list, tuple, np.ndarray)) for r in value) and len({len(r) for r in value}) > 1
 
 
+_EMPTY_CACHE = DictionaryCache()
+
+
+def _has_empty(dictionary: np.ndarray) -> bool:
+    return bool(_EMPTY_CACHE.get(dictionary, lambda d: np.array(bool((d == "").any()))))
+
+
 def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue, bool]:
     """``(ragged raw values, was_sparse)``: dense ``[B]``/``[B, k]`` values become rows, dropping
     missing values (``''`` for strings, ``-1`` for integers) when ``drop_missing``."""
@@ -145,6 +184,10 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
     if _is_list_of_lists(value):
         return RaggedValue.from_lists(value), True
     encoding = encoding_of(value)
+    if encoding is not None and encoding[0].ndim == 1:
+        codes, dictionary = encoding
+        if not drop_missing or not _has_empty(dictionary):
+            return RaggedValue.trusted(value, uniform_splits(len(codes), 1)), False
     array = as_numpy(value, key) if encoding is None else encoding[0]
     if array.ndim == 0:
         raise ValueError(f"Feature {key!r} must have a batch dimension; got a scalar.")
@@ -161,7 +204,7 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
             keep = ~np.isin(flat, missing)
             counts = keep.reshape(batch, width).sum(axis=1)
             return RaggedValue.trusted(encode_strings(flat[keep], dictionary), np.concatenate([[0], np.cumsum(counts)])), False
-        return RaggedValue.trusted(encode_strings(flat, dictionary), np.arange(0, batch * width + 1, width, dtype=np.int64)), False
+        return RaggedValue.trusted(encode_strings(flat, dictionary), uniform_splits(batch, width)), False
     if drop_missing:
         if flat.dtype.kind in "USO":
             keep = flat != ""
@@ -174,4 +217,4 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
         if not keep.all():
             counts = keep.reshape(batch, width).sum(axis=1)
             return RaggedValue.trusted(flat[keep], np.concatenate([[0], np.cumsum(counts)])), False
-    return RaggedValue.trusted(flat, np.arange(0, batch * width + 1, width, dtype=np.int64)), False
+    return RaggedValue.trusted(flat, uniform_splits(batch, width)), False
