@@ -690,39 +690,53 @@ def _prune(ids: CategoricalIds, drop_nonpositive_weights: bool) -> tuple[RaggedV
     return ids.ids.mask(keep), None if ids.weights is None else ids.weights[keep]
 
 
+def bag_inputs(ids: CategoricalIds, combiner: str, num_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(ids, row of each id, per-id weight or None)`` after pruning, with the weights normalised
+    per row for ``mean`` / ``sqrtn`` so that a weighted sum gives the combined embedding."""
+    ragged, weights = _prune(ids, drop_nonpositive_weights=combiner != "sum")
+    values = ragged.values
+    if len(values) and int(values.max()) >= num_rows:
+        i = int(np.flatnonzero(values >= num_rows)[0])
+        raise ValueError(f"indices[{i}] = {int(values[i])} is not in [0, {num_rows})")
+    rows = ragged.row_ids()
+    if combiner == "sum" or not len(values):
+        return values, rows, weights
+    batch = ragged.batch_size
+    w = np.ones(len(values), dtype=np.float64) if weights is None else weights.astype(np.float64)
+    if combiner == "mean":
+        denom = np.bincount(rows, weights=w, minlength=batch)
+    else:
+        denom = np.sqrt(np.bincount(rows, weights=w**2, minlength=batch))
+    return values, rows, (w / denom[rows]).astype(np.float32)
+
+
+def weighted_bag_sum(table: torch.Tensor, values: np.ndarray, rows: np.ndarray, weights: np.ndarray | None, num_bags: int, device: torch.device) -> torch.Tensor:
+    """``out[b] = Σ weight·table[id]`` over the ids of bag b (an ``EmbeddingBag`` sum)."""
+    counts = np.bincount(rows, minlength=num_bags)
+    offsets = np.zeros(num_bags, dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    per_sample = None if weights is None else torch.from_numpy(weights).to(device)
+    return F.embedding_bag(
+        torch.from_numpy(values.astype(np.int64, copy=False)).to(device), table, torch.from_numpy(offsets).to(device),
+        mode="sum", per_sample_weights=per_sample, sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS,
+    )
+
+
 def combine_bag(
     table: torch.Tensor, ids: CategoricalIds, combiner: str, device: torch.device, max_norm: float | None = None
 ) -> torch.Tensor:
     """Per-row ``sum``/``mean``/``sqrtn`` of the (weighted) rows of ``table``; empty rows give 0."""
-    ragged, weights = _prune(ids, drop_nonpositive_weights=combiner != "sum")
-    too_large = np.flatnonzero(ragged.values >= table.shape[0])
-    if len(too_large):
-        i = int(too_large[0])
-        raise ValueError(f"indices[{i}] = {int(ragged.values[i])} is not in [0, {table.shape[0]})")
-    batch = ragged.batch_size
-    w = np.ones(len(ragged.values), dtype=np.float32) if weights is None else weights.astype(np.float32)
-    if combiner != "sum" and len(w):
-        row_ids = ragged.row_ids()
-        if combiner == "mean":
-            denom = np.bincount(row_ids, weights=w, minlength=batch)
-        else:
-            denom = np.sqrt(np.bincount(row_ids, weights=w.astype(np.float64) ** 2, minlength=batch))
-        w = (w / denom[row_ids]).astype(np.float32)
-    ids_t = torch.from_numpy(ragged.values.astype(np.int64)).to(device)
-    offsets = torch.from_numpy(ragged.row_splits[:-1]).to(device)
-    per_sample = None if (weights is None and combiner == "sum") else torch.from_numpy(w).to(device)
-    if max_norm is not None:
-        rows = F.embedding(ids_t, table)
-        norms = rows.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        rows = rows * torch.clamp(max_norm / norms, max=1.0)
-        if per_sample is not None:
-            rows = rows * per_sample[:, None]
-        out = torch.zeros(batch, table.shape[1], dtype=table.dtype, device=device)
-        return out.index_add(0, torch.from_numpy(ragged.row_ids()).to(device), rows)
-    return F.embedding_bag(
-        ids_t, table, offsets, mode="sum", per_sample_weights=per_sample, sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS,
-        include_last_offset=False,
-    )
+    values, rows, weights = bag_inputs(ids, combiner, table.shape[0])
+    batch = ids.batch_size
+    if max_norm is None:
+        return weighted_bag_sum(table, values, rows, weights, batch, device)
+    looked_up = F.embedding(torch.from_numpy(values.astype(np.int64)).to(device), table)
+    norms = looked_up.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    looked_up = looked_up * torch.clamp(max_norm / norms, max=1.0)
+    if weights is not None:
+        looked_up = looked_up * torch.from_numpy(weights).to(device)[:, None]
+    out = torch.zeros(batch, table.shape[1], dtype=table.dtype, device=device)
+    return out.index_add(0, torch.from_numpy(rows).to(device), looked_up)
 
 
 class _DenseViewOfCategorical(DenseColumn):

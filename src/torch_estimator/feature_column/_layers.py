@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from .._variables import current_store, get_variable, variable_scope
-from ._columns import CategoricalColumn, DenseColumn, FeatureColumn, Transformer, combine_bag, sanitized_name
+from ._columns import SPARSE_GRADIENT_MIN_ROWS, CategoricalColumn, DenseColumn, FeatureColumn, Transformer, bag_inputs, combine_bag, sanitized_name, weighted_bag_sum
 
 __all__ = ["DenseFeatures", "input_layer", "LinearModel", "linear_model", "transform_features"]
 
@@ -163,11 +164,15 @@ class LinearModel:
         _check_batch_sizes(transformer, self._columns)
         device = _batch_device(transformer)
         total: torch.Tensor | None = None
+        fused: list[tuple[torch.Tensor, CategoricalColumn]] = []
         with variable_scope(self.name):
             for column in self._columns:
                 with variable_scope(sanitized_name(column)):
                     if isinstance(column, CategoricalColumn):
                         weights = get_variable("weights", [column.num_buckets, self.units], torch.float32, "zeros", self.trainable)
+                        if column.num_buckets < SPARSE_GRADIENT_MIN_ROWS:
+                            fused.append((weights, column))
+                            continue
                         part = combine_bag(weights, column.ids(transformer), self.sparse_combiner, device)
                     else:
                         dense = column.dense_tensor(transformer, device)  # type: ignore[attr-defined]
@@ -175,8 +180,31 @@ class LinearModel:
                         part = dense @ weights
                 total = part if total is None else total + part
             bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)
+        if fused:
+            part = self._fused_bag(fused, transformer, device)
+            total = part if total is None else total + part
         assert total is not None
         return total + bias
+
+    def _fused_bag(self, tables: list[tuple[torch.Tensor, CategoricalColumn]], transformer: Transformer, device: torch.device) -> torch.Tensor:
+        """All small categorical columns in one EmbeddingBag over their concatenated weights:
+        bag ``k·B + row`` holds column k's ids for that row (offset into the joint table)."""
+        values, rows, weights, base = [], [], [], 0
+        batch = transformer.batch_size
+        any_weights = False
+        for k, (table, column) in enumerate(tables):
+            v, r, w = bag_inputs(column.ids(transformer), self.sparse_combiner, table.shape[0])
+            values.append(v + base)
+            rows.append(r + k * batch)
+            weights.append(w)
+            any_weights |= w is not None
+            base += table.shape[0]
+        joint_weights = None
+        if any_weights:
+            joint_weights = np.concatenate([w if w is not None else np.ones(len(v), np.float32) for w, v in zip(weights, values)])
+        joint = torch.cat([t for t, _ in tables]) if len(tables) > 1 else tables[0][0]
+        out = weighted_bag_sum(joint, np.concatenate(values), np.concatenate(rows), joint_weights, len(tables) * batch, device)
+        return out.view(len(tables), batch, self.units).sum(dim=0)
 
 
 def linear_model(
