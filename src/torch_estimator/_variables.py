@@ -61,6 +61,8 @@ class VariableStore:
         self._pending: dict[str, torch.Tensor] = {}
         self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
         self.summaries: dict[str, torch.Tensor] = {}
+        #: Scratch space of one model_fn call (e.g. feature transforms shared by several layers).
+        self.call_cache: dict[Any, Any] = {}
 
     # -- activation -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -70,6 +72,7 @@ class VariableStore:
             self.mode = mode
         self._name_counts = {}
         self.summaries = {}
+        self.call_cache = {}
         token = _FRAME.set(_Frame(self, ()))
         try:
             yield self

@@ -35,6 +35,21 @@ def _normalize(feature_columns: Any, allowed: tuple[type, ...], what: str) -> li
     return sorted(columns, key=lambda c: c.name)
 
 
+def transformer_for(features: Any) -> Transformer:
+    """The batch's ``Transformer``: one per features dict within a model_fn call, so columns used
+    by several layers (a bucketized column in the DNN and the linear model) transform once."""
+    if isinstance(features, Transformer):
+        return features
+    try:
+        cache = current_store().call_cache
+    except RuntimeError:
+        return Transformer(features)
+    entry = cache.get(("transformer", id(features)))
+    if entry is None or entry.features is not features:
+        entry = cache[("transformer", id(features))] = Transformer(features)
+    return entry
+
+
 def transform_features(features: dict[str, Any], feature_columns: Sequence[FeatureColumn]) -> Transformer:
     """Runs the host transforms of ``feature_columns`` over a batch (e.g. ahead of the model)."""
     transformer = features if isinstance(features, Transformer) else Transformer(features)
@@ -88,7 +103,7 @@ class DenseFeatures:
         return list(self._columns)  # type: ignore[arg-type]
 
     def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
-        transformer = features if isinstance(features, Transformer) else Transformer(features)
+        transformer = transformer_for(features)
         _check_batch_sizes(transformer, self._columns)
         device = _batch_device(transformer)
         outputs = []
@@ -160,7 +175,7 @@ class LinearModel:
         return list(self._columns)
 
     def __call__(self, features: Any) -> torch.Tensor:
-        transformer = features if isinstance(features, Transformer) else Transformer(features)
+        transformer = transformer_for(features)
         _check_batch_sizes(transformer, self._columns)
         device = _batch_device(transformer)
         total: torch.Tensor | None = None

@@ -123,7 +123,10 @@ class RaggedValue:
 
     def row_ids(self) -> np.ndarray:
         """The row of each value."""
-        return np.repeat(np.arange(self.batch_size, dtype=np.int64), self.row_lengths())
+        batch = self.batch_size
+        if len(self.values) == batch and self.row_splits is _SPLITS.get((batch, 1)):
+            return self.row_splits[:-1]
+        return np.repeat(np.arange(batch, dtype=np.int64), self.row_lengths())
 
     def to_lists(self) -> list[list[Any]]:
         return [self.values[a:b].tolist() for a, b in zip(self.row_splits[:-1], self.row_splits[1:])]
