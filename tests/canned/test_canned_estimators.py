@@ -79,7 +79,11 @@ REGRESSORS = {
 
 @pytest.mark.parametrize("kind", sorted(REGRESSORS))
 def test_regressors_on_synthetic_data(tmp_path, kind):
-    est = REGRESSORS[kind](str(tmp_path), label_dimension=2, optimizer=te.optimizers.SGD(0.05)) if kind in ("linear", "dnn", "baseline") else REGRESSORS[kind](str(tmp_path), label_dimension=2)
+    config = te.RunConfig(tf_random_seed=3)
+    if kind == "wide_deep":
+        est = REGRESSORS[kind](str(tmp_path), label_dimension=2, dnn_optimizer=te.optimizers.Adagrad(0.05), linear_optimizer=te.optimizers.Ftrl(0.05), config=config)
+    else:
+        est = REGRESSORS[kind](str(tmp_path), label_dimension=2, optimizer=te.optimizers.SGD(0.05), config=config)
     features = {"x": REG_X, "cat": REG_CAT}
     evaluate = te.inputs.numpy_input_fn(features, REG_Y, batch_size=100, shuffle=False)
     before = est.evaluate(evaluate)["loss"]

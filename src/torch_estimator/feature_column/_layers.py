@@ -9,7 +9,21 @@ import numpy as np
 import torch
 
 from .._variables import current_store, get_variable, variable_scope
-from ._columns import SPARSE_GRADIENT_MIN_ROWS, CategoricalColumn, DenseColumn, FeatureColumn, Transformer, bag_inputs, combine_bag, sanitized_name, weighted_bag_sum
+from ._columns import (
+    SPARSE_GRADIENT_MIN_ROWS,
+    BucketizedColumn,
+    CategoricalColumn,
+    DenseColumn,
+    FeatureColumn,
+    IndicatorColumn,
+    NumericColumn,
+    Transformer,
+    _prune,
+    bag_inputs,
+    combine_bag,
+    sanitized_name,
+    weighted_bag_sum,
+)
 
 __all__ = ["DenseFeatures", "input_layer", "LinearModel", "linear_model", "transform_features"]
 
@@ -106,6 +120,8 @@ class DenseFeatures:
         transformer = transformer_for(features)
         _check_batch_sizes(transformer, self._columns)
         device = _batch_device(transformer)
+        if cols_to_output_tensors is None and device.type == "cpu":
+            return self._fused(transformer, device)
         outputs = []
         with variable_scope(self.name):
             for column in self._columns:
@@ -115,6 +131,60 @@ class DenseFeatures:
                     cols_to_output_tensors[column] = tensor
                 outputs.append(tensor)
         return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
+
+    def _fused(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
+        """The same output with the variable-free columns (numeric, bucketized, indicator) of each
+        run between embedding columns written into one host array (indicators by a single
+        ``bincount``), so a batch costs a few array operations instead of several per column."""
+        outputs: list[torch.Tensor] = []
+        block: list[DenseColumn] = []
+        with variable_scope(self.name):
+            for column in self._columns:
+                if isinstance(column, (NumericColumn, BucketizedColumn, IndicatorColumn)):
+                    block.append(column)  # type: ignore[arg-type]
+                    continue
+                if block:
+                    outputs.append(_static_block(block, transformer))
+                    block = []
+                with variable_scope(sanitized_name(column)):
+                    outputs.append(column.dense_tensor(transformer, device))  # type: ignore[attr-defined]
+        if block:
+            outputs.append(_static_block(block, transformer))
+        return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
+
+
+def _static_block(columns: Sequence[DenseColumn], transformer: Transformer) -> torch.Tensor:
+    """Dense outputs of numeric / bucketized / indicator columns side by side, built on the host."""
+    batch = transformer.batch_size
+    widths = [c._num_elements if not isinstance(c, IndicatorColumn) else c.categorical_column.num_buckets for c in columns]
+    width = sum(widths)
+    out = np.zeros((batch, width), dtype=np.float32)
+    flat_index: list[np.ndarray] = []
+    flat_weight: list[np.ndarray | None] = []
+    start = 0
+    for column, w in zip(columns, widths):
+        if isinstance(column, NumericColumn):
+            out[:, start : start + w] = transformer.get(column).reshape(batch, -1).numpy()
+        elif isinstance(column, BucketizedColumn):
+            ids = transformer.get(column).ids
+            flat_index.append(ids.row_ids() * width + start + ids.values)
+            flat_weight.append(None)
+        else:
+            ragged, weights = _prune(transformer.get(column), drop_nonpositive_weights=False)
+            keep = ragged.values < w
+            rows, values = ragged.row_ids(), ragged.values
+            if not keep.all():
+                rows, values, weights = rows[keep], values[keep], None if weights is None else weights[keep]
+            flat_index.append(rows * width + start + values)
+            flat_weight.append(weights)
+        start += w
+    if flat_index:
+        index = np.concatenate(flat_index)
+        weights = None
+        if any(w is not None for w in flat_weight):
+            weights = np.concatenate([w if w is not None else np.ones(len(i), np.float32) for w, i in zip(flat_weight, flat_index)])
+        out += np.bincount(index, weights=weights, minlength=batch * width).reshape(batch, width).astype(np.float32)
+    return torch.from_numpy(out)
 
 
 def input_layer(
