@@ -493,8 +493,10 @@ class Estimator:
             elif not isinstance(predictions, dict):
                 yield from predictions
             else:
-                for i in range(_extract_batch_length(predictions)):
-                    yield {key: value[i] for key, value in predictions.items()}
+                _extract_batch_length(predictions)
+                keys = list(predictions)
+                for row in zip(*(list(v) for v in predictions.values())):
+                    yield dict(zip(keys, row))
             if context.stop_requested:
                 break
         for hook in all_hooks if hooks_started else []:
