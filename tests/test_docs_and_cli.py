@@ -25,6 +25,20 @@ def test_readme_quickstart_runs(tmp_path, capsys):
     assert "'prediction/mean'" in capsys.readouterr().out
 
 
+def test_readme_wide_and_deep_quickstart_runs(tmp_path, capsys):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    code = re.search(r"## Quickstart: wide & deep .*?```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace('"/tmp/census_wide_deep"', repr(str(tmp_path / "wd")))
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"'accuracy': np.float32\(([0-9.]+)\)", out).group(1))
+    baseline = float(re.search(r"'accuracy_baseline': np.float32\(([0-9.]+)\)", out).group(1))
+    assert accuracy > baseline + 0.02, out  # better than always predicting the majority class
+    assert "dnn/hiddenlayer_0/bias" in out
+
+
 def test_census_data_is_shipped():
     train, test = load_census("train"), load_census("test")
     assert train.shape == (32561, 15) and test.shape == (16281, 15)
