@@ -13,25 +13,25 @@ from torch_estimator.datasets import load_census
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_readme_quickstart_runs(tmp_path, capsys):
+def _run_readme_snippet(heading: str, model_dir: str, new_dir: str) -> dict:
+    """Runs the first Python block after ``heading`` in the README, with ``model_dir`` replaced."""
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
-    code = re.search(r"## Quickstart: a custom model_fn with a head\n\n```python\n(.*?)```", readme, re.S).group(1)
-    code = code.replace('"/tmp/quickstart"', repr(str(tmp_path / "quickstart")))
+    code = re.search(re.escape(heading) + r".*?```python\n(.*?)```", readme, re.S).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code.replace(repr(model_dir).replace("'", '"'), repr(new_dir)), "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_quickstart_runs(tmp_path, capsys):
+    namespace = _run_readme_snippet("## Quickstart: a custom model_fn with a head", "/tmp/quickstart", str(tmp_path / "quickstart"))
     estimator = namespace["estimator"]
     assert estimator.get_variable_value("global_step") == 500
     assert "'prediction/mean'" in capsys.readouterr().out
 
 
 def test_readme_wide_and_deep_quickstart_runs(tmp_path, capsys):
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    code = re.search(r"## Quickstart: wide & deep .*?```python\n(.*?)```", readme, re.S).group(1)
-    code = code.replace('"/tmp/census_wide_deep"', repr(str(tmp_path / "wd")))
-    namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    _run_readme_snippet("## Quickstart: wide & deep", "/tmp/census_wide_deep", str(tmp_path / "wd"))
     out = capsys.readouterr().out
     accuracy = float(re.search(r"'accuracy': np.float32\(([0-9.]+)\)", out).group(1))
     baseline = float(re.search(r"'accuracy_baseline': np.float32\(([0-9.]+)\)", out).group(1))
