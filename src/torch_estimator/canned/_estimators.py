@@ -18,7 +18,7 @@ from ..head import Head
 from ..losses import Reduction
 from ..optimizers import TrainOp
 from ._common import activation, check_features, check_head, classifier_head, get_optimizer_instance, regression_head
-from ._models import baseline_logits, dnn_logits, linear_logits
+from ._models import baseline_logits, dnn_input_layer, dnn_logits, linear_logits, linear_model
 
 __all__ = [
     "DNNClassifier",
@@ -70,15 +70,14 @@ def _dnn_linear_combined_model_fn(
     labels: Any,
     mode: str,
     head: Head,
-    linear_feature_columns: Sequence[FeatureColumn],
+    linear: Any,
     linear_optimizer: Any,
-    dnn_feature_columns: Sequence[FeatureColumn],
+    dnn_input: Any,
     dnn_optimizer: Any,
     dnn_hidden_units: Sequence[int] | None,
     dnn_activation_fn: Any,
     dnn_dropout: float | None,
     batch_norm: bool,
-    linear_sparse_combiner: str,
     linear_learning_rate: float | None,
     dnn_learning_rate: float | None,
 ) -> EstimatorSpec:
@@ -86,19 +85,19 @@ def _dnn_linear_combined_model_fn(
     DNN optimizer (when there is a DNN part) owns the global step."""
     check_features(features)
     logits = None
-    if dnn_feature_columns:
-        logits = dnn_logits(features, mode, head.logits_dimension, dnn_hidden_units or [], dnn_feature_columns, activation(dnn_activation_fn), dnn_dropout, batch_norm)
-    if linear_feature_columns:
-        linear = linear_logits(features, head.logits_dimension, linear_feature_columns, linear_sparse_combiner)
-        logits = linear if logits is None else logits + linear
+    if dnn_input is not None:
+        logits = dnn_logits(features, mode, head.logits_dimension, dnn_hidden_units or [], dnn_input, activation(dnn_activation_fn), dnn_dropout, batch_norm)
+    if linear is not None:
+        linear_part = linear_logits(features, linear)
+        logits = linear_part if logits is None else logits + linear_part
     assert logits is not None
 
     def train_op_fn(loss: torch.Tensor) -> TrainOp:
         linear_vars, dnn_vars = _split_variables()
         updates = []
-        if dnn_feature_columns:
+        if dnn_input is not None:
             updates.append((get_optimizer_instance(dnn_optimizer, dnn_learning_rate), dnn_vars))
-        if linear_feature_columns:
+        if linear is not None:
             updates.append((get_optimizer_instance(linear_optimizer, linear_learning_rate), linear_vars))
         return TrainOp(loss, updates)
 
@@ -160,15 +159,14 @@ class DNNLinearCombinedEstimator(_CannedEstimator):
         self._head = head
         model_fn = _combined_model_fn(
             head,
-            linear_feature_columns=linear_columns,
+            linear=linear_model(head.logits_dimension, linear_columns, linear_sparse_combiner) if linear_columns else None,
             linear_optimizer=linear_optimizer,
-            dnn_feature_columns=dnn_columns,
+            dnn_input=dnn_input_layer(dnn_columns) if dnn_columns else None,
             dnn_optimizer=dnn_optimizer,
             dnn_hidden_units=list(dnn_hidden_units or []),
             dnn_activation_fn=dnn_activation_fn,
             dnn_dropout=dnn_dropout,
             batch_norm=batch_norm,
-            linear_sparse_combiner=linear_sparse_combiner,
             linear_learning_rate=_combined_linear_learning_rate(len(linear_columns)) if linear_columns else None,
             dnn_learning_rate=_COMBINED_DNN_LEARNING_RATE,
         )
@@ -235,10 +233,11 @@ def _dnn_model_fn(head: Head, hidden_units: Sequence[int], feature_columns: list
     if not feature_columns:
         raise ValueError("feature_columns must not be empty.")
     act = activation(activation_fn)
+    input_layer = dnn_input_layer(feature_columns)
 
     def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
         check_features(features)
-        logits = dnn_logits(features, mode, head.logits_dimension, hidden_units, feature_columns, act, dropout, batch_norm)
+        logits = dnn_logits(features, mode, head.logits_dimension, hidden_units, input_layer, act, dropout, batch_norm)
         opt = get_optimizer_instance(optimizer) if mode == ModeKeys.TRAIN else None
         return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, optimizer=opt)
 
@@ -314,10 +313,11 @@ class DNNRegressor(DNNEstimator):
 def _linear_model_fn(head: Head, feature_columns: list[FeatureColumn], optimizer: Any, sparse_combiner: str) -> Callable[..., EstimatorSpec]:
     if not feature_columns:
         raise ValueError("feature_columns must not be empty.")
+    model = linear_model(head.logits_dimension, feature_columns, sparse_combiner)
 
     def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
         check_features(features)
-        logits = linear_logits(features, head.logits_dimension, feature_columns, sparse_combiner)
+        logits = linear_logits(features, model)
         opt = get_optimizer_instance(optimizer, _LINEAR_LEARNING_RATE) if mode == ModeKeys.TRAIN else None
         return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, optimizer=opt)
 

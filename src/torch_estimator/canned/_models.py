@@ -15,7 +15,12 @@ from ..feature_column import DenseFeatures, FeatureColumn, LinearModel
 from ..feature_column._values import batch_size_of
 from ._common import add_layer_summary
 
-__all__ = ["dnn_logits", "linear_logits", "baseline_logits"]
+__all__ = ["dnn_input_layer", "dnn_logits", "linear_model", "linear_logits", "baseline_logits"]
+
+
+def dnn_input_layer(feature_columns: Sequence[FeatureColumn]) -> DenseFeatures:
+    """The DNN's input layer (built once per estimator; variables under ``input_layer/``)."""
+    return DenseFeatures(feature_columns, name="input_layer")
 
 
 def dnn_logits(
@@ -23,7 +28,7 @@ def dnn_logits(
     mode: str,
     units: int,
     hidden_units: Sequence[int],
-    feature_columns: Sequence[FeatureColumn],
+    input_layer: DenseFeatures,
     activation_fn: Callable[[torch.Tensor], torch.Tensor] | None,
     dropout: float | None,
     batch_norm: bool,
@@ -32,7 +37,7 @@ def dnn_logits(
     training = mode == ModeKeys.TRAIN
     with variable_scope("dnn"):
         with variable_scope("input_from_feature_columns"):
-            net = DenseFeatures(feature_columns, name="input_layer")(features)
+            net = input_layer(features)
         for i, units_i in enumerate(hidden_units):
             scope = f"hiddenlayer_{i}"
             net = layers.dense(net, units_i, activation=activation_fn, name=scope)
@@ -47,10 +52,14 @@ def dnn_logits(
     return logits
 
 
-def linear_logits(features: dict[str, Any], units: int, feature_columns: Sequence[FeatureColumn], sparse_combiner: str) -> torch.Tensor:
-    """``LinearModel`` named ``linear/linear_model``."""
+def linear_model(units: int, feature_columns: Sequence[FeatureColumn], sparse_combiner: str) -> LinearModel:
+    """The linear part (built once per estimator; variables under ``linear/linear_model/``)."""
+    return LinearModel(feature_columns, units=units, sparse_combiner=sparse_combiner, name="linear_model")
+
+
+def linear_logits(features: dict[str, Any], model: LinearModel) -> torch.Tensor:
     with variable_scope("linear"):
-        return LinearModel(feature_columns, units=units, sparse_combiner=sparse_combiner, name="linear_model")(features)
+        return model(features)
 
 
 def baseline_logits(features: dict[str, Any], units: int, weight_column: Any) -> torch.Tensor:

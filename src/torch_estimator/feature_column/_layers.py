@@ -72,10 +72,14 @@ def transform_features(features: dict[str, Any], feature_columns: Sequence[Featu
     return transformer
 
 
-def _check_batch_sizes(transformer: Transformer, columns: Sequence[FeatureColumn]) -> None:
+def _feature_keys(columns: Sequence[FeatureColumn]) -> list[str]:
+    return sorted({k for c in columns for k in c.parse_example_spec})
+
+
+def _check_batch_sizes(transformer: Transformer, feature_keys: Sequence[str]) -> None:
     from ._values import batch_size_of
 
-    keys = sorted({k for c in columns for k in c.parse_example_spec if k in transformer.features})
+    keys = [k for k in feature_keys if k in transformer.features]
     sizes = [batch_size_of(transformer.features[k]) for k in keys]
     if len(set(sizes)) > 1:
         raise ValueError(
@@ -111,6 +115,7 @@ class DenseFeatures:
         )
         self.trainable = trainable
         self.name = name or "dense_features"
+        self._feature_keys = _feature_keys(self._columns)
 
     @property
     def feature_columns(self) -> list[DenseColumn]:
@@ -118,7 +123,7 @@ class DenseFeatures:
 
     def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
         transformer = transformer_for(features)
-        _check_batch_sizes(transformer, self._columns)
+        _check_batch_sizes(transformer, self._feature_keys)
         device = _batch_device(transformer)
         if cols_to_output_tensors is None and device.type == "cpu":
             return self._fused(transformer, device)
@@ -239,6 +244,7 @@ class LinearModel:
         self.sparse_combiner = sparse_combiner
         self.trainable = trainable
         self.name = name or "linear_model"
+        self._feature_keys = _feature_keys(self._columns)
 
     @property
     def feature_columns(self) -> list[FeatureColumn]:
@@ -246,7 +252,7 @@ class LinearModel:
 
     def __call__(self, features: Any) -> torch.Tensor:
         transformer = transformer_for(features)
-        _check_batch_sizes(transformer, self._columns)
+        _check_batch_sizes(transformer, self._feature_keys)
         device = _batch_device(transformer)
         total: torch.Tensor | None = None
         fused: list[tuple[torch.Tensor, CategoricalColumn]] = []
