@@ -127,7 +127,11 @@ def main() -> None:
     if args.tf:
         tool = os.path.join(os.path.dirname(__file__), "..", "tools", "tf_census_reference.py")
         out = subprocess.run([args.tf, tool, "--throughput"], capture_output=True, text=True, check=True).stdout
-        tf_numbers = json.loads(out.strip().splitlines()[-1])
+        raw = json.loads(out.strip().splitlines()[-1])
+        tf_numbers = {
+            "train": {str(r["batch_size"]): r["examples_per_sec"] for r in raw["train"]},
+            "predict": max((r["predict_examples_per_sec"] for r in raw["predict"] if r["batch_size"] == 1024), default=None),
+        }
     print(f"{'batch':>6} {'torch_estimator':>16} {'hand-written':>14} {'ratio':>7}" + (f" {'tf.estimator':>13} {'vs TF':>7}" if tf_numbers else ""))
     for batch in BATCH_SIZES:
         ours = estimator_throughput(batch, args.seconds)
