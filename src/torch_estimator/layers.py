@@ -77,9 +77,13 @@ def dense(
     act = get_activation(activation)
     with variable_scope(_layer_name(name, "dense")):
         kernel = get_variable("kernel", [inputs.shape[-1], units], inputs.dtype, kernel_initializer, trainable)
+        bias = get_variable("bias", [units], inputs.dtype, bias_initializer, trainable) if use_bias else None
+    if bias is not None and inputs.dim() == 2:
+        outputs = torch.addmm(bias, inputs, kernel)
+    else:
         outputs = inputs @ kernel
-        if use_bias:
-            outputs = outputs + get_variable("bias", [units], inputs.dtype, bias_initializer, trainable)
+        if bias is not None:
+            outputs = outputs + bias
     return act(outputs) if act is not None else outputs
 
 
