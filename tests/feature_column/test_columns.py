@@ -93,3 +93,20 @@ def test_ragged_inputs_and_combiners():
         out = fc.DenseFeatures([emb])({"tags": te.RaggedValue.from_lists([["a", "b"], [], ["c", "c", "zz"]])})
     expected = np.array([[1, 1], [0, 0], [2, 2]], np.float32) / np.array([[np.sqrt(2)], [1], [np.sqrt(2)]], np.float32)
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
+
+
+def test_crosses_of_encoded_strings_equal_plain_ones():
+    from torch_estimator.feature_column._values import encode_strings
+
+    rng = np.random.default_rng(1)
+    a = np.array(["x", "y", "z", ""], dtype=object)[rng.integers(0, 4, 50)]
+    b = np.array(["p", "q"], dtype=object)[rng.integers(0, 2, 50)]
+    n = rng.integers(-3, 3, 50).astype(np.float32)
+    bucket = fc.bucketized_column(fc.numeric_column("n"), [-1.0, 1.0])
+    cross = fc.crossed_column([bucket, "a", "b"], 97)
+    plain = cross.transform({"a": a, "b": b, "n": n}).ids
+    codes_a, dict_a = np.unique(a, return_inverse=True)[1], np.unique(a)
+    codes_b, dict_b = np.unique(b, return_inverse=True)[1], np.unique(b)
+    encoded = {"a": encode_strings(codes_a, dict_a.astype(object)), "b": encode_strings(codes_b, dict_b.astype(object)), "n": n}
+    for _ in range(2):  # the second call reuses the cached table
+        assert cross.transform(encoded).ids.to_lists() == plain.to_lists()

@@ -23,7 +23,7 @@ from .. import initializers
 from .._variables import current_store, get_variable
 from ._hashing import CROSS_HASH_KEY, factorize, fingerprint64, fingerprint_cat64, hash_bucket
 from ._parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
-from ._values import CategoricalIds, DictionaryCache, RaggedValue, as_numpy, as_raw_sparse, encoding_of
+from ._values import CategoricalIds, DictionaryCache, RaggedValue, as_numpy, as_raw_sparse, encoding_of, uniform_splits
 
 __all__ = [
     "FeatureColumn",
@@ -540,12 +540,13 @@ class CrossedColumn(CategoricalColumn):
         return self.hash_bucket_size
 
     def _transform(self, transformer: Transformer) -> CategoricalIds:
-        sparse_parts: list[RaggedValue] = []
-        dense_parts: list[RaggedValue] = []
+        # Each part: (ragged values, size of its id domain for categorical-column ids, else None).
+        sparse_parts: list[tuple[RaggedValue, int | None]] = []
+        dense_parts: list[tuple[RaggedValue, int | None]] = []
         for key in _leaf_keys(self):
             if isinstance(key, str):
                 raw, was_sparse = as_raw_sparse(transformer.raw(key), key, drop_missing=False)
-                (sparse_parts if was_sparse else dense_parts).append(raw)
+                (sparse_parts if was_sparse else dense_parts).append((raw, None))
             else:
                 ids = key.ids(transformer)
                 if ids.weights is not None:
@@ -553,16 +554,30 @@ class CrossedColumn(CategoricalColumn):
                         "crossed_column does not support weight_tensor, but the given column populates weight_tensor. "
                         f"Given column: {key.name}"
                     )
-                sparse_parts.append(ids.ids)
+                sparse_parts.append((ids.ids, key.num_buckets))
         # TensorFlow's sparse_cross takes the sparse inputs first, then the dense ones.
         parts = sparse_parts + dense_parts
-        batch = parts[0].batch_size
-        for part in parts:
+        batch = parts[0][0].batch_size
+        for part, _ in parts:
             if part.batch_size != batch:
-                raise ValueError(f"Crossed column {self.name}: inputs have different batch sizes {[p.batch_size for p in parts]}.")
-        hashed = [fingerprint64(p.values) if p.values.dtype.kind in "USO" else p.values.astype(np.int64).view(np.uint64) for p in parts]
+                raise ValueError(f"Crossed column {self.name}: inputs have different batch sizes {[p.batch_size for p, _ in parts]}.")
+        fast = self._cross_by_table(parts, batch)
+        if fast is not None:
+            return fast
+        return CategoricalIds(self._cross_rows([p for p, _ in parts], batch))
+
+    @functools.cached_property
+    def _tables(self) -> "_TupleCache":
+        return _TupleCache()
+
+    def _seed(self) -> np.uint64:
+        return np.uint64(CROSS_HASH_KEY if self.hash_key is None else self.hash_key)
+
+    def _cross_rows(self, parts: list[RaggedValue], batch: int) -> RaggedValue:
+        """The general cross: per row, every combination of the parts' values (last varies fastest)."""
+        hashed = [_cross_hash_values(p.values) for p in parts]
         rows = np.arange(batch, dtype=np.int64)
-        acc = np.full(batch, np.uint64(CROSS_HASH_KEY if self.hash_key is None else self.hash_key), dtype=np.uint64)
+        acc = np.full(batch, self._seed(), dtype=np.uint64)
         counts = np.ones(batch, dtype=np.int64)
         acc_splits = np.arange(batch + 1, dtype=np.int64)
         for part, values in zip(parts, hashed):
@@ -577,8 +592,74 @@ class CrossedColumn(CategoricalColumn):
             right = values[part.row_splits[:-1][entry_row] + within % np.maximum(length_of_row, 1)]
             acc = fingerprint_cat64(left, right)
             counts, acc_splits = new_counts, new_splits
-        ids = (acc % np.uint64(self.hash_bucket_size)).astype(np.int64)
-        return CategoricalIds(RaggedValue.trusted(ids, acc_splits))
+        return RaggedValue.trusted((acc % np.uint64(self.hash_bucket_size)).astype(np.int64), acc_splits)
+
+    def _cross_by_table(self, parts: list[tuple[RaggedValue, int | None]], batch: int) -> CategoricalIds | None:
+        """Single-valued rows over small domains (dictionary-encoded strings, categorical ids):
+        hash every combination of the domains once (cached), then gather per batch."""
+        domains: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        for part, num_ids in parts:
+            if len(part.values) != batch or not np.array_equal(part.row_splits, uniform_splits(batch, 1)):
+                return None
+            encoding = encoding_of(part.values)
+            if encoding is not None:
+                codes.append(encoding[0])
+                domains.append(encoding[1])
+            elif num_ids is not None and (len(part.values) == 0 or int(part.values.min()) >= 0):
+                codes.append(part.values)
+                domains.append(_id_domain(num_ids))
+            else:
+                return None
+        if math.prod(len(d) for d in domains) > _CROSS_TABLE_MAX:
+            return None
+        table = self._tables.get(tuple(domains), self._cross_table)
+        index = np.ravel_multi_index(tuple(codes), tuple(len(d) for d in domains))
+        return CategoricalIds(RaggedValue.trusted(np.take(table, index), uniform_splits(batch, 1)))
+
+    def _cross_table(self, domains: tuple[np.ndarray, ...]) -> np.ndarray:
+        grids = np.meshgrid(*[_cross_hash_values(d) for d in domains], indexing="ij")
+        acc = np.full(grids[0].size, self._seed(), dtype=np.uint64)
+        for grid in grids:
+            acc = fingerprint_cat64(acc, grid.reshape(-1))
+        return (acc % np.uint64(self.hash_bucket_size)).astype(np.int64)
+
+
+_CROSS_TABLE_MAX = 200_000
+_ID_DOMAINS: dict[int, np.ndarray] = {}
+
+
+def _id_domain(num_ids: int) -> np.ndarray:
+    domain = _ID_DOMAINS.get(num_ids)
+    if domain is None:
+        domain = _ID_DOMAINS[num_ids] = np.arange(num_ids, dtype=np.int64)
+    return domain
+
+
+class _TupleCache:
+    """Like ``DictionaryCache`` but keyed by a tuple of arrays (held, so their ids stay unique)."""
+
+    def __init__(self, capacity: int = 8) -> None:
+        self._entries: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
+        self._capacity = capacity
+
+    def get(self, arrays: tuple[np.ndarray, ...], compute: Callable[[tuple[np.ndarray, ...]], np.ndarray]) -> np.ndarray:
+        key = tuple(id(a) for a in arrays)
+        entry = self._entries.get(key)
+        if entry is not None and all(a is b for a, b in zip(entry[0], arrays)):
+            return entry[1]
+        result = compute(arrays)
+        if len(self._entries) >= self._capacity:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (arrays, result)
+        return result
+
+
+def _cross_hash_values(values: np.ndarray) -> np.ndarray:
+    """Strings hash to their Fingerprint64; integers (raw features or ids) are used as they are."""
+    if values.dtype.kind in "USO":
+        return fingerprint64(values)
+    return values.astype(np.int64).view(np.uint64)
 
 
 def _leaf_keys(column: CrossedColumn) -> list[Any]:
