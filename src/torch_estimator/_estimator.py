@@ -340,20 +340,14 @@ class Estimator:
             if not all_hooks:
                 logger.info("Done calling model_fn.")
                 all_hooks = self._default_training_hooks(hooks, spec, listeners)
-                for hook in all_hooks:
-                    hook.begin()
-                for hook in all_hooks:
-                    hook.after_create_session(session, None)
+                _start_hooks(all_hooks, session)
             context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["train_op", "loss"]), session)
             requests = [hook.before_run(context) for hook in all_hooks]
             step = store.global_step
             spec.train_op()
             store.global_step = step + 1
             steps_taken += 1
-            session.step_values = {"loss": spec.loss, "global_step": step, "predictions": spec.predictions}
-            for hook, request in zip(all_hooks, requests):
-                results = session.fetch(request.fetches) if request is not None else None
-                hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
+            _finish_step(all_hooks, requests, context, session, {"loss": spec.loss, "global_step": step, "predictions": spec.predictions})
             last_loss = spec.loss
             if context.stop_requested:
                 break
@@ -397,10 +391,7 @@ class Estimator:
                 spec = self._call_model_fn(store, features, labels, ModeKeys.EVAL)
             if not hooks_started:
                 all_hooks += list(spec.evaluation_hooks)
-                for hook in all_hooks:
-                    hook.begin()
-                for hook in all_hooks:
-                    hook.after_create_session(session, None)
+                _start_hooks(all_hooks, session)
                 hooks_started = True
             context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["loss"]), session)
             requests = [hook.before_run(context) for hook in all_hooks]
@@ -410,10 +401,7 @@ class Estimator:
             if steps is not None:
                 if steps < 20 or batches % max(1, steps // 10) == 0 or batches == steps:
                     logger.info("Evaluation [%d/%d]", batches, steps)
-            session.step_values = {"loss": spec.loss, "global_step": store.global_step, "predictions": spec.predictions}
-            for hook, request in zip(all_hooks, requests):
-                results = session.fetch(request.fetches) if request is not None else None
-                hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
+            _finish_step(all_hooks, requests, context, session, {"loss": spec.loss, "global_step": store.global_step, "predictions": spec.predictions})
             if context.stop_requested or (steps is not None and batches >= steps):
                 break
         for hook in all_hooks if hooks_started else []:
@@ -475,19 +463,13 @@ class Estimator:
                 spec = self._call_model_fn(store, features, None, ModeKeys.PREDICT)
             if not hooks_started:
                 all_hooks += list(spec.prediction_hooks)
-                for hook in all_hooks:
-                    hook.begin()
-                for hook in all_hooks:
-                    hook.after_create_session(session, None)
+                _start_hooks(all_hooks, session)
                 hooks_started = True
             context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["predictions"]), session)
             requests = [hook.before_run(context) for hook in all_hooks]
             predictions = _extract_keys(spec.predictions, predict_keys)
             predictions = {k: _to_numpy(v) for k, v in predictions.items()} if isinstance(predictions, dict) else _to_numpy(predictions)
-            session.step_values = {"global_step": store.global_step, "predictions": spec.predictions}
-            for hook, request in zip(all_hooks, requests):
-                results = session.fetch(request.fetches) if request is not None else None
-                hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
+            _finish_step(all_hooks, requests, context, session, {"global_step": store.global_step, "predictions": spec.predictions})
             if not yield_single_examples:
                 yield predictions
             elif not isinstance(predictions, dict):
@@ -501,6 +483,28 @@ class Estimator:
                 break
         for hook in all_hooks if hooks_started else []:
             hook.end(session)
+
+
+def _start_hooks(hooks: list[hooks_lib.SessionRunHook], session: "_Session") -> None:
+    """``begin`` then ``after_create_session`` on every hook (once the model exists)."""
+    for hook in hooks:
+        hook.begin()
+    for hook in hooks:
+        hook.after_create_session(session, None)
+
+
+def _finish_step(
+    hooks: list[hooks_lib.SessionRunHook],
+    requests: list[hooks_lib.SessionRunArgs | None],
+    context: hooks_lib.SessionRunContext,
+    session: "_Session",
+    step_values: dict[str, Any],
+) -> None:
+    """Resolves each hook's fetches against the step just run and calls its ``after_run``."""
+    session.step_values = step_values
+    for hook, request in zip(hooks, requests):
+        results = session.fetch(request.fetches) if request is not None else None
+        hook.after_run(context, hooks_lib.SessionRunValues(results, None, None))
 
 
 def _verify_model_fn_args(model_fn: Any, params: Any) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
 from .. import optimizers, summary
 from ..head import BinaryClassHead, Head, MultiClassHead, RegressionHead
-from ..layers import get_activation
-from ..losses import Reduction
 
 __all__ = ["classifier_head", "regression_head", "get_optimizer_instance", "add_layer_summary", "check_features", "check_head"]
 
@@ -50,15 +48,9 @@ def check_features(features: Any) -> dict[str, Any]:
     return features
 
 
-def activation(fn: str | Callable[[torch.Tensor], torch.Tensor] | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    return get_activation(fn)
-
-
 def add_layer_summary(value: torch.Tensor, tag: str) -> None:
     """``<tag>/fraction_of_zero_values`` and ``<tag>/activation``, computed only when written."""
     detached = value.detach()
     summary.scalar(f"{tag}/fraction_of_zero_values", lambda: (detached == 0).float().mean())
     summary.histogram(f"{tag}/activation", lambda: detached)
 
-
-SUM_OVER_BATCH_SIZE = Reduction.SUM_OVER_BATCH_SIZE

@@ -17,7 +17,8 @@ from ..feature_column import FeatureColumn
 from ..head import Head
 from ..losses import Reduction
 from ..optimizers import TrainOp
-from ._common import activation, check_features, check_head, classifier_head, get_optimizer_instance, regression_head
+from ..layers import get_activation
+from ._common import check_features, check_head, classifier_head, get_optimizer_instance, regression_head
 from ._models import baseline_logits, dnn_input_layer, dnn_logits, linear_logits, linear_model
 
 __all__ = [
@@ -86,7 +87,7 @@ def _dnn_linear_combined_model_fn(
     check_features(features)
     logits = None
     if dnn_input is not None:
-        logits = dnn_logits(features, mode, head.logits_dimension, dnn_hidden_units or [], dnn_input, activation(dnn_activation_fn), dnn_dropout, batch_norm)
+        logits = dnn_logits(features, mode, head.logits_dimension, dnn_hidden_units or [], dnn_input, dnn_activation_fn, dnn_dropout, batch_norm)
     if linear is not None:
         linear_part = linear_logits(features, linear)
         logits = linear_part if logits is None else logits + linear_part
@@ -104,13 +105,6 @@ def _dnn_linear_combined_model_fn(
     return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, train_op_fn=train_op_fn if mode == ModeKeys.TRAIN else None)
 
 
-class _CannedEstimator(Estimator):
-    """Builds an Estimator whose model_fn is a canned model with a head."""
-
-    def _init_canned(self, model_fn: Callable[..., EstimatorSpec], model_dir: Any, config: RunConfig | None, warm_start_from: Any) -> None:
-        Estimator.__init__(self, model_fn=model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from)
-
-
 def _combined_model_fn(head: Head, **kwargs: Any) -> Callable[..., EstimatorSpec]:
     def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
         return _dnn_linear_combined_model_fn(features, labels, mode, head, **kwargs)
@@ -125,7 +119,7 @@ def _validate_combined(linear_feature_columns: list[FeatureColumn], dnn_feature_
         raise ValueError("dnn_hidden_units must be defined when dnn_feature_columns is specified.")
 
 
-class DNNLinearCombinedEstimator(_CannedEstimator):
+class DNNLinearCombinedEstimator(Estimator):
     """Wide & deep with a given head: a linear model and a DNN whose logits are summed.
 
     Defaults as TF 2.15: DNN part Adagrad with learning rate 0.001, linear part Ftrl with
@@ -164,13 +158,13 @@ class DNNLinearCombinedEstimator(_CannedEstimator):
             dnn_input=dnn_input_layer(dnn_columns) if dnn_columns else None,
             dnn_optimizer=dnn_optimizer,
             dnn_hidden_units=list(dnn_hidden_units or []),
-            dnn_activation_fn=dnn_activation_fn,
+            dnn_activation_fn=get_activation(dnn_activation_fn),
             dnn_dropout=dnn_dropout,
             batch_norm=batch_norm,
             linear_learning_rate=_combined_linear_learning_rate(len(linear_columns)) if linear_columns else None,
             dnn_learning_rate=_COMBINED_DNN_LEARNING_RATE,
         )
-        self._init_canned(model_fn, model_dir, config, warm_start_from)
+        Estimator.__init__(self, model_fn, model_dir, config, warm_start_from)
 
 
 class DNNLinearCombinedClassifier(DNNLinearCombinedEstimator):
@@ -232,7 +226,7 @@ def _dnn_model_fn(head: Head, hidden_units: Sequence[int], feature_columns: list
         raise ValueError("hidden_units must be a non-empty list of layer sizes.")
     if not feature_columns:
         raise ValueError("feature_columns must not be empty.")
-    act = activation(activation_fn)
+    act = get_activation(activation_fn)
     input_layer = dnn_input_layer(feature_columns)
 
     def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
@@ -244,7 +238,7 @@ def _dnn_model_fn(head: Head, hidden_units: Sequence[int], feature_columns: list
     return model_fn
 
 
-class DNNEstimator(_CannedEstimator):
+class DNNEstimator(Estimator):
     """A feed-forward network with a given head (Adagrad, learning rate 0.001, by default)."""
 
     def __init__(
@@ -262,7 +256,7 @@ class DNNEstimator(_CannedEstimator):
     ) -> None:
         self._head = check_head(head)
         fn = _dnn_model_fn(self._head, list(hidden_units), _columns(feature_columns, "feature_columns"), optimizer, activation_fn, dropout, batch_norm)
-        self._init_canned(fn, model_dir, config, warm_start_from)
+        Estimator.__init__(self, fn, model_dir, config, warm_start_from)
 
 
 class DNNClassifier(DNNEstimator):
@@ -324,7 +318,7 @@ def _linear_model_fn(head: Head, feature_columns: list[FeatureColumn], optimizer
     return model_fn
 
 
-class LinearEstimator(_CannedEstimator):
+class LinearEstimator(Estimator):
     """A linear model with a given head (Ftrl, learning rate 0.2, by default)."""
 
     def __init__(
@@ -338,7 +332,7 @@ class LinearEstimator(_CannedEstimator):
         warm_start_from: Any = None,
     ) -> None:
         self._head = check_head(head)
-        self._init_canned(_linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner), model_dir, config, warm_start_from)
+        Estimator.__init__(self, _linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner), model_dir, config, warm_start_from)
 
 
 class LinearClassifier(LinearEstimator):
@@ -390,15 +384,15 @@ def _baseline_model_fn(head: Head, optimizer: Any, weight_column: Any) -> Callab
     return model_fn
 
 
-class BaselineEstimator(_CannedEstimator):
+class BaselineEstimator(Estimator):
     """Predicts a learned constant (the bias ``baseline/bias``), with a given head."""
 
     def __init__(self, head: Head, model_dir: str | None = None, optimizer: Any = "Ftrl", config: RunConfig | None = None) -> None:
         self._head = check_head(head)
-        self._init_canned(_baseline_model_fn(self._head, optimizer, None), model_dir, config, None)
+        Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, None), model_dir, config, None)
 
 
-class BaselineClassifier(_CannedEstimator):
+class BaselineClassifier(Estimator):
     """Predicts the class distribution seen in training, ignoring the features."""
 
     def __init__(
@@ -412,10 +406,10 @@ class BaselineClassifier(_CannedEstimator):
         loss_reduction: str = _SOBS,
     ) -> None:
         self._head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        self._init_canned(_baseline_model_fn(self._head, optimizer, weight_column), model_dir, config, None)
+        Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, weight_column), model_dir, config, None)
 
 
-class BaselineRegressor(_CannedEstimator):
+class BaselineRegressor(Estimator):
     """Predicts the (weighted) mean label seen in training, ignoring the features."""
 
     def __init__(
@@ -428,4 +422,4 @@ class BaselineRegressor(_CannedEstimator):
         loss_reduction: str = _SOBS,
     ) -> None:
         self._head = regression_head(label_dimension, weight_column, loss_reduction)
-        self._init_canned(_baseline_model_fn(self._head, optimizer, weight_column), model_dir, config, None)
+        Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, weight_column), model_dir, config, None)

@@ -302,8 +302,26 @@ def _oov_ids(values: np.ndarray, vocab_size: int, num_oov_buckets: int) -> np.nd
     return vocab_size + hash_bucket(values, num_oov_buckets)
 
 
+class _KeyedCategorical(CategoricalColumn):
+    """A categorical column over one raw feature ``key`` parsed as ``VarLenFeature(_value_dtype)``."""
+
+    key: str
+
+    @property
+    def _value_dtype(self) -> str:
+        return self.dtype  # type: ignore[attr-defined]
+
+    @property
+    def name(self) -> str:
+        return self.key
+
+    @property
+    def parse_example_spec(self) -> dict[str, Any]:
+        return {self.key: VarLenFeature(self._value_dtype)}
+
+
 @dataclasses.dataclass(frozen=True)
-class VocabularyColumn(CategoricalColumn):
+class VocabularyColumn(_KeyedCategorical):
     """A vocabulary lookup (from a list or a file); unknown values -> default or OOV buckets."""
 
     key: str
@@ -312,14 +330,6 @@ class VocabularyColumn(CategoricalColumn):
     default_value: int
     num_oov_buckets: int
     vocabulary_file: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.key
-
-    @property
-    def parse_example_spec(self) -> dict[str, Any]:
-        return {self.key: VarLenFeature(self.dtype)}
 
     @property
     def num_buckets(self) -> int:
@@ -436,20 +446,12 @@ def categorical_column_with_vocabulary_file(
 
 
 @dataclasses.dataclass(frozen=True)
-class HashedColumn(CategoricalColumn):
+class HashedColumn(_KeyedCategorical):
     """``categorical_column_with_hash_bucket``: ``Fingerprint64(value) mod hash_bucket_size``."""
 
     key: str
     hash_bucket_size: int
     dtype: str = "string"
-
-    @property
-    def name(self) -> str:
-        return self.key
-
-    @property
-    def parse_example_spec(self) -> dict[str, Any]:
-        return {self.key: VarLenFeature(self.dtype)}
 
     @property
     def num_buckets(self) -> int:
@@ -470,7 +472,7 @@ def categorical_column_with_hash_bucket(key: str, hash_bucket_size: int, dtype: 
 
 
 @dataclasses.dataclass(frozen=True)
-class IdentityColumn(CategoricalColumn):
+class IdentityColumn(_KeyedCategorical):
     """``categorical_column_with_identity``: integer values used as ids."""
 
     key: str
@@ -478,12 +480,8 @@ class IdentityColumn(CategoricalColumn):
     default_value: int | None = None
 
     @property
-    def name(self) -> str:
-        return self.key
-
-    @property
-    def parse_example_spec(self) -> dict[str, Any]:
-        return {self.key: VarLenFeature("int64")}
+    def _value_dtype(self) -> str:
+        return "int64"
 
     @property
     def num_buckets(self) -> int:
