@@ -45,7 +45,8 @@ last (steady state), ``predict_examples_per_sec_incl_setup`` from the call
 Timings are wall-clock on whatever machine runs this and are noisy on shared
 machines; ``host`` records cpu count and load average.  With ``--out`` each
 ``--throughput`` run is appended to the file's ``throughput`` list, and a
-``--seed(s)`` run replaces ``runs``/``summary``.
+``--seed(s)`` run replaces the runs of its own (epochs, batch size, seed) and
+the summaries are recomputed per (epochs, batch size).
 """
 
 import argparse
@@ -306,6 +307,30 @@ def summarize_throughput(repeats):
   return out
 
 
+def _group_runs(runs):
+  groups = {}
+  for r in runs:
+    groups.setdefault((r['epochs'], r['batch_size']), []).append(r)
+  return [groups[k] for k in sorted(groups)]
+
+
+def summarize_runs(runs):
+  accs = [r['accuracy'] for r in runs]
+  aucs = [r['auc'] for r in runs]
+  losses = [r['average_loss'] for r in runs]
+  return {
+      'epochs': runs[0]['epochs'], 'batch_size': runs[0]['batch_size'],
+      'seeds': [r['tf_random_seed'] for r in runs],
+      'accuracy_mean': float(np.mean(accs)),
+      'accuracy_min': min(accs), 'accuracy_max': max(accs),
+      'auc_mean': float(np.mean(aucs)),
+      'auc_min': min(aucs), 'auc_max': max(aucs),
+      'average_loss_mean': float(np.mean(losses)),
+      'average_loss_min': min(losses), 'average_loss_max': max(losses),
+      'train_examples_per_sec': [r['train_examples_per_sec'] for r in runs],
+  }
+
+
 def merge_out(path, runs, throughput, args, vocabs, n_train, n_test):
   doc = {}
   if os.path.exists(path):
@@ -351,21 +376,11 @@ def merge_out(path, runs, throughput, args, vocabs, n_train, n_test):
        'auc/loss vary a lot with the seed.'),
   ]
   if runs:
-    doc['runs'] = runs
-    accs = [r['accuracy'] for r in runs]
-    aucs = [r['auc'] for r in runs]
-    losses = [r['average_loss'] for r in runs]
-    doc['summary'] = {
-        'epochs': runs[0]['epochs'], 'batch_size': runs[0]['batch_size'],
-        'seeds': [r['tf_random_seed'] for r in runs],
-        'accuracy_mean': float(np.mean(accs)),
-        'accuracy_min': min(accs), 'accuracy_max': max(accs),
-        'auc_mean': float(np.mean(aucs)),
-        'auc_min': min(aucs), 'auc_max': max(aucs),
-        'average_loss_mean': float(np.mean(losses)),
-        'average_loss_min': min(losses), 'average_loss_max': max(losses),
-        'train_examples_per_sec': [r['train_examples_per_sec'] for r in runs],
-    }
+    # Runs are kept per (epochs, batch_size, seed): a new run replaces only its own setting.
+    key = lambda r: (r['epochs'], r['batch_size'], r['tf_random_seed'])
+    fresh = {key(r) for r in runs}
+    doc['runs'] = [r for r in doc.get('runs', []) if key(r) not in fresh] + runs
+    doc['summary'] = [summarize_runs(group) for group in _group_runs(doc['runs'])]
   if throughput:
     # Each --throughput --out call appends one repeat (timings are noisy).
     prev = doc.get('throughput', [])
