@@ -7,6 +7,8 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from ._export_trace import StringLookup
+
 __all__ = ["ExportOutput", "ClassificationOutput", "RegressionOutput", "PredictOutput"]
 
 
@@ -15,7 +17,7 @@ def _is_float_tensor(value: Any) -> bool:
 
 
 def _is_string_array(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype.kind in ("U", "S", "O")
+    return isinstance(value, StringLookup) or (isinstance(value, np.ndarray) and value.dtype.kind in ("U", "S", "O"))
 
 
 class ExportOutput:
@@ -77,7 +79,7 @@ class PredictOutput(ExportOutput):
             name = "/".join(str(k) for k in key) if isinstance(key, tuple) else key
             if not isinstance(name, str):
                 raise ValueError(f"Prediction output key must be a string; got {key}.")
-            if not isinstance(value, (torch.Tensor, np.ndarray)):
+            if not isinstance(value, (torch.Tensor, np.ndarray, StringLookup)):
                 raise ValueError(f"Prediction output value must be a Tensor; got {value}.")
             normalized[name] = value
         self._outputs = normalized

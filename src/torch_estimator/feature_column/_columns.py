@@ -109,8 +109,22 @@ class DenseColumn(FeatureColumn):
     def variable_shape(self) -> tuple[int, ...]:
         raise NotImplementedError
 
+    @property
+    def host_only(self) -> bool:
+        """True when the whole dense output is computed on the host (no variables, no tensor code)."""
+        return True
+
+    def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
+        """The host half: tensors computed from the raw features (a fixed set of keys when ``complete``)."""
+        return {"block": static_block([self], transformer)}
+
+    def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+        """The tensor half: the ``[B, n]`` output from ``host_inputs``' tensors (variables looked up here)."""
+        return host["block"].to(device)
+
     def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
-        raise NotImplementedError
+        """The ``[B, n]`` dense output for a batch."""
+        return self.from_host(self.host_inputs(transformer), device)
 
     @property
     def _num_elements(self) -> int:
@@ -159,7 +173,8 @@ class NumericColumn(DenseColumn):
     def variable_shape(self) -> tuple[int, ...]:
         return self.shape
 
-    def _transform(self, transformer: Transformer) -> torch.Tensor:
+    def _raw_values(self, transformer: Transformer) -> torch.Tensor:
+        """The feature as a ``[B, *shape]`` tensor of its own dtype, before ``normalizer_fn``."""
         value = transformer.raw(self.key)
         if isinstance(value, RaggedValue):
             raise ValueError(
@@ -170,9 +185,6 @@ class NumericColumn(DenseColumn):
             if array.dtype.kind not in "biuf":
                 raise ValueError(f"Feature {self.key} of numeric_column must be numeric; got dtype {array.dtype}.")
             value = torch.from_numpy(np.ascontiguousarray(array))
-        if self.normalizer_fn is not None:
-            value = self.normalizer_fn(value)
-        value = value.to(torch.float32)
         n = self._num_elements
         if value.dim() == 0 or value.numel() != value.shape[0] * n:
             raise ValueError(
@@ -180,9 +192,28 @@ class NumericColumn(DenseColumn):
             )
         return value.reshape(value.shape[0], *self.shape)
 
-    def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
-        value = transformer.get(self)
-        return value.reshape(value.shape[0], -1).to(device)
+    def _normalized(self, value: torch.Tensor) -> torch.Tensor:
+        if self.normalizer_fn is not None:
+            value = self.normalizer_fn(value)
+        return value.to(torch.float32)
+
+    def _transform(self, transformer: Transformer) -> torch.Tensor:
+        return self._normalized(self._raw_values(transformer))
+
+    @property
+    def host_only(self) -> bool:
+        return self.normalizer_fn is None
+
+    def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
+        if self.normalizer_fn is None:
+            return super().host_inputs(transformer, complete)
+        return {"raw": self._raw_values(transformer)}
+
+    def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+        if self.normalizer_fn is None:
+            return super().from_host(host, device)
+        value = self._normalized(host["raw"].to(device))
+        return value.reshape(value.shape[0], -1)
 
 
 def numeric_column(
@@ -246,10 +277,6 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         ids = buckets + np.arange(dim, dtype=np.int64) * (len(self.boundaries) + 1)
         return CategoricalIds(RaggedValue.trusted(ids.reshape(-1), np.arange(0, batch * dim + 1, dim, dtype=np.int64)))
 
-    def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
-        buckets = self._buckets(transformer).to(device)
-        one_hot = F.one_hot(buckets, len(self.boundaries) + 1).to(torch.float32)
-        return one_hot.reshape(one_hot.shape[0], -1)
 
 
 def bucketized_column(source_column: NumericColumn, boundaries: Sequence[float]) -> BucketizedColumn:
@@ -789,33 +816,77 @@ def bag_inputs(ids: CategoricalIds, combiner: str, num_rows: int) -> tuple[np.nd
     return values, rows, (w / denom[rows]).astype(np.float32)
 
 
-def weighted_bag_sum(table: torch.Tensor, values: np.ndarray, rows: np.ndarray, weights: np.ndarray | None, num_bags: int, device: torch.device) -> torch.Tensor:
-    """``out[b] = Σ weight·table[id]`` over the ids of bag b (an ``EmbeddingBag`` sum)."""
+def bag_offsets(rows: np.ndarray, num_bags: int) -> np.ndarray:
+    """``EmbeddingBag`` offsets of ``num_bags`` bags from the (sorted) bag of each id."""
     counts = np.bincount(rows, minlength=num_bags)
     offsets = np.zeros(num_bags, dtype=np.int64)
     np.cumsum(counts[:-1], out=offsets[1:])
-    per_sample = None if weights is None else torch.from_numpy(weights).to(device)
-    return F.embedding_bag(
-        torch.from_numpy(values.astype(np.int64, copy=False)).to(device), table, torch.from_numpy(offsets).to(device),
-        mode="sum", per_sample_weights=per_sample, sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS,
-    )
+    return offsets
 
 
-def combine_bag(
-    table: torch.Tensor, ids: CategoricalIds, combiner: str, device: torch.device, max_norm: float | None = None
-) -> torch.Tensor:
-    """Per-row ``sum``/``mean``/``sqrtn`` of the (weighted) rows of ``table``; empty rows give 0."""
-    values, rows, weights = bag_inputs(ids, combiner, table.shape[0])
-    batch = ids.batch_size
+def bag_host(ids: CategoricalIds, combiner: str, num_rows: int, complete: bool = False, with_rows: bool = False) -> dict[str, torch.Tensor]:
+    """The host half of a bag lookup: ``ids``, ``offsets``, per-id ``weights`` (when any, or always
+    when ``complete``) and, with ``with_rows``, the ``rows`` of each id."""
+    values, rows, weights = bag_inputs(ids, combiner, num_rows)
+    out = {"ids": torch.from_numpy(values.astype(np.int64, copy=False)), "offsets": torch.from_numpy(bag_offsets(rows, ids.batch_size))}
+    if weights is not None or complete:
+        out["weights"] = torch.from_numpy(weights if weights is not None else np.ones(len(values), np.float32))
+    if with_rows:
+        out["rows"] = torch.from_numpy(rows.astype(np.int64, copy=False))
+    return out
+
+
+def bag_from_host(table: torch.Tensor, host: dict[str, torch.Tensor], device: torch.device, max_norm: float | None = None) -> torch.Tensor:
+    """``out[b] = Σ weight·table[id]`` over the ids of bag b (rows scaled to ``max_norm`` first)."""
+    ids = host["ids"].to(device)
+    weights = host.get("weights")
+    weights = None if weights is None else weights.to(device)
     if max_norm is None:
-        return weighted_bag_sum(table, values, rows, weights, batch, device)
-    looked_up = F.embedding(torch.from_numpy(values.astype(np.int64)).to(device), table)
+        return F.embedding_bag(ids, table, host["offsets"].to(device), mode="sum", per_sample_weights=weights, sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS)
+    looked_up = F.embedding(ids, table)
     norms = looked_up.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     looked_up = looked_up * torch.clamp(max_norm / norms, max=1.0)
     if weights is not None:
-        looked_up = looked_up * torch.from_numpy(weights).to(device)[:, None]
-    out = torch.zeros(batch, table.shape[1], dtype=table.dtype, device=device)
-    return out.index_add(0, torch.from_numpy(rows).to(device), looked_up)
+        looked_up = looked_up * weights[:, None]
+    out = torch.zeros(host["offsets"].shape[0], table.shape[1], dtype=table.dtype, device=device)
+    return out.index_add(0, host["rows"].to(device), looked_up)
+
+
+def static_block(columns: Sequence["DenseColumn"], transformer: Transformer) -> torch.Tensor:
+    """Dense outputs of host-only columns (numeric, bucketized, indicator) side by side, built on
+    the host with one ``bincount`` for all the one-hot and multi-hot parts."""
+    batch = transformer.batch_size
+    widths = [c.categorical_column.num_buckets if isinstance(c, IndicatorColumn) else c._num_elements for c in columns]
+    width = sum(widths)
+    out = np.zeros((batch, width), dtype=np.float32)
+    flat_index: list[np.ndarray] = []
+    flat_weight: list[np.ndarray | None] = []
+    start = 0
+    for column, w in zip(columns, widths):
+        if isinstance(column, NumericColumn):
+            out[:, start : start + w] = transformer.get(column).reshape(batch, -1).cpu().numpy()
+        elif isinstance(column, BucketizedColumn):
+            ids = transformer.get(column).ids
+            flat_index.append(ids.row_ids() * width + start + ids.values)
+            flat_weight.append(None)
+        elif isinstance(column, IndicatorColumn):
+            ragged, weights = _prune(transformer.get(column), drop_nonpositive_weights=False)
+            keep = ragged.values < w  # out-of-range identity ids give an all-zero row, as in TensorFlow
+            rows, values = ragged.row_ids(), ragged.values
+            if not keep.all():
+                rows, values, weights = rows[keep], values[keep], None if weights is None else weights[keep]
+            flat_index.append(rows * width + start + values)
+            flat_weight.append(weights)
+        else:
+            raise TypeError(f"{column} is not computed on the host.")
+        start += w
+    if flat_index:
+        index = np.concatenate(flat_index)
+        weights = None
+        if any(w is not None for w in flat_weight):
+            weights = np.concatenate([w if w is not None else np.ones(len(i), np.float32) for w, i in zip(flat_weight, flat_index)])
+        out += np.bincount(index, weights=weights, minlength=batch * width).reshape(batch, width).astype(np.float32)
+    return torch.from_numpy(out)
 
 
 class _DenseViewOfCategorical(DenseColumn):
@@ -844,18 +915,6 @@ class IndicatorColumn(_DenseViewOfCategorical):
     @property
     def variable_shape(self) -> tuple[int, ...]:
         return (self.categorical_column.num_buckets,)
-
-    def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
-        ragged, weights = _prune(transformer.get(self), drop_nonpositive_weights=False)
-        in_range = ragged.values < self.categorical_column.num_buckets
-        if not in_range.all():  # out-of-range identity ids give an all-zero row, as in TensorFlow
-            ragged = ragged.mask(in_range)
-            weights = None if weights is None else weights[in_range]
-        out = torch.zeros(ragged.batch_size, self.categorical_column.num_buckets, dtype=torch.float32, device=device)
-        rows = torch.from_numpy(ragged.row_ids()).to(device)
-        cols = torch.from_numpy(ragged.values.astype(np.int64)).to(device)
-        values = torch.ones(len(cols), device=device) if weights is None else torch.from_numpy(weights.astype(np.float32)).to(device)
-        return out.index_put_((rows, cols), values, accumulate=True)
 
 
 def indicator_column(categorical_column: CategoricalColumn) -> IndicatorColumn:
@@ -899,8 +958,15 @@ class EmbeddingColumn(_DenseViewOfCategorical):
         """The ``embedding_weights`` variable (created in the current scope on first use)."""
         return get_variable("embedding_weights", [self.categorical_column.num_buckets, self.dimension], torch.float32, self._initializer(), self.trainable)
 
-    def dense_tensor(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
-        return combine_bag(self.embedding_weights(), transformer.get(self), self.combiner, device, self.max_norm)
+    @property
+    def host_only(self) -> bool:
+        return False
+
+    def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
+        return bag_host(transformer.get(self), self.combiner, self.categorical_column.num_buckets, complete, self.max_norm is not None)
+
+    def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+        return bag_from_host(self.embedding_weights(), host, device, self.max_norm)
 
 
 def _checkpoint_initializer(path: str, name: str) -> Callable[..., torch.Tensor]:

@@ -9,21 +9,22 @@ import numpy as np
 import torch
 
 from .._variables import current_store, get_variable, variable_scope
+from .._export_trace import current_trace
 from ._columns import (
     SPARSE_GRADIENT_MIN_ROWS,
-    BucketizedColumn,
     CategoricalColumn,
     DenseColumn,
     FeatureColumn,
     IndicatorColumn,
-    NumericColumn,
     Transformer,
-    _prune,
+    bag_from_host,
+    bag_host,
     bag_inputs,
-    combine_bag,
+    bag_offsets,
     sanitized_name,
-    weighted_bag_sum,
+    static_block,
 )
+from ._config import column_to_config
 
 __all__ = ["DenseFeatures", "input_layer", "LinearModel", "linear_model", "transform_features"]
 
@@ -104,6 +105,8 @@ class DenseFeatures:
     Call it inside a model_fn on the features dict (raw, or a ``Transformer`` from
     ``transform_features``); embedding tables are variables named
     ``<scope>/<name>/<column>/embedding_weights`` (``name`` defaults to ``dense_features``).
+    Host-only columns (numeric, bucketized, indicator) next to each other are built as one host
+    block, so a batch costs a few array operations instead of several per column.
     """
 
     def __init__(self, feature_columns: Sequence[DenseColumn], trainable: bool = True, name: str | None = None) -> None:
@@ -116,80 +119,72 @@ class DenseFeatures:
         self.trainable = trainable
         self.name = name or "dense_features"
         self._feature_keys = _feature_keys(self._columns)
+        # Runs of host-only columns become one block; other columns stand alone.
+        self._groups: list[list[DenseColumn]] = []
+        for column in self._columns:
+            if column.host_only and self._groups and self._groups[-1][0].host_only:  # type: ignore[attr-defined]
+                self._groups[-1].append(column)  # type: ignore[arg-type]
+            else:
+                self._groups.append([column])  # type: ignore[list-item]
 
     @property
     def feature_columns(self) -> list[DenseColumn]:
         return list(self._columns)  # type: ignore[arg-type]
 
-    def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
-        transformer = transformer_for(features)
-        _check_batch_sizes(transformer, self._feature_keys)
-        device = _batch_device(transformer)
-        if cols_to_output_tensors is None and device.type == "cpu":
-            return self._fused(transformer, device)
-        outputs = []
-        with variable_scope(self.name):
-            for column in self._columns:
-                with variable_scope(sanitized_name(column)):
-                    tensor = column.dense_tensor(transformer, device)  # type: ignore[attr-defined]
-                if cols_to_output_tensors is not None:
-                    cols_to_output_tensors[column] = tensor
-                outputs.append(tensor)
-        return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
+    def export_config(self) -> dict[str, Any]:
+        """The layer as data (for export): its name and its columns' configurations."""
+        return {"layer": "DenseFeatures", "name": self.name, "columns": [column_to_config(c) for c in self._columns]}
 
-    def _fused(self, transformer: Transformer, device: torch.device) -> torch.Tensor:
-        """The same output with the variable-free columns (numeric, bucketized, indicator) of each
-        run between embedding columns written into one host array (indicators by a single
-        ``bincount``), so a batch costs a few array operations instead of several per column."""
+    def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
+        """The host half for a batch: one block per run of host-only columns, each other column's own inputs."""
+        out: dict[str, torch.Tensor] = {}
+        for i, group in enumerate(self._groups):
+            if group[0].host_only:
+                out[f"{i}/block"] = static_block(group, transformer)
+            else:
+                out.update({f"{i}/{k}": v for k, v in group[0].host_inputs(transformer, complete).items()})
+        return out
+
+    def from_host(self, host: dict[str, torch.Tensor], device: torch.device, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None) -> torch.Tensor:
+        """The tensor half: ``[B, n]`` from ``host_inputs``' tensors."""
         outputs: list[torch.Tensor] = []
-        block: list[DenseColumn] = []
         with variable_scope(self.name):
-            for column in self._columns:
-                if isinstance(column, (NumericColumn, BucketizedColumn, IndicatorColumn)):
-                    block.append(column)  # type: ignore[arg-type]
-                    continue
-                if block:
-                    outputs.append(_static_block(block, transformer))
-                    block = []
-                with variable_scope(sanitized_name(column)):
-                    outputs.append(column.dense_tensor(transformer, device))  # type: ignore[attr-defined]
-        if block:
-            outputs.append(_static_block(block, transformer))
+            for i, group in enumerate(self._groups):
+                if group[0].host_only:
+                    tensor = host[f"{i}/block"].to(device)
+                else:
+                    with variable_scope(sanitized_name(group[0])):
+                        tensor = group[0].from_host(_sub(host, f"{i}/"), device)
+                outputs.append(tensor)
+                if cols_to_output_tensors is not None:
+                    cols_to_output_tensors.update(_split_columns(group, tensor))
         return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
 
+    def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
+        host, device = _layer_host_inputs(self, features)
+        return self.from_host(host, device, cols_to_output_tensors)
 
-def _static_block(columns: Sequence[DenseColumn], transformer: Transformer) -> torch.Tensor:
-    """Dense outputs of numeric / bucketized / indicator columns side by side, built on the host."""
-    batch = transformer.batch_size
-    widths = [c._num_elements if not isinstance(c, IndicatorColumn) else c.categorical_column.num_buckets for c in columns]
-    width = sum(widths)
-    out = np.zeros((batch, width), dtype=np.float32)
-    flat_index: list[np.ndarray] = []
-    flat_weight: list[np.ndarray | None] = []
-    start = 0
-    for column, w in zip(columns, widths):
-        if isinstance(column, NumericColumn):
-            out[:, start : start + w] = transformer.get(column).reshape(batch, -1).numpy()
-        elif isinstance(column, BucketizedColumn):
-            ids = transformer.get(column).ids
-            flat_index.append(ids.row_ids() * width + start + ids.values)
-            flat_weight.append(None)
-        else:
-            ragged, weights = _prune(transformer.get(column), drop_nonpositive_weights=False)
-            keep = ragged.values < w
-            rows, values = ragged.row_ids(), ragged.values
-            if not keep.all():
-                rows, values, weights = rows[keep], values[keep], None if weights is None else weights[keep]
-            flat_index.append(rows * width + start + values)
-            flat_weight.append(weights)
-        start += w
-    if flat_index:
-        index = np.concatenate(flat_index)
-        weights = None
-        if any(w is not None for w in flat_weight):
-            weights = np.concatenate([w if w is not None else np.ones(len(i), np.float32) for w, i in zip(flat_weight, flat_index)])
-        out += np.bincount(index, weights=weights, minlength=batch * width).reshape(batch, width).astype(np.float32)
-    return torch.from_numpy(out)
+
+def _sub(host: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in host.items() if k.startswith(prefix)}
+
+
+def _split_columns(group: Sequence[DenseColumn], tensor: torch.Tensor) -> dict[DenseColumn, torch.Tensor]:
+    widths = [c.categorical_column.num_buckets if isinstance(c, IndicatorColumn) else c._num_elements for c in group]
+    return dict(zip(group, torch.split(tensor, widths, dim=1)))
+
+
+def _layer_host_inputs(layer: "DenseFeatures | LinearModel", features: Any) -> tuple[dict[str, torch.Tensor], torch.device]:
+    """A layer call's host inputs and device, or, while replaying for export, the program's inputs."""
+    trace = current_trace()
+    if trace is not None and trace.mode == "replay":
+        return trace.layer_call(layer.export_config(), None), current_store().device
+    transformer = transformer_for(features)
+    _check_batch_sizes(transformer, layer._feature_keys)
+    host = layer.host_inputs(transformer, complete=trace is not None)
+    if trace is not None:
+        trace.layer_call(layer.export_config(), host)
+    return host, _batch_device(transformer)
 
 
 def input_layer(
@@ -230,6 +225,7 @@ class LinearModel:
     ``sparse_combiner``: 'sum', 'mean' or 'sqrtn'); dense columns are multiplied by a
     ``[num_elements, units]`` matrix. Variables: ``<scope>/<name>/<column>/weights`` and
     ``<scope>/<name>/bias_weights``, all initialised to zero (``name`` defaults to ``linear_model``).
+    Categorical columns with small tables share one fused ``EmbeddingBag`` over their joint weights.
     """
 
     def __init__(self, feature_columns: Sequence[FeatureColumn], units: int = 1, sparse_combiner: str = "sum", trainable: bool = True, name: str | None = None) -> None:
@@ -245,57 +241,80 @@ class LinearModel:
         self.trainable = trainable
         self.name = name or "linear_model"
         self._feature_keys = _feature_keys(self._columns)
+        self._fused = [c for c in self._columns if isinstance(c, CategoricalColumn) and c.num_buckets < SPARSE_GRADIENT_MIN_ROWS]
 
     @property
     def feature_columns(self) -> list[FeatureColumn]:
         return list(self._columns)
 
-    def __call__(self, features: Any) -> torch.Tensor:
-        transformer = transformer_for(features)
-        _check_batch_sizes(transformer, self._feature_keys)
-        device = _batch_device(transformer)
+    def export_config(self) -> dict[str, Any]:
+        """The layer as data (for export): its options and its columns' configurations."""
+        return {
+            "layer": "LinearModel", "name": self.name, "units": self.units, "sparse_combiner": self.sparse_combiner,
+            "columns": [column_to_config(c) for c in self._columns],
+        }
+
+    def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
+        """The host half for a batch: the fused bag of the small categorical columns (bag
+        ``k·B + row`` holds column k's ids for that row, offset into the joint table), a bag per
+        large categorical column, and each dense column's own inputs."""
+        out: dict[str, torch.Tensor] = {}
+        for i, column in enumerate(self._columns):
+            if isinstance(column, CategoricalColumn):
+                if column not in self._fused:
+                    out.update({f"{i}/{k}": v for k, v in bag_host(column.ids(transformer), self.sparse_combiner, column.num_buckets, complete).items()})
+            else:
+                out.update({f"{i}/{k}": v for k, v in column.host_inputs(transformer, complete).items()})  # type: ignore[attr-defined]
+        if self._fused:
+            out.update({f"fused/{k}": v for k, v in self._fused_host(transformer, complete).items()})
+        return out
+
+    def _fused_host(self, transformer: Transformer, complete: bool) -> dict[str, torch.Tensor]:
+        values, rows, weights, base = [], [], [], 0
+        batch = transformer.batch_size
+        for k, column in enumerate(self._fused):
+            v, r, w = bag_inputs(column.ids(transformer), self.sparse_combiner, column.num_buckets)
+            values.append(v + base)
+            rows.append(r + k * batch)
+            weights.append(w)
+            base += column.num_buckets
+        out = {
+            "ids": torch.from_numpy(np.concatenate(values).astype(np.int64, copy=False)),
+            "offsets": torch.from_numpy(bag_offsets(np.concatenate(rows), len(self._fused) * batch)),
+        }
+        if complete or any(w is not None for w in weights):
+            out["weights"] = torch.from_numpy(np.concatenate([w if w is not None else np.ones(len(v), np.float32) for w, v in zip(weights, values)]))
+        return out
+
+    def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+        """The tensor half: ``[B, units]`` logits from ``host_inputs``' tensors."""
         total: torch.Tensor | None = None
-        fused: list[tuple[torch.Tensor, CategoricalColumn]] = []
+        tables: list[torch.Tensor] = []
         with variable_scope(self.name):
-            for column in self._columns:
+            for i, column in enumerate(self._columns):
                 with variable_scope(sanitized_name(column)):
                     if isinstance(column, CategoricalColumn):
                         weights = get_variable("weights", [column.num_buckets, self.units], torch.float32, "zeros", self.trainable)
-                        if column.num_buckets < SPARSE_GRADIENT_MIN_ROWS:
-                            fused.append((weights, column))
+                        if column in self._fused:
+                            tables.append(weights)
                             continue
-                        part = combine_bag(weights, column.ids(transformer), self.sparse_combiner, device)
+                        part = bag_from_host(weights, _sub(host, f"{i}/"), device)
                     else:
-                        dense = column.dense_tensor(transformer, device)  # type: ignore[attr-defined]
+                        dense = column.from_host(_sub(host, f"{i}/"), device)  # type: ignore[attr-defined]
                         weights = get_variable("weights", [dense.shape[1], self.units], torch.float32, "zeros", self.trainable)
                         part = dense @ weights
                 total = part if total is None else total + part
             bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)
-        if fused:
-            part = self._fused_bag(fused, transformer, device)
+        if tables:
+            joint = torch.cat(tables) if len(tables) > 1 else tables[0]
+            part = bag_from_host(joint, _sub(host, "fused/"), device).view(len(tables), -1, self.units).sum(dim=0)
             total = part if total is None else total + part
         assert total is not None
         return total + bias
 
-    def _fused_bag(self, tables: list[tuple[torch.Tensor, CategoricalColumn]], transformer: Transformer, device: torch.device) -> torch.Tensor:
-        """All small categorical columns in one EmbeddingBag over their concatenated weights:
-        bag ``k·B + row`` holds column k's ids for that row (offset into the joint table)."""
-        values, rows, weights, base = [], [], [], 0
-        batch = transformer.batch_size
-        any_weights = False
-        for k, (table, column) in enumerate(tables):
-            v, r, w = bag_inputs(column.ids(transformer), self.sparse_combiner, table.shape[0])
-            values.append(v + base)
-            rows.append(r + k * batch)
-            weights.append(w)
-            any_weights |= w is not None
-            base += table.shape[0]
-        joint_weights = None
-        if any_weights:
-            joint_weights = np.concatenate([w if w is not None else np.ones(len(v), np.float32) for w, v in zip(weights, values)])
-        joint = torch.cat([t for t, _ in tables]) if len(tables) > 1 else tables[0][0]
-        out = weighted_bag_sum(joint, np.concatenate(values), np.concatenate(rows), joint_weights, len(tables) * batch, device)
-        return out.view(len(tables), batch, self.units).sum(dim=0)
+    def __call__(self, features: Any) -> torch.Tensor:
+        host, device = _layer_host_inputs(self, features)
+        return self.from_host(host, device)
 
 
 def linear_model(

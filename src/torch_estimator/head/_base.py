@@ -17,6 +17,7 @@ import torch
 
 from .. import summary
 from .._export_output import ExportOutput
+from .._export_trace import lookup_strings
 from .._fn_args import fn_args
 from .._mode_keys import ModeKeys
 from .._spec import EstimatorSpec
@@ -238,14 +239,15 @@ def vocabulary_ids(labels: Any, vocabulary: Sequence[str], device: torch.device)
     return torch.from_numpy(ids[inverse].reshape(array.shape)).to(device)
 
 
-def class_strings(class_ids: torch.Tensor, vocabulary: Sequence[str] | None) -> np.ndarray:
+def class_names(n_classes: int, vocabulary: Sequence[str] | None) -> tuple[bytes, ...]:
+    """The class names as bytes: the vocabulary, or ``b"0"``, ``b"1"``, ..."""
+    names = vocabulary if vocabulary is not None else [str(i) for i in range(n_classes)]
+    return tuple(str(n).encode() for n in names)
+
+
+def class_strings(class_ids: torch.Tensor, n_classes: int, vocabulary: Sequence[str] | None) -> Any:
     """Class names (bytes, as TensorFlow returns strings) for integer ``class_ids``."""
-    ids = class_ids.detach().cpu().numpy()
-    if vocabulary is None:
-        table = np.array([str(i).encode() for i in range(int(ids.max(initial=0)) + 1)], dtype=object)
-    else:
-        table = np.array([str(v).encode() for v in vocabulary], dtype=object)
-    return table[ids]
+    return lookup_strings(class_ids, class_names(n_classes, vocabulary))
 
 
 def all_class_ids(logits: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -253,10 +255,9 @@ def all_class_ids(logits: torch.Tensor, n_classes: int) -> torch.Tensor:
     return torch.arange(n_classes, dtype=torch.int32, device=logits.device).expand(*logits.shape[:-1], n_classes)
 
 
-def all_classes(logits: torch.Tensor, n_classes: int, vocabulary: Sequence[str] | None) -> np.ndarray:
-    names = vocabulary if vocabulary is not None else [str(i) for i in range(n_classes)]
-    row = np.array([str(n).encode() for n in names], dtype=object)
-    return np.broadcast_to(row, tuple(logits.shape[:-1]) + (n_classes,)).copy()
+def all_classes(logits: torch.Tensor, n_classes: int, vocabulary: Sequence[str] | None) -> Any:
+    """Every class name per example, ``[..., n_classes]`` bytes."""
+    return lookup_strings(all_class_ids(logits, n_classes), class_names(n_classes, vocabulary))
 
 
 def validate_label_vocabulary(label_vocabulary: Any) -> tuple[str, ...] | None:

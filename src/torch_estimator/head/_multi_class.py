@@ -106,7 +106,7 @@ class MultiClassHead(BaseHead):
             if PredictionKeys.CLASS_IDS in keys:
                 out[PredictionKeys.CLASS_IDS] = class_ids
             if PredictionKeys.CLASSES in keys:
-                out[PredictionKeys.CLASSES] = class_strings(class_ids, self._label_vocabulary)
+                out[PredictionKeys.CLASSES] = class_strings(class_ids, self._n_classes, self._label_vocabulary)
         if PredictionKeys.ALL_CLASS_IDS in keys:
             out[PredictionKeys.ALL_CLASS_IDS] = all_class_ids(logits, self._n_classes)
         if PredictionKeys.ALL_CLASSES in keys:
