@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import experimental, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, summary
+from . import estimator, experimental, export, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, saved_model, summary
 from ._add_metrics import add_metrics
 from .canned import (
     BaselineClassifier,
@@ -110,7 +110,10 @@ __all__ = [
     "StepCounterHook",
     "StopAtStepHook",
     "SummarySaverHook",
+    "estimator",
     "experimental",
+    "export",
+    "saved_model",
     "feature_column",
     "heads",
     "hooks",

@@ -17,6 +17,7 @@ import torch
 from . import _checkpoint, _events, _rng
 from . import hooks as hooks_lib
 from ._batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
+from ._export_trace import NotExportableError
 from ._fn_args import fn_args
 from ._mode_keys import ModeKeys
 from ._run_config import RunConfig
@@ -434,6 +435,64 @@ class Estimator:
         latest = self.latest_checkpoint()
         if latest is None:
             logger.info("Could not find trained model in model_dir: %s, running initialization to %s.", self._model_dir, action)
+        return latest
+
+    # -- export ---------------------------------------------------------------------------------
+    def export_saved_model(
+        self,
+        export_dir_base: str,
+        serving_input_receiver_fn: Callable[[], Any],
+        assets_extra: dict[str, str] | None = None,
+        as_text: bool = False,
+        checkpoint_path: str | None = None,
+        experimental_mode: str = ModeKeys.PREDICT,
+    ) -> bytes:
+        """Exports the model for serving to ``export_dir_base/<timestamp>`` and returns that path (bytes).
+
+        The export holds the signatures the model_fn's ``export_outputs`` define, the receiver
+        and feature transforms as data, the PREDICT computation as a ``torch.export`` program and
+        the variables; ``te.saved_model.load`` serves it without this model's code. What cannot
+        be exported raises ``te.export.NotExportableError`` here, never at load time.
+        """
+        if not serving_input_receiver_fn:
+            raise ValueError("An input_receiver_fn must be defined.")
+        return self.experimental_export_all_saved_models(
+            export_dir_base, {experimental_mode: serving_input_receiver_fn}, assets_extra, as_text, checkpoint_path
+        )
+
+    def experimental_export_all_saved_models(
+        self,
+        export_dir_base: str,
+        input_receiver_fn_map: dict[str, Callable[[], Any]],
+        assets_extra: dict[str, str] | None = None,
+        as_text: bool = False,
+        checkpoint_path: str | None = None,
+    ) -> bytes:
+        """Like ``export_saved_model`` with ``{mode: receiver_fn}``; only PREDICT can be exported
+        (TRAIN and EVAL graphs need TensorFlow's session machinery)."""
+        from .export._program import trace_model
+        from .export._writer import write_saved_model
+
+        unsupported = sorted(set(input_receiver_fn_map) - {ModeKeys.PREDICT})
+        if unsupported:
+            raise NotExportableError(f"Only the {ModeKeys.PREDICT!r} mode can be exported; got {unsupported}.")
+        receiver_fn = input_receiver_fn_map.get(ModeKeys.PREDICT)
+        if not receiver_fn:
+            raise ValueError("An input_receiver_fn must be defined.")
+        checkpoint = self._checkpoint_for_export(checkpoint_path)
+        model = self._load_model(checkpoint, restore_rng=False)
+        traced = trace_model(self, model.store, receiver_fn())
+        return write_saved_model(traced, export_dir_base, assets_extra, as_text)
+
+    def _checkpoint_for_export(self, checkpoint_path: str | None) -> str:
+        if checkpoint_path:
+            resolved = _checkpoint.resolve(os.fspath(checkpoint_path))
+            if resolved is None:
+                raise ValueError(f"Couldn't find trained model at {checkpoint_path}.")
+            return resolved
+        latest = self.latest_checkpoint()
+        if latest is None:
+            raise ValueError(f"Couldn't find trained model at {self._model_dir}.")
         return latest
 
     # -- predict --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import torch
 
 from . import hooks as hooks_lib
 from ._export_output import get_export_outputs
+from ._export_trace import StringLookup
 from ._mode_keys import ModeKeys
 from .metrics import Metric
 
@@ -108,7 +109,7 @@ def _validate_loss(loss: Any, mode: str) -> Any:
 
 
 def _is_prediction_value(value: Any) -> bool:
-    return isinstance(value, torch.Tensor) or (isinstance(value, np.ndarray) and value.ndim > 0)
+    return isinstance(value, (torch.Tensor, StringLookup)) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
 def _validate_predictions(predictions: Any, mode: str) -> Any:

@@ -255,8 +255,7 @@ class LinearModel:
         }
 
     def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
-        """The host half for a batch: the fused bag of the small categorical columns (bag
-        ``k·B + row`` holds column k's ids for that row, offset into the joint table), a bag per
+        """The host half for a batch: the fused bag of the small categorical columns, a bag per
         large categorical column, and each dense column's own inputs."""
         out: dict[str, torch.Tensor] = {}
         for i, column in enumerate(self._columns):
@@ -270,20 +269,32 @@ class LinearModel:
         return out
 
     def _fused_host(self, transformer: Transformer, complete: bool) -> dict[str, torch.Tensor]:
+        """One bag per row holding the ids of every small column (offset into the joint table);
+        ``mean``/``sqrtn`` weights are normalised per column, so the bag's sum is the sum of the
+        columns' combined rows."""
         values, rows, weights, base = [], [], [], 0
         batch = transformer.batch_size
-        for k, column in enumerate(self._fused):
+        one_per_row = np.arange(batch, dtype=np.int64)
+        for column in self._fused:
             v, r, w = bag_inputs(column.ids(transformer), self.sparse_combiner, column.num_buckets)
             values.append(v + base)
-            rows.append(r + k * batch)
+            rows.append(r)
             weights.append(w)
             base += column.num_buckets
-        out = {
-            "ids": torch.from_numpy(np.concatenate(values).astype(np.int64, copy=False)),
-            "offsets": torch.from_numpy(bag_offsets(np.concatenate(rows), len(self._fused) * batch)),
-        }
-        if complete or any(w is not None for w in weights):
-            out["weights"] = torch.from_numpy(np.concatenate([w if w is not None else np.ones(len(v), np.float32) for w, v in zip(weights, values)]))
+        if any(w is not None for w in weights) or complete:
+            weights = [w if w is not None else np.ones(len(v), np.float32) for w, v in zip(weights, values)]
+        if all(len(r) == batch and np.array_equal(r, one_per_row) for r in rows):  # one id per row: interleave
+            joint_ids = np.stack(values, axis=1).reshape(-1)
+            joint_rows = np.repeat(one_per_row, len(values))
+            joint_weights = np.stack(weights, axis=1).reshape(-1) if weights[0] is not None else None
+        else:
+            all_rows = np.concatenate(rows)
+            order = np.argsort(all_rows, kind="stable")
+            joint_ids, joint_rows = np.concatenate(values)[order], all_rows[order]
+            joint_weights = np.concatenate(weights)[order] if weights[0] is not None else None
+        out = {"ids": torch.from_numpy(joint_ids.astype(np.int64, copy=False)), "offsets": torch.from_numpy(bag_offsets(joint_rows, batch))}
+        if joint_weights is not None:
+            out["weights"] = torch.from_numpy(joint_weights.astype(np.float32, copy=False))
         return out
 
     def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
@@ -307,7 +318,7 @@ class LinearModel:
             bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)
         if tables:
             joint = torch.cat(tables) if len(tables) > 1 else tables[0]
-            part = bag_from_host(joint, _sub(host, "fused/"), device).view(len(tables), -1, self.units).sum(dim=0)
+            part = bag_from_host(joint, _sub(host, "fused/"), device)
             total = part if total is None else total + part
         assert total is not None
         return total + bias

@@ -1,0 +1,37 @@
+"""Export: serving input receivers, export outputs, and loading exported models
+(``te.estimator.export`` / ``te.export``; ``te.saved_model.load``)."""
+
+from .._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
+from .._export_trace import NotExportableError
+from ._receivers import (
+    ParsedFeature,
+    Placeholder,
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_parsing_serving_input_receiver_fn,
+    build_raw_serving_input_receiver_fn,
+    parse_example,
+    placeholder,
+)
+from ._loader import SavedModel, load
+from ._signature import Signature, TensorInfo
+
+__all__ = [
+    "ServingInputReceiver",
+    "TensorServingInputReceiver",
+    "build_parsing_serving_input_receiver_fn",
+    "build_raw_serving_input_receiver_fn",
+    "Placeholder",
+    "placeholder",
+    "ParsedFeature",
+    "parse_example",
+    "ExportOutput",
+    "ClassificationOutput",
+    "RegressionOutput",
+    "PredictOutput",
+    "NotExportableError",
+    "SavedModel",
+    "Signature",
+    "TensorInfo",
+    "load",
+]
