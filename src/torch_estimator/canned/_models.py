@@ -68,7 +68,8 @@ def baseline_logits(features: dict[str, Any], units: int, weight_column: Any) ->
     values = [v for k, v in features.items() if k != weight_key]
     if not values:
         raise ValueError("Baseline needs at least one feature besides the weight column to know the batch size.")
-    batch = batch_size_of(values[0])
+    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.dim() > 0]
+    batch = tensors[0].shape[0] if tensors else batch_size_of(values[0])  # a tensor's (possibly symbolic) size when there is one
     with variable_scope("baseline"):
         bias = get_variable("bias", [units], torch.float32, "zeros")
     return bias.expand(batch, units)

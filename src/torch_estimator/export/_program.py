@@ -38,11 +38,26 @@ class HostOnlyFeature:
     def __init__(self, key: str) -> None:
         self.key = key
 
-    def __getattr__(self, name: str) -> Any:
+    def _fail(self, use: str) -> Any:
         raise NotExportableError(
             f"The model_fn uses feature {self.key!r} (strings or ragged values) outside feature columns "
-            f"(.{name}); only feature-column layers can turn such features into tensors in an exported model."
+            f"({use}); only feature-column layers can turn such features into tensors in an exported model."
         )
+
+    def __getattr__(self, name: str) -> Any:
+        return self._fail(f".{name}")
+
+    def __iter__(self) -> Any:
+        return self._fail("iteration")
+
+    def __len__(self) -> int:
+        return self._fail("len()")
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._fail("indexing")
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fail("conversion to an array")
 
 
 # -- receivers as data --------------------------------------------------------------------------
