@@ -54,6 +54,9 @@ def test_census_command_trains_wide_and_deep_to_target_quality(tmp_path):
     auc = float(re.search(r"\n  auc\s+([0-9.]+)", out).group(1))
     assert accuracy >= 0.85 and auc >= 0.90, out
     assert "dnn/hiddenlayer_3/kernel" in te.Estimator(lambda features: None, model_dir=str(tmp_path)).get_variable_names()
+    export_dir = re.search(r"Exported a servable model to (\S+)", out).group(1)
+    assert os.path.dirname(export_dir) == str(tmp_path / "export" / "census")
+    assert sorted(te.saved_model.load(export_dir).signatures) == ["classification", "predict", "regression", "serving_default"]
 
 
 def test_custom_model_fn_head_example_runs(capsys):

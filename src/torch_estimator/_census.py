@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from typing import Any, Callable
@@ -15,6 +16,7 @@ from ._estimator import Estimator
 from ._run_config import RunConfig
 from .canned import DNNClassifier, DNNLinearCombinedClassifier, LinearClassifier
 from .datasets import load_census
+from .export import build_parsing_serving_input_receiver_fn
 from .optimizers import Adagrad, Ftrl
 
 __all__ = ["census_columns", "census_features", "census_input_fn", "run_census", "NUMERIC_COLUMNS"]
@@ -89,7 +91,8 @@ def run_census(
     linear_learning_rate: float = 0.1,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Trains on the census training split, evaluates on the test split, prints and returns the metrics."""
+    """Trains on the census training split, evaluates on the test split, exports a servable model
+    under ``model_dir/export/census``, prints and returns the metrics (and ``export_dir``)."""
     model_dir = model_dir or tempfile.mkdtemp(prefix="census-")
     estimator = build_estimator(model_type, model_dir, dnn_learning_rate, linear_learning_rate, seed)
     print(
@@ -105,4 +108,11 @@ def run_census(
     print("Evaluation on the 16,281 test rows:")
     for key in sorted(result):
         print(f"  {key:<24} {result[key]!s}")
+    wide, deep = census_columns()
+    columns = {"wide": wide, "deep": deep}.get(model_type, wide + deep)
+    receiver = build_parsing_serving_input_receiver_fn(fc.make_parse_example_spec(columns))
+    export_dir = estimator.export_saved_model(os.path.join(model_dir, "export", "census"), receiver).decode()
+    print(f"\nExported a servable model to {export_dir}")
+    print(f"Serve it with: torch-estimator serve --model_base_path {os.path.dirname(export_dir)} --model_name census")
+    result["export_dir"] = export_dir
     return result
