@@ -13,12 +13,12 @@ from torch_estimator.datasets import load_census
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_readme_snippet(heading: str, model_dir: str, new_dir: str) -> dict:
+def _run_readme_snippet(heading: str, model_dir: str, new_dir: str, namespace: dict | None = None) -> dict:
     """Runs the first Python block after ``heading`` in the README, with ``model_dir`` replaced."""
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
     code = re.search(re.escape(heading) + r".*?```python\n(.*?)```", readme, re.S).group(1)
-    namespace: dict = {}
+    namespace = {} if namespace is None else namespace
     exec(compile(code.replace(repr(model_dir).replace("'", '"'), repr(new_dir)), "README.md", "exec"), namespace)
     return namespace
 
@@ -30,9 +30,12 @@ def test_readme_quickstart_runs(tmp_path, capsys):
     assert "'prediction/mean'" in capsys.readouterr().out
 
 
-def test_readme_wide_and_deep_quickstart_runs(tmp_path, capsys):
-    _run_readme_snippet("## Quickstart: wide & deep", "/tmp/census_wide_deep", str(tmp_path / "wd"))
+def test_readme_wide_and_deep_quickstart_and_export_run(tmp_path, capsys):
+    namespace = _run_readme_snippet("## Quickstart: wide & deep", "/tmp/census_wide_deep", str(tmp_path / "wd"))
+    _run_readme_snippet("## Export and serve", "/tmp/census_export", str(tmp_path / "export"), namespace)
+    assert os.path.dirname(namespace["export_dir"]) == str(tmp_path / "export").encode()
     out = capsys.readouterr().out
+    assert "['classification', 'predict', 'regression', 'serving_default']" in out
     accuracy = float(re.search(r"'accuracy': np.float32\(([0-9.]+)\)", out).group(1))
     baseline = float(re.search(r"'accuracy_baseline': np.float32\(([0-9.]+)\)", out).group(1))
     assert accuracy > baseline + 0.02, out  # better than always predicting the majority class
