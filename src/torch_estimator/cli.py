@@ -16,8 +16,74 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in [0, 65535]; got {text}")
+    return value
+
+
+def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
+    """``serve``: TF Serving's model server flags, for the REST API."""
+    serve = commands.add_parser(
+        "serve",
+        help="serve an exported model with TensorFlow Serving's REST API",
+        description="Serve the newest numeric version under MODEL_BASE_PATH at /v1/models/MODEL_NAME, "
+        "with TensorFlow Serving's REST API and flag names (REST only: there is no gRPC port).",
+    )
+    serve.add_argument("export_dir", nargs="?", default=None, metavar="MODEL_BASE_PATH", help="same as --model_base_path")
+    serve.add_argument("--model_base_path", default=None, help="directory of version subdirectories (1/, 2/, ...)")
+    serve.add_argument("--model_name", default="default", help="name in the request paths (default: 'default', as TF Serving)")
+    serve.add_argument("--port", "--rest_api_port", dest="port", type=_port, default=8501, help="REST API port (default 8501)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0, every interface, as TF Serving; 127.0.0.1 for local only)")
+    serve.add_argument(
+        "--file_system_poll_wait_seconds", type=float, default=1.0,
+        help="seconds between polls of the base path for new versions; 0 loads once (default 1)",
+    )
+    serve.add_argument(
+        "--enable_batching", action="store_true",
+        help="merge concurrent requests of a signature into one model call (pays under concurrent requests)",
+    )
+    serve.add_argument("--batching_parameters_file", default=None, help="TF Serving batching parameters (text proto: max_batch_size, batch_timeout_micros, num_batch_threads)")
+    serve.add_argument("--rest_api_num_threads", type=_positive_int, default=None, help="requests whose model calls run at once (default: 4 per CPU)")
+    serve.add_argument(
+        "--tensorflow_intra_op_parallelism", type=int, default=0,
+        help="threads one model call may use (torch.set_num_threads); 0: torch's default, or 1 with --enable_batching",
+    )
+    serve.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0, help="torch.set_num_interop_threads; 0: torch's default")
+    serve.add_argument("--loader", default=None, help="'module:function' loading a version directory (default: torch_estimator.export:load)")
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    from . import serving
+
+    if args.export_dir and args.model_base_path and args.export_dir != args.model_base_path:
+        parser.error(f"serve: MODEL_BASE_PATH {args.export_dir!r} and --model_base_path {args.model_base_path!r} differ; give one.")
+    base_path = args.model_base_path or args.export_dir
+    if not base_path:
+        parser.error("serve: --model_base_path (or MODEL_BASE_PATH) is required.")
+    if args.batching_parameters_file and not args.enable_batching:
+        parser.error("serve: --batching_parameters_file needs --enable_batching.")
+    parameters = serving.read_batching_parameters(args.batching_parameters_file) if args.batching_parameters_file else None
+    serving.serve(
+        base_path,
+        args.model_name,
+        host=args.host,
+        port=args.port,
+        loader=args.loader,
+        file_system_poll_wait_seconds=max(args.file_system_poll_wait_seconds, 0.0),
+        enable_batching=args.enable_batching,
+        batching_parameters=parameters,
+        rest_api_num_threads=args.rest_api_num_threads or serving.DEFAULT_NUM_THREADS,
+        intra_op_parallelism=args.tensorflow_intra_op_parallelism,
+        inter_op_parallelism=args.tensorflow_inter_op_parallelism,
+        log_level="warning" if args.quiet else "info",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``torch-estimator census [--model_type wide|deep|wide_deep] [--epochs N] [--batch_size N] ...``."""
+    """Entry point: ``torch-estimator census [--model_type wide|deep|wide_deep] [--epochs N] [--batch_size N] ...``
+    or ``torch-estimator serve --model_base_path DIR [--model_name NAME] [--port 8501] ...``."""
     parser = argparse.ArgumentParser(prog="torch-estimator", description="The TensorFlow Estimator API on PyTorch.")
     parser.add_argument("--quiet", action="store_true", help="only warnings and results")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -28,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     census.add_argument("--dnn_learning_rate", type=float, default=0.1, help="Adagrad learning rate of the deep part")
     census.add_argument("--linear_learning_rate", type=float, default=0.1, help="Ftrl learning rate of the wide part")
     census.add_argument("--model_dir", default=None, help="default: a new temporary directory")
+    _add_serve_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     if args.command == "census":
         from ._census import run_census
 
         run_census(args.model_type, args.epochs, args.batch_size, args.model_dir, args.dnn_learning_rate, args.linear_learning_rate)
+    elif args.command == "serve":
+        _serve(args, parser)
     return 0
 
 

@@ -65,7 +65,7 @@ class TensorInfo:
 
     def to_json(self) -> dict[str, Any]:
         """TF Serving's JSON form of a ``TensorInfo`` (as in the metadata response)."""
-        shape: dict[str, Any] = {"unknown_rank": True} if self.shape is None else {"dim": [{"size": str(d), "name": ""} for d in self.shape], "unknown_rank": False}
+        shape: dict[str, Any] = {"dim": [], "unknown_rank": True} if self.shape is None else {"dim": [{"size": str(d), "name": ""} for d in self.shape], "unknown_rank": False}
         return {"dtype": self.dtype, "tensor_shape": shape, "name": self.name}
 
 
@@ -89,4 +89,5 @@ class Signature:
             "inputs": {k: v.to_json() for k, v in self.inputs.items()},
             "outputs": {k: v.to_json() for k, v in self.outputs.items()},
             "method_name": self.method_name,
+            "defaults": {},
         }

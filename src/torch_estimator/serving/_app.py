@@ -1,0 +1,154 @@
+"""The ASGI app (FastAPI) serving one model with TF Serving's REST API, and ``serve`` to run it."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+from typing import AsyncIterator
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, Request, Response
+
+from ._batching import BatchingParameters
+from ._errors import not_found
+from ._handler import RestApiHandler
+from ._json_output import error_body
+from ._manager import Loader, ModelManager
+
+__all__ = ["create_app", "serve", "resolve_loader", "DEFAULT_NUM_THREADS"]
+
+logger = logging.getLogger(__name__)
+
+# TF Serving's --rest_api_num_threads default: 4 per CPU.
+DEFAULT_NUM_THREADS = 4 * (os.cpu_count() or 1)
+_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+
+
+def resolve_loader(loader: Loader | str | None) -> Loader | None:
+    """A loader given as a callable, as 'package.module:function', or None (the default loader)."""
+    if loader is None or callable(loader):
+        return loader
+    if not isinstance(loader, str):
+        raise TypeError(f"loader must be a callable or 'module:function'; got {type(loader).__name__}.")
+    module_name, _, attribute = loader.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"loader must be a callable or 'module:function'; got {loader!r}.")
+    function = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(function):
+        raise ValueError(f"loader {loader!r}: {module_name} has no callable {attribute!r}.")
+    return function
+
+
+def create_app(
+    model_base_path: str,
+    model_name: str = "default",
+    *,
+    loader: Loader | str | None = None,
+    file_system_poll_wait_seconds: float = 1.0,
+    enable_batching: bool = False,
+    batching_parameters: BatchingParameters | None = None,
+    rest_api_num_threads: int = DEFAULT_NUM_THREADS,
+) -> FastAPI:
+    """An ASGI app answering TF Serving's REST API (``/v1/models/<model_name>...``) for the model
+    whose versions are the numeric subdirectories of ``model_base_path``.
+
+    The newest version is loaded when the app starts (its lifespan), and the directory is polled
+    for newer ones. Model calls run in a pool of ``rest_api_num_threads`` threads, off the event loop.
+
+    Args:
+      model_base_path: directory holding one numeric subdirectory per version (``1/``, ``2/``, ...).
+      model_name: the name in request paths; TF Serving's default is 'default'.
+      loader: ``loader(version_dir) -> model`` (an object with a ``signatures`` mapping of
+        ``Signature``), or its import path 'module:function'; default ``torch_estimator.export.load``.
+      file_system_poll_wait_seconds: seconds between polls for new versions; 0 loads once.
+      enable_batching: merge concurrent calls of a signature into one model call.
+      batching_parameters: how to merge them (default ``BatchingParameters()``); needs ``enable_batching``.
+      rest_api_num_threads: requests whose model calls may run at the same time.
+
+    Example:
+      app = create_app("/models/census", "census", loader=torch_estimator.export.load)
+      uvicorn.run(app, port=8501)   # or: with fastapi.testclient.TestClient(app) as client: ...
+    """
+    if batching_parameters is not None and not enable_batching:
+        raise ValueError("batching_parameters were given but enable_batching is False; pass enable_batching=True to use them.")
+    if rest_api_num_threads < 1:
+        raise ValueError(f"rest_api_num_threads must be >= 1; got {rest_api_num_threads}.")
+    batching = (batching_parameters or BatchingParameters()) if enable_batching else None
+    manager = ModelManager(
+        model_name, model_base_path, resolve_loader(loader), file_system_poll_wait_seconds=file_system_poll_wait_seconds, batching=batching
+    )
+    handler = RestApiHandler(manager)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.limiter = anyio.CapacityLimiter(rest_api_num_threads)
+        await anyio.to_thread.run_sync(manager.start)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(manager.stop)
+
+    app = FastAPI(title=f"torch-estimator serving: {model_name}", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.manager = manager
+    app.state.handler = handler
+
+    async def rest_api(request: Request) -> Response:
+        raw_path = request.scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else request.url.path
+        if not handler.handles(path):
+            return Response(error_body(not_found(f"Not found: {request.method} {path}")), 404, media_type="application/json")
+        body = await request.body()
+        if request.method == "POST":  # model calls: off the event loop
+            status, content = await anyio.to_thread.run_sync(handler.process, request.method, path, body, limiter=app.state.limiter)
+        else:
+            status, content = handler.process(request.method, path, body)
+        return Response(content, status, media_type="application/json")
+
+    app.add_api_route("/{path:path}", rest_api, methods=_METHODS, include_in_schema=False)
+    return app
+
+
+def serve(
+    model_base_path: str,
+    model_name: str = "default",
+    *,
+    host: str = "0.0.0.0",
+    port: int = 8501,
+    loader: Loader | str | None = None,
+    file_system_poll_wait_seconds: float = 1.0,
+    enable_batching: bool = False,
+    batching_parameters: BatchingParameters | None = None,
+    rest_api_num_threads: int = DEFAULT_NUM_THREADS,
+    intra_op_parallelism: int = 0,
+    inter_op_parallelism: int = 0,
+    log_level: str = "info",
+) -> None:
+    """Serves the model over HTTP until interrupted (uvicorn); see ``create_app`` for the other arguments.
+
+    Args:
+      host: 0.0.0.0 listens on every interface, as TF Serving does; 127.0.0.1 for local only.
+      intra_op_parallelism: threads one model call may use (``torch.set_num_threads``); 0 keeps
+        torch's default, or 1 with batching: merged batches running on several intra-op threads
+        contend with the request threads, and measured slower than without batching
+        (``benchmarks/serving.py``), while on one thread they pay.
+      inter_op_parallelism: ``torch.set_num_interop_threads``; 0 keeps torch's default.
+    """
+    import torch
+    import uvicorn
+
+    for name, value in (("intra_op_parallelism", intra_op_parallelism), ("inter_op_parallelism", inter_op_parallelism)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0 (0: torch's default); got {value}.")
+    if intra_op_parallelism or enable_batching:
+        torch.set_num_threads(intra_op_parallelism or 1)
+    if inter_op_parallelism:
+        torch.set_num_interop_threads(inter_op_parallelism)
+    app = create_app(
+        model_base_path, model_name, loader=loader, file_system_poll_wait_seconds=file_system_poll_wait_seconds,
+        enable_batching=enable_batching, batching_parameters=batching_parameters, rest_api_num_threads=rest_api_num_threads,
+    )
+    logger.info("Exporting HTTP/REST API at %s:%d for model %s (%s)", host, port, model_name, model_base_path)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
