@@ -127,6 +127,9 @@ ESTIMATORS = {
     "dnn_regressor": lambda d: te.DNNRegressor([8], DEEP, model_dir=d, batch_norm=True),
     "wide_deep_regressor": lambda d: te.DNNLinearCombinedRegressor(model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]),
     "custom_logistic_regression_head": lambda d: te.Estimator(_custom_logistic_model_fn, model_dir=d),
+    "linear_estimator": lambda d: te.LinearEstimator(te.BinaryClassHead(), WIDE, model_dir=d),
+    "dnn_estimator": lambda d: te.DNNEstimator(te.MultiLabelHead(3), [8], DEEP, model_dir=d),
+    "wide_deep_estimator": lambda d: te.DNNLinearCombinedEstimator(te.RegressionHead(label_dimension=2), model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]),
 }
 AGE_CLASSES = np.array(["young", "mid", "old"], dtype=object)[np.digitize(FEATURES["age"], [30, 45])]
 REGRESSION_LABELS = (FEATURES["hours-per-week"] / 40.0).astype(np.float32)
@@ -136,6 +139,8 @@ LABELS_FOR = {
     "dnn_regressor": REGRESSION_LABELS,
     "wide_deep_regressor": REGRESSION_LABELS,
     "custom_logistic_regression_head": LABELS.astype(np.float32),
+    "dnn_estimator": np.stack([LABELS, 1 - LABELS, LABELS], axis=1).astype(np.int64),
+    "wide_deep_estimator": np.stack([REGRESSION_LABELS, REGRESSION_LABELS * 2], axis=1),
 }
 COLUMNS_FOR = {"custom_logistic_regression_head": [fc.numeric_column("age"), fc.numeric_column("hours-per-week"), fc.categorical_column_with_hash_bucket("occupation", 50)]}
 
