@@ -22,11 +22,13 @@ from .canned import (
     LinearRegressor,
 )
 from ._estimator import Estimator
+from ._exporters import BestExporter, Exporter, FinalExporter, LatestExporter
 from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from ._fn_args import call_logit_fn
 from ._mode_keys import ModeKeys
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
+from ._training import EvalSpec, TrainSpec, train_and_evaluate
 from .feature_column import RaggedValue
 from ._variables import VariableStore, get_global_step, get_variable, module, trainable_variables, variable_scope
 from .head import (
@@ -60,6 +62,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Estimator",
+    "TrainSpec",
+    "EvalSpec",
+    "train_and_evaluate",
+    "Exporter",
+    "LatestExporter",
+    "BestExporter",
+    "FinalExporter",
     "add_metrics",
     "BaselineClassifier",
     "BaselineEstimator",

@@ -379,6 +379,12 @@ class Estimator:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         checkpoint = self._checkpoint_to_use(checkpoint_path, "evaluate")
         model = self._load_model(checkpoint, restore_rng=False)
+        return self._evaluate_model(model, input_fn, steps, all_hooks, name, checkpoint)
+
+    def _evaluate_model(
+        self, model: _ResidentModel, input_fn: Callable[..., Any], steps: int | None, all_hooks: list[hooks_lib.SessionRunHook], name: str | None, checkpoint: str | None
+    ) -> dict[str, Any]:
+        """Evaluates ``model`` as it is in memory (restored from ``checkpoint``, or being trained)."""
         store = model.store
         session = _Session(self, model)
         logger.info("Starting evaluation at %s", datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"))

@@ -16,7 +16,7 @@ from tensorboardX.event_file_writer import EventsWriter
 from tensorboardX.proto import event_pb2, summary_pb2
 from tensorboardX.summary import histogram
 
-__all__ = ["SummaryWriter", "writer_for", "flush_writers", "close_writers", "read_events", "read_scalars"]
+__all__ = ["SummaryWriter", "writer_for", "flush_writers", "close_writers", "read_events", "read_scalar_events", "read_eval_metrics", "read_scalars"]
 
 
 def _default_bins() -> list[float]:
@@ -128,6 +128,24 @@ def read_events(path: str) -> Iterator[event_pb2.Event]:
             event = event_pb2.Event()
             event.ParseFromString(data)
             yield event
+
+
+def read_scalar_events(path: str) -> Iterator[tuple[int, dict[str, float]]]:
+    """``(step, {tag: value})`` for each event of one file that holds scalar summaries."""
+    for event in read_events(path):
+        if event.HasField("summary"):
+            values = {v.tag: v.simple_value for v in event.summary.value if v.HasField("simple_value")}
+            if values:
+                yield event.step, values
+
+
+def read_eval_metrics(eval_dir: str) -> dict[int, dict[str, float]]:
+    """``{step: {tag: value}}`` of every scalar summary in ``eval_dir``, in step order."""
+    metrics: dict[int, dict[str, float]] = {}
+    for path in sorted(glob.glob(os.path.join(eval_dir, "events.out.tfevents.*"))):
+        for step, values in read_scalar_events(path):
+            metrics.setdefault(step, {}).update(values)
+    return dict(sorted(metrics.items()))
 
 
 def read_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:

@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from ._early_stopping import (
+    InMemoryEvaluatorHook,
+    make_early_stopping_hook,
+    make_stop_at_checkpoint_step_hook,
+    stop_if_higher_hook,
+    stop_if_lower_hook,
+    stop_if_no_decrease_hook,
+    stop_if_no_increase_hook,
+)
 from ._fn_args import call_logit_fn
 
-__all__ = ["call_logit_fn"]
+__all__ = [
+    "call_logit_fn",
+    "make_early_stopping_hook",
+    "stop_if_higher_hook",
+    "stop_if_lower_hook",
+    "stop_if_no_increase_hook",
+    "stop_if_no_decrease_hook",
+    "InMemoryEvaluatorHook",
+    "make_stop_at_checkpoint_step_hook",
+]
