@@ -29,6 +29,7 @@ from ._mode_keys import ModeKeys
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
 from ._training import EvalSpec, TrainSpec, train_and_evaluate
+from ._warm_start import VocabInfo, WarmStartSettings
 from .feature_column import RaggedValue
 from ._variables import VariableStore, get_global_step, get_variable, module, trainable_variables, variable_scope
 from .head import (
@@ -65,6 +66,8 @@ __all__ = [
     "TrainSpec",
     "EvalSpec",
     "train_and_evaluate",
+    "WarmStartSettings",
+    "VocabInfo",
     "Exporter",
     "LatestExporter",
     "BestExporter",

@@ -20,9 +20,11 @@ from ._batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_mo
 from ._export_trace import NotExportableError
 from ._fn_args import fn_args
 from ._mode_keys import ModeKeys
+from ._progress import ProgressHook, input_length
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
 from ._variables import VariableStore
+from ._warm_start import WarmStarter, warm_start_settings
 from .metrics import Metric
 
 __all__ = ["Estimator"]
@@ -71,8 +73,8 @@ class Estimator:
             temporary directory).
         config: a ``RunConfig``.
         params: hyper-parameters passed to ``model_fn`` as ``params``.
-        warm_start_from: a checkpoint path or ``WarmStartSettings`` (used when model_dir has
-            no checkpoint yet).
+        warm_start_from: a checkpoint directory or prefix, an export directory, or a
+            ``WarmStartSettings``: training in a model_dir without a checkpoint starts from it.
 
     Example:
         >>> def model_fn(features, labels, mode):
@@ -116,7 +118,7 @@ class Estimator:
         logger.info("Using config: %s", config)
         self._model_fn = model_fn
         self._params = copy.deepcopy(params or {})
-        self._warm_start_settings = warm_start_from
+        self._warm_start_settings = warm_start_settings(warm_start_from)
         self._model: _ResidentModel | None = None
 
     def _assert_members_are_not_overridden(self) -> None:
@@ -236,12 +238,17 @@ class Estimator:
         return result
 
     def _batches(
-        self, input_fn: Callable[..., Any], mode: str, store: VariableStore, bounded: bool = False
+        self, input_fn: Callable[..., Any], mode: str, store: VariableStore, bounded: bool = False, hooks: list[hooks_lib.SessionRunHook] | None = None
     ) -> Iterator[tuple[Any, Any]]:
-        """Model-ready ``(features, labels)`` batches; a single batch repeats only when training."""
+        """Model-ready ``(features, labels)`` batches; a single batch repeats only when training.
+
+        The input's length, when known, goes to the progress bar among ``hooks``."""
         result = self._call_input_fn(input_fn, mode)
         if mode == ModeKeys.TRAIN and is_single_batch(result) and not bounded:
             raise ValueError(SINGLE_BATCH_HINT)
+        for hook in hooks or []:
+            if isinstance(hook, ProgressHook):
+                hook.set_total(1 if is_single_batch(result) else input_length(result))
         for features, labels in iterate_batches(result, repeat_single=mode == ModeKeys.TRAIN):
             yield (
                 to_model_input(features, store.device, "features"),
@@ -277,6 +284,7 @@ class Estimator:
         all_hooks = hooks_lib.check_hooks_type(hooks)
         if steps is not None or max_steps is not None:
             all_hooks.append(hooks_lib.StopAtStepHook(steps, max_steps))
+        all_hooks.append(ProgressHook("train", "step", steps if steps is not None else None if max_steps is None else max_steps - start_step))
         listeners = hooks_lib.check_listeners_type(saving_listeners)
         loss = self._train_model(input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None)
         if loss is not None:
@@ -326,20 +334,25 @@ class Estimator:
         bounded: bool,
     ) -> Any:
         checkpoint = self.latest_checkpoint()
-        if checkpoint is None and self._warm_start_settings is not None:
-            raise NotImplementedError("warm_start_from is not supported yet.")
         model = self._load_model(checkpoint, restore_rng=True)
         store = model.store
+        warm_starter = None
+        if checkpoint is None and self._warm_start_settings is not None:
+            warm_starter = WarmStarter(self._warm_start_settings)
+            store.set_warm_starter(warm_starter)
         session = _Session(self, model)
         all_hooks: list[hooks_lib.SessionRunHook] = []
         last_loss: torch.Tensor | None = None
         steps_taken = 0
-        for features, labels in self._batches(input_fn, ModeKeys.TRAIN, store, bounded):
+        for features, labels in self._batches(input_fn, ModeKeys.TRAIN, store, bounded, hooks):
             if not all_hooks:
                 logger.info("Calling model_fn.")
             spec = self._call_model_fn(store, features, labels, ModeKeys.TRAIN)
             if not all_hooks:
                 logger.info("Done calling model_fn.")
+                if warm_starter is not None:
+                    logger.info("Warm-starting with WarmStartSettings: %s", self._warm_start_settings)
+                    warm_starter.finish()
                 all_hooks = self._default_training_hooks(hooks, spec, listeners)
                 _start_hooks(all_hooks, session)
             context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["train_op", "loss"]), session)
@@ -377,6 +390,7 @@ class Estimator:
         all_hooks = hooks_lib.check_hooks_type(hooks)
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
+        all_hooks.append(ProgressHook("evaluate", "batch", steps))
         checkpoint = self._checkpoint_to_use(checkpoint_path, "evaluate")
         model = self._load_model(checkpoint, restore_rng=False)
         return self._evaluate_model(model, input_fn, steps, all_hooks, name, checkpoint)
@@ -393,7 +407,7 @@ class Estimator:
         loss_sum = torch.zeros((), dtype=torch.float64)
         batches = 0
         hooks_started = False
-        for features, labels in self._batches(input_fn, ModeKeys.EVAL, store):
+        for features, labels in self._batches(input_fn, ModeKeys.EVAL, store, hooks=all_hooks):
             with torch.no_grad():
                 spec = self._call_model_fn(store, features, labels, ModeKeys.EVAL)
             if not hooks_started:
@@ -523,7 +537,8 @@ class Estimator:
         store = model.store
         session = _Session(self, model)
         hooks_started = False
-        for features, _ in self._batches(input_fn, ModeKeys.PREDICT, store):
+        all_hooks.append(ProgressHook("predict", "batch"))
+        for features, _ in self._batches(input_fn, ModeKeys.PREDICT, store, hooks=all_hooks):
             with torch.no_grad():
                 spec = self._call_model_fn(store, features, None, ModeKeys.PREDICT)
             if not hooks_started:

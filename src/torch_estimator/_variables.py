@@ -27,6 +27,8 @@ __all__ = ["VariableStore", "get_variable", "variable_scope", "module", "current
 GLOBAL_STEP_NAME = "global_step"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 M = TypeVar("M", bound=torch.nn.Module)
+#: ``(name, initial_value, trainable) -> value or None``: where a new variable starts (warm starting).
+WarmStartFn = Callable[[str, torch.Tensor, bool], torch.Tensor | None]
 
 
 @dataclasses.dataclass
@@ -59,6 +61,7 @@ class VariableStore:
         self._modules: dict[str, torch.nn.Module] = {}
         self._optimizers: dict[str, "Optimizer"] = {}
         self._pending: dict[str, torch.Tensor] = {}
+        self._warm_starter: WarmStartFn | None = None
         self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
         self.summaries: dict[str, torch.Tensor] = {}
         #: Scratch space of one model_fn call (e.g. feature transforms shared by several layers).
@@ -110,6 +113,9 @@ class VariableStore:
             value = value.to(dtype=dtype)
         else:
             value = initializers.get(initializer)(shape, dtype)
+            if self._warm_starter is not None:
+                warm = self._warm_starter(name, value, trainable)
+                value = value if warm is None else warm
         value = value.to(self.device)
         tensor: torch.Tensor = torch.nn.Parameter(value, requires_grad=True) if trainable else value
         self._add(name, tensor, trainable)
@@ -127,7 +133,7 @@ class VariableStore:
     def register_module(self, prefix: str, mod: torch.nn.Module) -> None:
         """Adds ``mod``'s parameters and buffers as variables named ``prefix/<path>``.
 
-        Values waiting in a restored checkpoint are copied into the module.
+        Values waiting in a restored checkpoint (else warm-start values) are copied into the module.
         """
         mod.to(self.device)
         self._modules[prefix] = mod
@@ -140,6 +146,21 @@ class VariableStore:
             pending = self._pending.pop(name, None)
             if pending is not None:
                 self._assign(name, tensor, pending)
+            else:
+                self._warm_start(name, tensor, trainable)
+
+    def set_warm_starter(self, warm_starter: WarmStartFn | None) -> None:
+        """Variables created from now on start from ``warm_starter(name, initial_value, trainable)``
+        unless it returns None or a restored checkpoint has a value; existing ones are set now."""
+        self._warm_starter = warm_starter
+        for name, tensor in self._variables.items():
+            self._warm_start(name, tensor, self._trainable[name])
+
+    def _warm_start(self, name: str, tensor: torch.Tensor, trainable: bool) -> None:
+        if self._warm_starter is not None:
+            value = self._warm_starter(name, tensor.detach(), trainable)
+            if value is not None:
+                self._assign(name, tensor, value)
 
     @staticmethod
     def _assign(name: str, tensor: torch.Tensor, value: torch.Tensor) -> None:

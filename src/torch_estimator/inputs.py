@@ -136,7 +136,7 @@ def numpy_input_fn(
     n = next(iter(lengths.values()))
     columns = {**{("x", k): _Column(v) for k, v in x_dict.items()}, **{("y", k): _Column(v) for k, v in y_dict.items()}}
 
-    def input_fn() -> Iterator[Any]:
+    def batches() -> Iterator[Any]:
         for batch in _batches(columns, n, int(batch_size), num_epochs, shuffle):  # type: ignore[arg-type]
             features = {k: v for (side, k), v in batch.items() if side == "x"}
             labels = {k: v for (side, k), v in batch.items() if side == "y"}
@@ -146,7 +146,33 @@ def numpy_input_fn(
             else:
                 yield f, (labels["__y__"] if direct_y else labels)
 
+    length = None if num_epochs is None else -(-n * int(num_epochs) // int(batch_size))
+
+    def input_fn() -> "_Batches":
+        return _Batches(batches, length)
+
     return input_fn
+
+
+class _Batches:
+    """The batches of an input_fn; sized when the number of epochs is (for progress display)."""
+
+    def __init__(self, make: Any, length: int | None) -> None:
+        self._make = make
+        self._length = length
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._make()
+
+    def __len__(self) -> int:
+        if self._length is None:
+            raise TypeError("an input repeated forever (num_epochs=None) has no length")
+        return self._length
+
+    @property
+    def known_length(self) -> int | None:
+        """The number of batches, or None when the input repeats forever."""
+        return self._length
 
 
 def pandas_input_fn(

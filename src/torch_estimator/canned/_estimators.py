@@ -164,7 +164,7 @@ class DNNLinearCombinedEstimator(Estimator):
             linear_learning_rate=_combined_linear_learning_rate(len(linear_columns)) if linear_columns else None,
             dnn_learning_rate=_COMBINED_DNN_LEARNING_RATE,
         )
-        Estimator.__init__(self, model_fn, model_dir, config, warm_start_from)
+        Estimator.__init__(self, model_fn, model_dir, config, warm_start_from=warm_start_from)
 
 
 class DNNLinearCombinedClassifier(DNNLinearCombinedEstimator):
@@ -256,7 +256,7 @@ class DNNEstimator(Estimator):
     ) -> None:
         self._head = check_head(head)
         fn = _dnn_model_fn(self._head, list(hidden_units), _columns(feature_columns, "feature_columns"), optimizer, activation_fn, dropout, batch_norm)
-        Estimator.__init__(self, fn, model_dir, config, warm_start_from)
+        Estimator.__init__(self, fn, model_dir, config, warm_start_from=warm_start_from)
 
 
 class DNNClassifier(DNNEstimator):
@@ -332,7 +332,7 @@ class LinearEstimator(Estimator):
         warm_start_from: Any = None,
     ) -> None:
         self._head = check_head(head)
-        Estimator.__init__(self, _linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner), model_dir, config, warm_start_from)
+        Estimator.__init__(self, _linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner), model_dir, config, warm_start_from=warm_start_from)
 
 
 class LinearClassifier(LinearEstimator):
