@@ -159,3 +159,25 @@ def test_make_stop_at_checkpoint_step_hook(tmp_path):
     est = _regressor(tmp_path)
     est.train(_train_input(), hooks=[te.experimental.make_stop_at_checkpoint_step_hook(est, 7)])
     assert est.get_variable_value("global_step") == 7
+
+
+def test_census_wide_and_deep_schedule(tmp_path):
+    from torch_estimator._census import census_columns, census_features
+    from torch_estimator.datasets import load_census
+
+    features, labels = census_features(load_census("train").sample(400, random_state=0))
+    wide, deep = census_columns()
+    est = te.DNNLinearCombinedClassifier(
+        model_dir=str(tmp_path), linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[8],
+        dnn_optimizer=te.optimizers.Adagrad(0.1), linear_optimizer=te.optimizers.Ftrl(0.1), config=te.RunConfig(save_checkpoints_steps=5),
+    )
+    receiver = te.export.build_parsing_serving_input_receiver_fn(fc.make_parse_example_spec(wide + deep))
+    exporters = [te.LatestExporter("latest", receiver, exports_to_keep=2), te.BestExporter(serving_input_receiver_fn=receiver), te.FinalExporter("final", receiver)]
+    train = te.inputs.numpy_input_fn(features, labels, batch_size=40, num_epochs=None, shuffle=True)
+    evaluation = te.inputs.numpy_input_fn(features, labels, batch_size=200, num_epochs=1, shuffle=False)
+    metrics, _ = te.train_and_evaluate(est, te.TrainSpec(train, max_steps=17), te.EvalSpec(evaluation, steps=None, exporters=exporters, throttle_secs=0))
+    evals = read_eval_metrics(est.eval_dir())
+    assert sorted(evals) == [5, 10, 15, 17] and metrics["global_step"] == 17
+    losses = [evals[s]["loss"] for s in sorted(evals)]
+    improvements = sum(1 for i, loss in enumerate(losses) if i == 0 or loss < min(losses[:i]))
+    assert [len(_exports(tmp_path, n)) for n in ("latest", "best_exporter", "final")] == [2, improvements, 1]

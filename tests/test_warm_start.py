@@ -399,3 +399,18 @@ def test_module_parameters_are_warm_started(tmp_path):
     for name in names:
         same = np.array_equal(_initial(new, name), old.get_variable_value(name))
         assert same == (not name.startswith("net/2")), name
+
+
+def test_predict_evaluate_and_export_fall_back_to_the_warm_start_source(tmp_path, marked_checkpoint):
+    """Without a checkpoint of its own, a model serves what it would warm-start from (as TF does)."""
+    source = te.Estimator(_model_fn, model_dir=os.path.dirname(marked_checkpoint), params={"bn_training": False})
+    fresh = te.Estimator(_model_fn, model_dir=str(tmp_path / "fresh"), params={"bn_training": False}, warm_start_from=WarmStartSettings(marked_checkpoint, [".*"]))
+    features, _ = _xy()
+    want = np.stack([p["y"] for p in source.predict(lambda: features, checkpoint_path=marked_checkpoint)])
+    got = np.stack([p["y"] for p in fresh.predict(lambda: features)])
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    path = fresh.export_saved_model(str(tmp_path / "export"), te.export.build_raw_serving_input_receiver_fn(features))
+    np.testing.assert_allclose(te.saved_model.load(path).signatures["serving_default"](x=features["x"])["y"], want, atol=1e-6)
+    assert fresh.latest_checkpoint() is None
+    with pytest.raises(ValueError, match="Couldn't find trained model at"):
+        te.Estimator(_model_fn, model_dir=str(tmp_path / "none")).export_saved_model(str(tmp_path / "e2"), te.export.build_raw_serving_input_receiver_fn(features))

@@ -191,6 +191,8 @@ class Estimator:
             store.load_state(tensors)
         if not (restore_rng and _rng.set_state(metadata)) and self._config.tf_random_seed is not None:
             _rng.seed_all(self._config.tf_random_seed)
+        if checkpoint is None and self._warm_start_settings is not None:
+            store.set_warm_starter(WarmStarter(self._warm_start_settings))  # TF falls back to it in every mode
         if isinstance(self._model_fn, torch.nn.Module):
             store.register_module("", self._model_fn)
         self._model = _ResidentModel(store, checkpoint, mtime, metadata)
@@ -336,10 +338,7 @@ class Estimator:
         checkpoint = self.latest_checkpoint()
         model = self._load_model(checkpoint, restore_rng=True)
         store = model.store
-        warm_starter = None
-        if checkpoint is None and self._warm_start_settings is not None:
-            warm_starter = WarmStarter(self._warm_start_settings)
-            store.set_warm_starter(warm_starter)
+        warm_starter = store.warm_starter if checkpoint is None else None
         session = _Session(self, model)
         all_hooks: list[hooks_lib.SessionRunHook] = []
         last_loss: torch.Tensor | None = None
@@ -504,14 +503,15 @@ class Estimator:
         traced = trace_model(self, model.store, receiver_fn())
         return write_saved_model(traced, export_dir_base, assets_extra, as_text)
 
-    def _checkpoint_for_export(self, checkpoint_path: str | None) -> str:
+    def _checkpoint_for_export(self, checkpoint_path: str | None) -> str | None:
+        """The checkpoint to export: the given or latest one; None to export the warm-start source."""
         if checkpoint_path:
             resolved = _checkpoint.resolve(os.fspath(checkpoint_path))
             if resolved is None:
                 raise ValueError(f"Couldn't find trained model at {checkpoint_path}.")
             return resolved
         latest = self.latest_checkpoint()
-        if latest is None:
+        if latest is None and self._warm_start_settings is None:
             raise ValueError(f"Couldn't find trained model at {self._model_dir}.")
         return latest
 

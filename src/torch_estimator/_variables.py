@@ -149,6 +149,11 @@ class VariableStore:
             else:
                 self._warm_start(name, tensor, trainable)
 
+    @property
+    def warm_starter(self) -> WarmStartFn | None:
+        """The warm starter consulted when variables are created (None: none)."""
+        return self._warm_starter
+
     def set_warm_starter(self, warm_starter: WarmStartFn | None) -> None:
         """Variables created from now on start from ``warm_starter(name, initial_value, trainable)``
         unless it returns None or a restored checkpoint has a value; existing ones are set now."""
