@@ -58,7 +58,7 @@ REPLACEMENTS = {
     "keep_checkpoint_max": 2,
     "keep_checkpoint_every_n_hours": 3,
     "log_step_count_steps": 9,
-    "train_distribute": "strategy",
+    "train_distribute": te.distribute.DataParallelStrategy(timeout_secs=5),
     "device_fn": _device_fn,
     "protocol": "grpc",
     "eval_distribute": "eval_strategy",
@@ -315,3 +315,17 @@ def test_attributes_are_read_only(field):
 def test_unknown_attribute_raises_attribute_error():
     with pytest.raises(AttributeError):
         te.RunConfig().no_such_attribute  # noqa: B018
+
+
+def test_train_distribute_takes_a_strategy_of_ours():
+    with pytest.raises(ValueError, match="train_distribute must be a te.distribute.DataParallelStrategy; got 'strategy'"):
+        te.RunConfig(train_distribute="strategy")
+
+
+def test_distributed_properties_come_from_torchrun_environment(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "2")
+    config = te.RunConfig()
+    assert (config.task_type, config.task_id, config.global_id_in_cluster, config.is_chief, config.num_worker_replicas) == ("worker", 1, 2, False, 3)
+    monkeypatch.setenv("RANK", "0")
+    assert (config.task_type, config.task_id, config.is_chief) == ("chief", 0, True)

@@ -19,13 +19,16 @@ from . import hooks as hooks_lib
 from ._batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
 from ._export_trace import NotExportableError
 from ._fn_args import fn_args
+from ._data_parallel import DataParallelRun
 from ._mode_keys import ModeKeys
 from ._progress import ProgressHook, input_length
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
 from ._variables import VariableStore
 from ._warm_start import WarmStarter, warm_start_settings
+from .distribute import strategy_for
 from .metrics import Metric
+from .optimizers import TrainOp, reducing_gradients
 
 __all__ = ["Estimator"]
 
@@ -240,12 +243,13 @@ class Estimator:
         return result
 
     def _batches(
-        self, input_fn: Callable[..., Any], mode: str, store: VariableStore, bounded: bool = False, hooks: list[hooks_lib.SessionRunHook] | None = None
+        self, input_fn: Callable[..., Any], mode: str, store: VariableStore, bounded: bool = False,
+        hooks: list[hooks_lib.SessionRunHook] | None = None, input_context: Any = None,
     ) -> Iterator[tuple[Any, Any]]:
         """Model-ready ``(features, labels)`` batches; a single batch repeats only when training.
 
         The input's length, when known, goes to the progress bar among ``hooks``."""
-        result = self._call_input_fn(input_fn, mode)
+        result = self._call_input_fn(input_fn, mode, input_context)
         if mode == ModeKeys.TRAIN and is_single_batch(result) and not bounded:
             raise ValueError(SINGLE_BATCH_HINT)
         for hook in hooks or []:
@@ -326,7 +330,7 @@ class Estimator:
                 "There should be a CheckpointSaverHook to use saving_listeners. Please set one of the "
                 "RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs."
             )
-        return chief + workers
+        return (chief if config.is_chief else []) + workers  # checkpoints, summaries, listeners: the chief's
 
     def _train_model(
         self,
@@ -335,15 +339,34 @@ class Estimator:
         listeners: list[hooks_lib.CheckpointSaverListener],
         bounded: bool,
     ) -> Any:
+        strategy = strategy_for(self._config.train_distribute)
+        parallel = DataParallelRun(strategy) if strategy is not None and strategy.ensure_process_group().is_distributed else None
         checkpoint = self.latest_checkpoint()
         model = self._load_model(checkpoint, restore_rng=True)
         store = model.store
+        input_context = None
+        if parallel is not None:
+            parallel.barrier()  # every worker has read the same checkpoint before the chief writes
+            if checkpoint is None and self._config.tf_random_seed is None:
+                _rng.seed_all(parallel.shared_seed())
+            input_context = strategy.input_context()  # type: ignore[union-attr]
+            if "input_context" not in fn_args(input_fn):
+                logger.warning("input_fn takes no input_context: every worker reads the whole input (pass input_context to shard it).")
         warm_starter = store.warm_starter if checkpoint is None else None
         session = _Session(self, model)
         all_hooks: list[hooks_lib.SessionRunHook] = []
         last_loss: torch.Tensor | None = None
         steps_taken = 0
-        for features, labels in self._batches(input_fn, ModeKeys.TRAIN, store, bounded, hooks):
+        batches = self._batches(input_fn, ModeKeys.TRAIN, store, bounded, hooks, input_context)
+        stop_requested = False
+        while True:
+            batch = next(batches, None)
+            if parallel is not None:
+                if not parallel.go_on(batch is not None, stop_requested):
+                    break
+            elif batch is None or stop_requested:
+                break
+            features, labels = batch  # type: ignore[misc]
             if not all_hooks:
                 logger.info("Calling model_fn.")
             spec = self._call_model_fn(store, features, labels, ModeKeys.TRAIN)
@@ -357,19 +380,32 @@ class Estimator:
             context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["train_op", "loss"]), session)
             requests = [hook.before_run(context) for hook in all_hooks]
             step = store.global_step
-            spec.train_op()
+            if parallel is not None:
+                if not isinstance(spec.train_op, TrainOp):
+                    raise ValueError(
+                        "Data-parallel training needs a train_op built by an optimizer (optimizer.minimize(loss) or a head) "
+                        f"so that gradients can be averaged across workers; got {spec.train_op!r}."
+                    )
+                with reducing_gradients(parallel.reduce_gradients):
+                    spec.train_op()
+                if steps_taken == 0:
+                    parallel.check_same_variables(store.variables())
+            else:
+                spec.train_op()
             store.global_step = step + 1
             steps_taken += 1
             _finish_step(all_hooks, requests, context, session, {"loss": spec.loss, "global_step": step, "predictions": spec.predictions})
             last_loss = spec.loss
-            if context.stop_requested:
-                break
+            stop_requested = context.stop_requested
+        batches.close()  # stops background input work
         if steps_taken == 0:
             logger.warning("Training with estimator made no steps. Perhaps input is empty or misspecified.")
             return None
         for hook in all_hooks:
             hook.end(session)
         _events.flush_writers(self._model_dir)
+        if parallel is not None:
+            parallel.barrier()  # the chief's last checkpoint is on disk before any worker goes on
         return _to_numpy(last_loss)
 
     # -- evaluate -------------------------------------------------------------------------------
@@ -436,6 +472,8 @@ class Estimator:
             store.global_step,
             ", ".join(f"{k} = {results[k]!s}" for k in sorted(results)),
         )
+        if not self._config.is_chief:
+            return results  # only the chief writes evaluation summaries
         eval_dir = self.eval_dir(name)
         writer = _events.writer_for(eval_dir)
         writer.add_scalars({k: float(v) for k, v in results.items() if k != "global_step"}, store.global_step)
@@ -501,6 +539,9 @@ class Estimator:
         checkpoint = self._checkpoint_for_export(checkpoint_path)
         model = self._load_model(checkpoint, restore_rng=False)
         traced = trace_model(self, model.store, receiver_fn())
+        if not self._config.is_chief:
+            logger.info("Not the chief (task %s %d): the chief writes the export.", self._config.task_type, self._config.task_id)
+            return None  # type: ignore[return-value]
         return write_saved_model(traced, export_dir_base, assets_extra, as_text)
 
     def _checkpoint_for_export(self, checkpoint_path: str | None) -> str | None:

@@ -68,8 +68,10 @@ class RunConfig:
     numpy and Python's ``random`` before variables are created, so two runs with the same seed
     produce identical weights.
 
-    The distribution-related properties (``task_type``, ``is_chief``, ...) describe a single
-    local worker.
+    The distribution-related properties (``task_type``, ``is_chief``, ``task_id``,
+    ``num_worker_replicas``, ``global_id_in_cluster``) come from the torch.distributed environment
+    (torchrun's ``RANK`` / ``WORLD_SIZE``): rank 0 is the chief, rank k > 0 is worker k - 1; without
+    it, a single local worker. ``train_distribute`` takes a ``te.distribute.DataParallelStrategy``.
     """
 
     def __init__(
@@ -117,6 +119,10 @@ class RunConfig:
                 ok = False
             if not ok:
                 raise ValueError(message)
+        if self._values["train_distribute"] is not None:
+            from .distribute import strategy_for
+
+            strategy_for(self._values["train_distribute"])  # raises unless it is a strategy of ours
 
     def replace(self, **kwargs: Any) -> "RunConfig":
         """A copy with the given constructor fields replaced (and validated).
@@ -151,16 +157,16 @@ class RunConfig:
             raise AttributeError(f"RunConfig.{name} is read-only; use replace({name}=...).")
         object.__setattr__(self, name, value)
 
-    # -- a single local worker --------------------------------------------------------------
+    # -- where this process stands (torch.distributed's RANK / WORLD_SIZE; one local worker without them)
     cluster_spec = property(lambda self: {})
-    task_type = property(lambda self: "worker")
-    task_id = property(lambda self: 0)
-    global_id_in_cluster = property(lambda self: 0)
+    task_type = property(lambda self: "chief" if _env().is_distributed and _env().is_chief else "worker")
+    task_id = property(lambda self: 0 if _env().is_chief else _env().rank - 1)
+    global_id_in_cluster = property(lambda self: _env().rank)
     master = property(lambda self: "")
     evaluation_master = property(lambda self: "")
-    is_chief = property(lambda self: True)
+    is_chief = property(lambda self: _env().is_chief)
     num_ps_replicas = property(lambda self: 0)
-    num_worker_replicas = property(lambda self: 1)
+    num_worker_replicas = property(lambda self: _env().world_size)
     service = property(lambda self: None)
 
     def __eq__(self, other: object) -> bool:
@@ -170,3 +176,9 @@ class RunConfig:
         items = {**self._values, "task_type": self.task_type, "task_id": self.task_id,
                  "is_chief": self.is_chief, "num_worker_replicas": self.num_worker_replicas}
         return "RunConfig(" + ", ".join(f"{k}={v!r}" for k, v in items.items()) + ")"
+
+
+def _env() -> Any:
+    from .distribute import environment
+
+    return environment()

@@ -148,10 +148,31 @@ def numpy_input_fn(
 
     length = None if num_epochs is None else -(-n * int(num_epochs) // int(batch_size))
 
-    def input_fn() -> "_Batches":
-        return _Batches(batches, length)
+    def input_fn(input_context: Any = None) -> "_Batches":
+        if input_context is None or input_context.num_input_pipelines == 1:
+            return _Batches(batches, length)
+        shards, shard = input_context.num_input_pipelines, input_context.input_pipeline_id
+        if batch_size % shards:
+            raise ValueError(f"batch_size {batch_size} must be divisible by the {shards} input pipelines (each reads its slice of every global batch).")
+
+        def sharded() -> Iterator[Any]:
+            for batch in batches():
+                yield _slice_batch(batch, shard, shards)
+
+        return _Batches(sharded, length)
 
     return input_fn
+
+
+def _slice_batch(batch: Any, shard: int, shards: int) -> Any:
+    """Slice ``shard`` of ``shards`` (equal parts, the last batch as even as it can be) of a batch."""
+    if isinstance(batch, tuple):
+        return tuple(_slice_batch(b, shard, shards) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _slice_batch(v, shard, shards) for k, v in batch.items()}
+    n = len(batch)
+    start, stop = shard * n // shards, (shard + 1) * n // shards
+    return batch[start:stop]
 
 
 class _Batches:

@@ -11,8 +11,10 @@ or a zero-argument callable returning one of those.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 
@@ -616,6 +618,22 @@ def get(identifier: Any, learning_rate: float | None = None) -> Optimizer:
     )
 
 
+_GRADIENT_REDUCER: contextvars.ContextVar[Callable[[list[torch.Tensor]], None] | None] = contextvars.ContextVar(
+    "torch_estimator_gradient_reducer", default=None
+)
+
+
+@contextlib.contextmanager
+def reducing_gradients(reducer: Callable[[list[torch.Tensor]], None]) -> Iterator[None]:
+    """Within it, a ``TrainOp`` calls ``reducer(variables)`` between the backward pass and the
+    optimizer steps (data-parallel training averages the gradients across processes there)."""
+    token = _GRADIENT_REDUCER.set(reducer)
+    try:
+        yield
+    finally:
+        _GRADIENT_REDUCER.reset(token)
+
+
 class TrainOp:
     """A training step's update, run by the Estimator after the forward pass.
 
@@ -649,6 +667,10 @@ class TrainOp:
             for var in variables:
                 var.grad = None
         self.loss.backward()
+        reducer = _GRADIENT_REDUCER.get()
+        if reducer is not None:
+            unique = {id(v): v for _, variables in self.updates for v in variables}
+            reducer([v for v in unique.values() if v.grad is not None])
         for optimizer, variables in self.updates:
             optimizer.apply_gradients(variables)
         for op in self.update_ops:
