@@ -89,13 +89,15 @@ class DataParallelStrategy:
 
     Args:
         backend: 'gloo' (CPU) or 'nccl' (GPU); None picks nccl when CUDA is available.
-        timeout_secs: how long a collective waits for the other processes before failing (a dead
-            worker then ends the job with an error instead of a hang).
+        timeout_secs: how long a collective waits for the other processes before failing, so a
+            stuck job ends with an error instead of hanging. A worker that dies closes its
+            connections and the others fail at once; the wait also covers the chief's
+            evaluations and exports inside ``train_and_evaluate``, hence the generous default.
 
     Under torchrun a strategy with the defaults is used even when none is given.
     """
 
-    def __init__(self, backend: str | None = None, timeout_secs: float = 60.0) -> None:
+    def __init__(self, backend: str | None = None, timeout_secs: float = 300.0) -> None:
         if backend not in (None, "gloo", "nccl"):
             raise ValueError(f"backend must be None, 'gloo' or 'nccl'; got {backend!r}.")
         if timeout_secs <= 0:
