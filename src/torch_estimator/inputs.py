@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .feature_column._values import encode_strings
+from ._streaming import make_csv_input_fn, make_parquet_input_fn
 
-__all__ = ["numpy_input_fn", "pandas_input_fn"]
+__all__ = ["numpy_input_fn", "pandas_input_fn", "make_csv_input_fn", "make_parquet_input_fn"]
 
 _SHUFFLE_ERR = "shuffle must be provided and explicitly set as boolean (it is recommended to set it as True for training); got {}"
 
