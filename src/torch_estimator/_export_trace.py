@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -86,12 +87,21 @@ def tracing(trace: ExportTrace) -> Iterator[ExportTrace]:
         _TRACE.reset(token)
 
 
+@functools.lru_cache(maxsize=64)
+def _table_array(table: tuple[bytes, ...]) -> np.ndarray:
+    """``table`` as an object array, built once per table (looked up every predict/eval batch)."""
+    array = np.empty(len(table), dtype=object)
+    array[:] = table
+    array.flags.writeable = False
+    return array
+
+
 def lookup_strings(ids: torch.Tensor, table: Sequence[bytes]) -> Any:
     """``table[ids]`` as an object array of bytes (a ``StringLookup`` while replaying for export)."""
     trace = current_trace()
     if trace is not None and trace.mode == "replay":
         return StringLookup(ids, table)
-    array = np.array(list(table), dtype=object)[ids.detach().cpu().numpy()]
+    array = _table_array(tuple(table))[ids.detach().cpu().numpy()]
     if trace is not None:
         trace.string_lookups[id(array)] = (array, ids, tuple(table))
     return array

@@ -241,7 +241,9 @@ class LinearModel:
         self.trainable = trainable
         self.name = name or "linear_model"
         self._feature_keys = _feature_keys(self._columns)
-        self._fused = [c for c in self._columns if isinstance(c, CategoricalColumn) and c.num_buckets < SPARSE_GRADIENT_MIN_ROWS]
+        # small categorical columns share one fused bag (by position: comparing columns compares vocabularies)
+        self._fused_index = {i for i, c in enumerate(self._columns) if isinstance(c, CategoricalColumn) and c.num_buckets < SPARSE_GRADIENT_MIN_ROWS}
+        self._fused = [self._columns[i] for i in sorted(self._fused_index)]
 
     @property
     def feature_columns(self) -> list[FeatureColumn]:
@@ -260,7 +262,7 @@ class LinearModel:
         out: dict[str, torch.Tensor] = {}
         for i, column in enumerate(self._columns):
             if isinstance(column, CategoricalColumn):
-                if column not in self._fused:
+                if i not in self._fused_index:
                     out.update({f"{i}/{k}": v for k, v in bag_host(column.ids(transformer), self.sparse_combiner, column.num_buckets, complete).items()})
             else:
                 out.update({f"{i}/{k}": v for k, v in column.host_inputs(transformer, complete).items()})  # type: ignore[attr-defined]
@@ -306,7 +308,7 @@ class LinearModel:
                 with variable_scope(sanitized_name(column)):
                     if isinstance(column, CategoricalColumn):
                         weights = get_variable("weights", [column.num_buckets, self.units], torch.float32, "zeros", self.trainable)
-                        if column in self._fused:
+                        if i in self._fused_index:
                             tables.append(weights)
                             continue
                         part = bag_from_host(weights, _sub(host, f"{i}/"), device)

@@ -10,6 +10,7 @@ predictions, metrics and export outputs.
 from __future__ import annotations
 
 import abc
+import functools
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -241,6 +242,11 @@ def vocabulary_ids(labels: Any, vocabulary: Sequence[str], device: torch.device)
 
 def class_names(n_classes: int, vocabulary: Sequence[str] | None) -> tuple[bytes, ...]:
     """The class names as bytes: the vocabulary, or ``b"0"``, ``b"1"``, ..."""
+    return _class_names(n_classes, None if vocabulary is None else tuple(vocabulary))
+
+
+@functools.lru_cache(maxsize=64)
+def _class_names(n_classes: int, vocabulary: tuple[str, ...] | None) -> tuple[bytes, ...]:
     names = vocabulary if vocabulary is not None else [str(i) for i in range(n_classes)]
     return tuple(str(n).encode() for n in names)
 
