@@ -154,9 +154,28 @@ def test_load_state_restores_existing_and_later_variables():
         b = te.get_variable("b", [1], initializer="zeros")
         a = te.get_variable("a", [2])
         with pytest.raises(ValueError, match=re.escape("Variable c has shape [2] in the model but [3] in the checkpoint.")):
-            store.load_state({"c": torch.zeros(3)})
+            store.load_state({"c": torch.zeros(3), "global_step": torch.tensor(0)})
             te.get_variable("c", [2])
     assert a.tolist() == [5.0, 6.0] and b.tolist() == [7.0] and store.global_step == 0
+
+
+def test_load_state_without_global_step_is_refused():
+    with pytest.raises(te.errors.NotFoundError, match="Key global_step not found in checkpoint ckpt-3"):
+        te.VariableStore().load_state({"a": torch.zeros(2)}, "ckpt-3")
+
+
+def test_variables_created_after_a_restore_must_come_from_the_checkpoint():
+    store = te.VariableStore()
+    store.load_state({"a": torch.ones(2), "global_step": torch.tensor(4)}, "/m/model.ckpt-4.safetensors")
+    with store.activate():
+        te.get_variable("a", [2])
+        store.check_restored()
+        te.get_variable("b", [3])
+        te.get_variable("c", [1])
+    with pytest.raises(te.errors.NotFoundError, match=re.escape(
+        "checkpoint /m/model.ckpt-4.safetensors lacks. Key b not found in checkpoint (and 1 more: ['c'])"
+    )):
+        store.check_restored()
 
 
 def test_summary_scalar_records_tag():

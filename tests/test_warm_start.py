@@ -11,14 +11,14 @@ import json
 import logging
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
 
 import torch_estimator as te
-from torch_estimator import _checkpoint
+from torch_estimator import _checkpoint, _tensor_file
 from torch_estimator._variables import VariableStore
 from torch_estimator._warm_start import VocabInfo, WarmStarter, WarmStartSettings
 
@@ -44,7 +44,8 @@ def _range_from_100(shape, dtype):
 
 
 def _save(prefix, tensors: dict[str, object]) -> str:
-    save_file({k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in tensors.items()}, str(prefix) + _checkpoint.SUFFIX)
+    data = _tensor_file.serialize({k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in tensors.items()}, {})
+    (Path(str(prefix) + _checkpoint.SUFFIX)).write_bytes(data)
     return str(prefix)
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import distribute, estimator, experimental, export, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, saved_model, summary
+from . import distribute, errors, estimator, experimental, export, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, saved_model, summary
 from ._add_metrics import add_metrics
 from .canned import (
     BaselineClassifier,
@@ -123,6 +123,7 @@ __all__ = [
     "StopAtStepHook",
     "SummarySaverHook",
     "distribute",
+    "errors",
     "estimator",
     "experimental",
     "export",

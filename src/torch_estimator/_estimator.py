@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime
@@ -21,12 +22,14 @@ from ._export_trace import NotExportableError
 from ._fn_args import fn_args
 from ._data_parallel import DataParallelRun
 from ._mode_keys import ModeKeys
+from ._model_dir_lock import TrainingLock
 from ._progress import ProgressHook, input_length
 from ._run_config import RunConfig
 from ._spec import EstimatorSpec
 from ._variables import VariableStore
 from ._warm_start import WarmStarter, warm_start_settings
 from .distribute import strategy_for
+from .errors import DataLossError, NotFoundError
 from .metrics import Metric
 from .optimizers import TrainOp, reducing_gradients
 
@@ -166,32 +169,49 @@ class Estimator:
             raise ValueError(f"Could not find trained model in model_dir: {self._model_dir}.")
         return latest
 
+    def _read_latest(self, read: Callable[[str], Any]) -> Any:
+        """``read(prefix)`` of the latest checkpoint, or of the newest intact one if it is damaged."""
+        latest = self._require_checkpoint()
+        try:
+            return read(latest)
+        except DataLossError:
+            prefix, _, _ = _checkpoint.load_newest_intact(self._model_dir, latest)
+            return read(prefix)
+
     def get_variable_names(self) -> list[str]:
         """Names of all variables in the latest checkpoint, sorted (TF-style scoped names)."""
-        return [name for name, _ in _checkpoint.list_variables(self._require_checkpoint())]
+        return [name for name, _ in self._read_latest(_checkpoint.list_variables)]
 
     def get_variable_value(self, name: str) -> np.ndarray:
         """The value of variable ``name`` in the latest checkpoint, as a numpy array."""
-        return _checkpoint.load_variable(self._require_checkpoint(), name).numpy()
+        return self._read_latest(lambda prefix: _checkpoint.load_variable(prefix, name)).numpy()
 
     def eval_dir(self, name: str | None = None) -> str:
         """``model_dir/eval`` or ``model_dir/eval_<name>``: where evaluate() writes its summaries."""
         return os.path.join(self._model_dir, "eval" if not name else "eval_" + name)
 
-    def _load_model(self, checkpoint: str | None, restore_rng: bool) -> _ResidentModel:
-        """The resident model restored from ``checkpoint`` (reused while that file is unchanged)."""
+    def _load_model(self, checkpoint: str | None, restore_rng: bool, latest: bool = False) -> _ResidentModel:
+        """The resident model restored from ``checkpoint`` (reused while that file is unchanged).
+
+        ``latest``: ``checkpoint`` is model_dir's latest, so a damaged one falls back to the
+        newest intact older checkpoint (with a WARNING) instead of failing."""
         mtime = _mtime(checkpoint)
         model = self._model
         if model is not None and checkpoint is not None and model.checkpoint == checkpoint and model.mtime == mtime:
             if restore_rng:
                 _rng.set_state(model.metadata)
             return model
+        self._model = None
         store = VariableStore()
         metadata: dict[str, str] = {}
         if checkpoint is not None:
+            if latest:
+                checkpoint, tensors, metadata = _checkpoint.load_newest_intact(self._model_dir, checkpoint)
+                mtime = _mtime(checkpoint)
+            else:
+                tensors, metadata = _checkpoint.load(checkpoint)
             logger.info("Restoring parameters from %s", checkpoint)
-            tensors, metadata = _checkpoint.load(checkpoint)
-            store.load_state(tensors)
+            store.load_state(tensors, checkpoint + _checkpoint.SUFFIX)
         if not (restore_rng and _rng.set_state(metadata)) and self._config.tf_random_seed is not None:
             _rng.seed_all(self._config.tf_random_seed)
         if checkpoint is None and self._warm_start_settings is not None:
@@ -234,6 +254,12 @@ class Estimator:
             self._model_fn.train(mode == ModeKeys.TRAIN)
         with store.activate(mode):
             result = self._model_fn(features=features, **kwargs)
+        try:
+            store.check_restored()
+        except NotFoundError:
+            if self._model is not None and self._model.store is store:
+                self._model = None  # the store now holds freshly initialised variables: never reuse it
+            raise
         if not isinstance(result, EstimatorSpec) and callable(getattr(result, "estimator_spec", None)):
             result = result.estimator_spec()  # a contrib-style ModelFnOps
         if not isinstance(result, EstimatorSpec):
@@ -281,21 +307,25 @@ class Estimator:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
-        if max_steps is not None:
-            latest = self.latest_checkpoint()
-            start_step = int(_checkpoint.load_variable(latest, "global_step").item()) if latest else 0
-            if max_steps <= start_step:
+        all_hooks = hooks_lib.check_hooks_type(hooks)
+        listeners = hooks_lib.check_listeners_type(saving_listeners)
+        with self._training_lock():
+            model = self._load_model(self.latest_checkpoint(), restore_rng=True, latest=True)
+            start_step = model.store.global_step
+            if max_steps is not None and max_steps <= start_step:
                 logger.info("Skipping training since max_steps has already saved.")
                 return self
-        all_hooks = hooks_lib.check_hooks_type(hooks)
-        if steps is not None or max_steps is not None:
-            all_hooks.append(hooks_lib.StopAtStepHook(steps, max_steps))
-        all_hooks.append(ProgressHook("train", "step", steps if steps is not None else None if max_steps is None else max_steps - start_step))
-        listeners = hooks_lib.check_listeners_type(saving_listeners)
-        loss = self._train_model(input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None)
+            if steps is not None or max_steps is not None:
+                all_hooks.append(hooks_lib.StopAtStepHook(steps, max_steps))
+            all_hooks.append(ProgressHook("train", "step", steps if steps is not None else None if max_steps is None else max_steps - start_step))
+            loss = self._train_model(model, input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None)
         if loss is not None:
             logger.info("Loss for final step: %s.", loss)
         return self
+
+    def _training_lock(self) -> Any:
+        """The model_dir's exclusive training lock (the chief's: other workers write nothing)."""
+        return TrainingLock(self._model_dir) if self._config.is_chief else contextlib.nullcontext()
 
     def _default_training_hooks(
         self, user_hooks: list[hooks_lib.SessionRunHook], spec: EstimatorSpec, listeners: list[hooks_lib.CheckpointSaverListener]
@@ -334,6 +364,7 @@ class Estimator:
 
     def _train_model(
         self,
+        model: _ResidentModel,
         input_fn: Callable[..., Any],
         hooks: list[hooks_lib.SessionRunHook],
         listeners: list[hooks_lib.CheckpointSaverListener],
@@ -341,8 +372,7 @@ class Estimator:
     ) -> Any:
         strategy = strategy_for(self._config.train_distribute)
         parallel = DataParallelRun(strategy) if strategy is not None and strategy.ensure_process_group().is_distributed else None
-        checkpoint = self.latest_checkpoint()
-        model = self._load_model(checkpoint, restore_rng=True)
+        checkpoint = model.checkpoint
         store = model.store
         input_context = None
         if parallel is not None:
@@ -427,7 +457,8 @@ class Estimator:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         all_hooks.append(ProgressHook("evaluate", "batch", steps))
         checkpoint = self._checkpoint_to_use(checkpoint_path, "evaluate")
-        model = self._load_model(checkpoint, restore_rng=False)
+        model = self._load_model(checkpoint, restore_rng=False, latest=not checkpoint_path)
+        checkpoint = model.checkpoint
         return self._evaluate_model(model, input_fn, steps, all_hooks, name, checkpoint)
 
     def _evaluate_model(
@@ -537,7 +568,7 @@ class Estimator:
         if not receiver_fn:
             raise ValueError("An input_receiver_fn must be defined.")
         checkpoint = self._checkpoint_for_export(checkpoint_path)
-        model = self._load_model(checkpoint, restore_rng=False)
+        model = self._load_model(checkpoint, restore_rng=False, latest=not checkpoint_path)
         traced = trace_model(self, model.store, receiver_fn())
         if not self._config.is_chief:
             logger.info("Not the chief (task %s %d): the chief writes the export.", self._config.task_type, self._config.task_id)
@@ -574,7 +605,7 @@ class Estimator:
         if isinstance(predict_keys, str):
             predict_keys = [predict_keys]
         checkpoint = self._checkpoint_to_use(checkpoint_path, "predict")
-        model = self._load_model(checkpoint, restore_rng=False)
+        model = self._load_model(checkpoint, restore_rng=False, latest=not checkpoint_path)
         store = model.store
         session = _Session(self, model)
         hooks_started = False
@@ -688,6 +719,7 @@ class _Session:
         self.model_dir = estimator.model_dir
         self.step_values: dict[str, Any] | None = None
         self._savers: dict[str, _checkpoint.Saver] = {}
+        self._start_step = model.store.global_step
 
     @property
     def global_step(self) -> int:
@@ -747,7 +779,7 @@ class _Session:
         saver = self._savers.get(checkpoint_dir)
         if saver is None:
             saver = self._savers[checkpoint_dir] = _checkpoint.Saver(
-                checkpoint_dir, config.keep_checkpoint_max, config.keep_checkpoint_every_n_hours
+                checkpoint_dir, config.keep_checkpoint_max, config.keep_checkpoint_every_n_hours, start_step=self._start_step
             )
         store = self._model.store
         metadata = {"format": "torch_estimator.checkpoint/1", **_rng.get_state()}

@@ -18,6 +18,7 @@ import torch
 
 from . import initializers
 from ._mode_keys import ModeKeys
+from .errors import NotFoundError
 
 if TYPE_CHECKING:
     from .optimizers import Optimizer
@@ -61,6 +62,8 @@ class VariableStore:
         self._modules: dict[str, torch.nn.Module] = {}
         self._optimizers: dict[str, "Optimizer"] = {}
         self._pending: dict[str, torch.Tensor] = {}
+        self._restored_from: str | None = None
+        self._missing: list[str] = []
         self._warm_starter: WarmStartFn | None = None
         self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
         self.summaries: dict[str, torch.Tensor] = {}
@@ -112,6 +115,7 @@ class VariableStore:
                 )
             value = value.to(dtype=dtype)
         else:
+            self._note_missing(name)
             value = initializers.get(initializer)(shape, dtype)
             if self._warm_starter is not None:
                 warm = self._warm_starter(name, value, trainable)
@@ -147,6 +151,7 @@ class VariableStore:
             if pending is not None:
                 self._assign(name, tensor, pending)
             else:
+                self._note_missing(name)
                 self._warm_start(name, tensor, trainable)
 
     @property
@@ -218,9 +223,34 @@ class VariableStore:
     def optimizers(self) -> list["Optimizer"]:
         return list(self._optimizers.values())
 
-    def take_pending(self, name: str) -> torch.Tensor | None:
-        """Removes and returns a value waiting in a restored checkpoint (for optimizer slots)."""
-        return self._pending.pop(name, None)
+    def take_pending(self, name: str, required: bool = True) -> torch.Tensor | None:
+        """Removes and returns a value waiting in a restored checkpoint (for optimizer slots).
+
+        A ``required`` value the restored checkpoint lacks is reported by ``check_restored``."""
+        value = self._pending.pop(name, None)
+        if value is None and required:
+            self._note_missing(name)
+        return value
+
+    def _note_missing(self, name: str) -> None:
+        if self._restored_from is not None:
+            self._missing.append(name)
+
+    def check_restored(self) -> None:
+        """Raises ``NotFoundError`` if the model needed state its restored checkpoint lacks.
+
+        Variables, optimizer slots and counters created after a restore must all come from the
+        checkpoint; initialising them silently would mix fresh weights into a trained model.
+        """
+        if not self._missing:
+            return
+        first, rest = self._missing[0], self._missing[1:]
+        more = f" (and {len(rest)} more: {rest})" if rest else ""
+        raise NotFoundError(
+            f"Restoring from checkpoint failed: the model needs variables that the checkpoint {self._restored_from} lacks. "
+            f"Key {first} not found in checkpoint{more}. The model was changed since the checkpoint was written: train it "
+            "in a new model_dir, or warm-start from this checkpoint (warm_start_from=...) to reuse what matches."
+        )
 
     # -- checkpoint state -----------------------------------------------------------------------
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -232,15 +262,21 @@ class VariableStore:
         out[GLOBAL_STEP_NAME] = torch.tensor(self.global_step, dtype=torch.int64)
         return out
 
-    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restores from checkpoint tensors: existing variables now, the rest when created."""
+    def load_state(self, tensors: dict[str, torch.Tensor], source: str = "the restored state") -> None:
+        """Restores from the tensors of checkpoint ``source``: existing variables now, the rest
+        when created (each must then be in the checkpoint, see ``check_restored``)."""
         tensors = dict(tensors)
         step = tensors.pop(GLOBAL_STEP_NAME, None)
-        self.global_step = int(step.item()) if step is not None else 0
+        if step is None:
+            raise NotFoundError(f"Restoring from checkpoint failed: Key {GLOBAL_STEP_NAME} not found in checkpoint {source}.")
+        self.global_step = int(step.item())
+        self._restored_from = source
         for name, tensor in self._variables.items():
             value = tensors.pop(name, None)
             if value is not None:
                 self._assign(name, tensor, value)
+            else:
+                self._note_missing(name)
         for opt in self._optimizers.values():
             opt.load_state_tensors(tensors)
         self._pending = tensors

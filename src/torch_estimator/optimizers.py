@@ -66,13 +66,13 @@ class Optimizer:
         self._store = store
         self._owns_global_step = owns_global_step
         prefix = self._prefix()
-        iterations = store.take_pending(prefix + "iter")
+        iterations = store.take_pending(prefix + "iter", required=not owns_global_step)
         if iterations is not None:
             self.iterations = int(iterations.item())
         elif owns_global_step:
             self.iterations = store.global_step
         for key in self.hyper_parameters():
-            store.take_pending(prefix + key)
+            store.take_pending(prefix + key, required=False)
 
     def _prefix(self) -> str:
         return f"training/{self.name}/"
@@ -535,7 +535,7 @@ class TorchOptimizer(Optimizer):
         prefix = f"{self._prefix()}{self._store.name_of(var)}/"
         restored = {k[len(prefix):]: v for k, v in list(self._store._pending.items()) if k.startswith(prefix)}
         for key in restored:
-            self._store.take_pending(prefix + key)
+            self._store.take_pending(prefix + key, required=False)
         if restored:
             self._torch.state[var] = {k: v.to(var.device).clone() for k, v in restored.items()}
 
