@@ -99,8 +99,11 @@ def test_linear_model_output(case):
     assert [c.name for c in model.feature_columns] == case["column_names"]
     store = te.VariableStore()
     store.load_state({
-        ("linear_model/bias_weights" if name == "bias_weights" else f"linear_model/{name}/weights"): torch.tensor(np.asarray(value, np.float32))
-        for name, value in case["variables"].items()
+        "global_step": torch.tensor(0),
+        **{
+            ("linear_model/bias_weights" if name == "bias_weights" else f"linear_model/{name}/weights"): torch.tensor(np.asarray(value, np.float32))
+            for name, value in case["variables"].items()
+        },
     })
     with store.activate():
         output = model(features_of(case))
