@@ -1,25 +1,39 @@
 """Loading an export directory without the code that defined the model: the receiver and the
-feature-column layers are rebuilt from their data, the tensor half is the exported program."""
+feature-column layers are rebuilt from their data, the tensor half is the exported program.
+
+Loading verifies the export before anything is served from it: every file against its checksum
+(``_files``), the variables against the program's inputs (names, shapes, dtypes), and one run of a
+sample batch against the outputs the export recorded for it. Any failure raises, naming the file
+and what is wrong, so a damaged or mismatched export never replaces a good one.
+"""
 
 from __future__ import annotations
 
-import json
+import io
 import os
 from typing import Any, Mapping
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
+from torch.export.graph_signature import InputKind
+from torch.utils import _pytree as pytree
 
+from .. import _tensor_file
 from .._batches import to_model_input
 from ..feature_column import FixedLenFeature, VarLenFeature
 from ..feature_column._columns import Transformer
 from ..feature_column._config import column_from_config
 from ..feature_column._layers import DenseFeatures, LinearModel
+from ._files import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, read_document, read_verified
+from ._program import sample_features
 from ._signature import Signature, TensorInfo, tf_dtype_name
-from ._writer import FORMAT, PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE
 
 __all__ = ["load", "SavedModel"]
+
+# How closely a loaded export must reproduce the recorded outputs of the sample batch (other
+# hardware may differ in the last bits; wrong variables differ by far more).
+_SAMPLE_RTOL = 1e-4
+_SAMPLE_ATOL = 1e-5
 
 
 def _layer_from_config(config: Mapping[str, Any]) -> DenseFeatures | LinearModel:
@@ -28,7 +42,7 @@ def _layer_from_config(config: Mapping[str, Any]) -> DenseFeatures | LinearModel
         return DenseFeatures(columns, name=config["name"])  # type: ignore[arg-type]
     if config["layer"] == "LinearModel":
         return LinearModel(columns, units=config["units"], sparse_combiner=config["sparse_combiner"], name=config["name"])
-    raise ValueError(f"Unknown layer {config['layer']!r} in the export.")
+    raise ValueError(f"unknown layer {config['layer']!r}; expected 'DenseFeatures' or 'LinearModel'")
 
 
 def _spec(config: Mapping[str, Any]) -> FixedLenFeature | VarLenFeature:
@@ -65,24 +79,98 @@ def _as_input(name: str, value: Any, tensor: Mapping[str, Any]) -> np.ndarray:
     return array
 
 
+def _program_variables(program: torch.export.ExportedProgram) -> dict[str, Any]:
+    """The variables the program takes, by name: tensors (fake) of the shape and dtype it expects."""
+    values = {node.name: node.meta["val"] for node in program.graph.nodes if node.op == "placeholder"}
+    user_inputs = [values[spec.arg.name] for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT]
+    (variables, _, _), _ = pytree.tree_unflatten(user_inputs, program.call_spec.in_spec)
+    return variables
+
+
+def _describe(tensor: Any) -> str:
+    return f"{list(tensor.shape)} {str(tensor.dtype).replace('torch.', '')}"
+
+
+def _matched_variables(tensors: Mapping[str, torch.Tensor], expected: Mapping[str, Any], path: str) -> dict[str, torch.Tensor]:
+    """``tensors`` in the program's order, or a ValueError naming every variable that does not fit."""
+    missing = [name for name in expected if name not in tensors]
+    unexpected = sorted(name for name in tensors if name not in expected)
+    mismatched = [
+        f"{name!r} is {_describe(tensors[name])} but the program expects {_describe(want)}"
+        for name, want in expected.items()
+        if name in tensors and (tensors[name].shape != want.shape or tensors[name].dtype != want.dtype)
+    ]
+    problems = [f"missing variables {missing}"] * bool(missing) + [f"unexpected variables {unexpected}"] * bool(unexpected) + mismatched
+    if problems:
+        raise ValueError(f"The export variables file {os.path.join(path, VARIABLES_FILE)} does not match the program {os.path.join(path, PROGRAM_FILE)}: {'; '.join(problems)}.")
+    return {name: tensors[name] for name in expected}
+
+
 class SavedModel:
     """An export loaded for serving: ``signatures`` by name, each callable with numpy inputs."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        with open(os.path.join(path, SAVED_MODEL_FILE), encoding="utf-8") as f:
-            document = json.load(f)
-        if document.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a torch_estimator export (format {document.get('format')!r}; expected {FORMAT!r}).")
+        document = read_document(path)
         self._config = document
         self.tags: list[str] = document["tags"]
-        self.variables = load_file(os.path.join(path, VARIABLES_FILE))
-        self._module = torch.export.load(os.path.join(path, PROGRAM_FILE)).module()
-        self._layers = [_layer_from_config(c) for c in document["layers"]]
+        files = document["files"]
+        for name, entry in files.items():
+            if name != PROGRAM_FILE:
+                read_verified(path, name, entry, "export asset")
+        program = self._load_program(read_verified(path, PROGRAM_FILE, files[PROGRAM_FILE], "export program"))
+        tensors, _ = _tensor_file.read(os.path.join(path, VARIABLES_FILE), what="export variables")
+        # Copies: the tensors read are mapped from the file, and a file rewritten in place under a
+        # mapping kills the process (SIGBUS) at the next request.
+        self.variables = {k: v.clone() for k, v in _matched_variables(tensors, _program_variables(program), path).items()}
+        self._module = program.module()
         self._receiver = document["receiver"]
         self._raw = list(document["raw_inputs"])
         self._tables = {k: np.array([s.encode("utf-8", "surrogateescape") for s in v], dtype=object) for k, v in document["string_tables"].items()}
-        self.signatures: dict[str, Signature] = {name: self._signature(name, entry) for name, entry in document["signature_defs"].items()}
+        try:
+            self._layers = [_layer_from_config(c) for c in document["layers"]]
+            self._parse_specs = self._parse_specs_by_source()
+            self.signatures: dict[str, Signature] = {name: self._signature(name, entry) for name, entry in document["signature_defs"].items()}
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"The export file {os.path.join(path, SAVED_MODEL_FILE)} is malformed: {type(e).__name__}: {e}.") from None
+        self._check_sample(document["sample_outputs"])
+
+    def _load_program(self, data: bytes) -> torch.export.ExportedProgram:
+        try:
+            return torch.export.load(io.BytesIO(data))
+        except Exception as e:  # the bytes are the ones written: the torch versions differ
+            raise ValueError(
+                f"The export program {os.path.join(self.path, PROGRAM_FILE)} (written by torch {self._config['torch_version']}) "
+                f"cannot be loaded by torch {torch.__version__}: {type(e).__name__}: {e}"
+            ) from None
+
+    def _parse_specs_by_source(self) -> dict[str, dict[str, FixedLenFeature | VarLenFeature]]:
+        """Per receiver tensor of serialized examples: the feature spec to parse it with."""
+        specs: dict[str, dict[str, FixedLenFeature | VarLenFeature]] = {}
+        for feature in self._receiver["features"].values():
+            if "parse_example" in feature:
+                specs.setdefault(feature["receiver"], {})[feature["parse_example"]] = _spec(feature["spec"])
+        return specs
+
+    def _check_sample(self, recorded: Mapping[str, list[Any]]) -> None:
+        """Runs the sample batch the export was traced on and compares it with what it recorded."""
+        try:
+            outputs = self.run_features(sample_features(self._receiver))
+        except Exception as e:
+            raise ValueError(f"The export {self.path} fails on a sample batch: {type(e).__name__}: {e}") from e
+        for name, info in self._config["outputs"].items():
+            got = outputs.get(name)
+            dtype = np.dtype(object) if info["dtype"] == "string" else np.dtype(info["dtype"])
+            if got is None or got.dtype != dtype or list(got.shape[1:]) != info["shape"]:
+                shown = "no such output" if got is None else f"{got.dtype} of shape {list(got.shape)}"
+                raise ValueError(f"The export {self.path}: output {name!r} on a sample batch is {shown}; the export describes it as {info['dtype']} [-1, {', '.join(map(str, info['shape']))}].")
+        for name, values in recorded.items():
+            want = np.asarray(values, dtype=outputs[name].dtype)
+            if want.shape != outputs[name].shape or not np.allclose(outputs[name], want, rtol=_SAMPLE_RTOL, atol=_SAMPLE_ATOL, equal_nan=True):
+                raise ValueError(
+                    f"The export {self.path}: output {name!r} on the sample batch is {outputs[name].reshape(-1)[:4].tolist()}..., but the export "
+                    f"recorded {want.reshape(-1)[:4].tolist()}...: its variables and program do not belong together."
+                )
 
     def _signature(self, name: str, entry: Mapping[str, Any]) -> Signature:
         tensors = self._receiver["tensors"]
@@ -112,25 +200,22 @@ class SavedModel:
         sizes = {len(a) for a in arrays.values() if a.ndim}
         if len(sizes) > 1:
             raise ValueError(f"All inputs must have the same batch size; got {[(k, len(a)) for k, a in arrays.items()]}.")
-        features: dict[str, Any] = {}
-        parsed: dict[str, dict[str, Any]] = {}
-        for key, feature in self._receiver["features"].items():
-            source = feature["receiver"]
-            if "parse_example" not in feature:
-                features[key] = arrays[source]
-                continue
-            if source not in parsed:
-                specs = {f["parse_example"]: _spec(f["spec"]) for f in self._receiver["features"].values() if f.get("receiver") == source and "parse_example" in f}
-                parsed[source] = parse_examples(arrays[source], specs)
-            features[key] = parsed[source][feature["parse_example"]]
-        return features
+        parsed = {source: parse_examples(arrays[source], specs) for source, specs in self._parse_specs.items()}
+        return {
+            key: parsed[feature["receiver"]][feature["parse_example"]] if "parse_example" in feature else arrays[feature["receiver"]]
+            for key, feature in self._receiver["features"].items()
+        }
 
     def run_receiver(self, receiver_inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Every output of the program for a batch of receiver tensors (strings as bytes)."""
-        features = to_model_input(self.features(receiver_inputs), torch.device("cpu"))
-        transformer = Transformer(features)
+        return self.run_features(self.features(receiver_inputs))
+
+    def run_features(self, features: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Every output of the program for a batch of features (strings as bytes)."""
+        model_input = to_model_input(dict(features), torch.device("cpu"))
+        transformer = Transformer(model_input)
         host = [layer.host_inputs(transformer, complete=True) for layer in self._layers]
-        raw = {k: features[k] for k in self._raw}
+        raw = {k: model_input[k] for k in self._raw}
         with torch.no_grad():
             outputs = self._module(self.variables, host, raw)
         result = {}
@@ -145,9 +230,14 @@ class SavedModel:
 
 
 def load(path: str | bytes) -> SavedModel:
-    """Loads an export directory (as written by ``Estimator.export_saved_model``)."""
+    """Loads and verifies an export directory (as written by ``Estimator.export_saved_model``).
+
+    Raises:
+      NotFoundError: a file of the export is missing (``saved_model.json``: not an export directory).
+      DataLossError: a file is damaged (truncated, unparsable, or failing its checksum).
+      ValueError: ``saved_model.json`` lacks a field or has a wrong one (named), the variables do not
+        match the program (the variables named), or the export fails on its sample batch.
+    """
     if isinstance(path, bytes):
         path = path.decode()
-    if not os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
-        raise ValueError(f"No {SAVED_MODEL_FILE} in {path!r}: not an export directory.")
-    return SavedModel(path)
+    return SavedModel(os.fspath(path))

@@ -26,7 +26,7 @@ from ._receivers import Placeholder, ServingInputReceiver, TensorServingInputRec
 if TYPE_CHECKING:
     from .._estimator import Estimator
 
-__all__ = ["TracedModel", "trace_model", "receiver_config", "flatten_outputs"]
+__all__ = ["TracedModel", "trace_model", "receiver_config", "sample_features", "flatten_outputs"]
 
 _SAMPLE_BATCH = 3
 _SAMPLE_BAG = 5
@@ -97,7 +97,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def sample_features(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A small batch of features of the receiver's types and shapes (for tracing)."""
+    """A small batch of features of the receiver's types and shapes, zeros and empty strings: what
+    the model_fn is traced on, and what a loaded export is checked with against the outputs the
+    export recorded for it (``sample_outputs``)."""
     from ..feature_column import RaggedValue
 
     out: dict[str, Any] = {}
@@ -288,6 +290,7 @@ def trace_model(estimator: "Estimator", store: VariableStore, receiver: Any) -> 
         "raw_inputs": {k: {"dtype": str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in raw.items()},
         "outputs": {k: {"dtype": "string" if k in tables else str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in eager.items()},
         "string_tables": {k: [t.decode("utf-8", "surrogateescape") for t in table] for k, table in tables.items()},
+        "sample_outputs": {k: v.cpu().tolist() for k, v in eager.items() if v.is_floating_point()},
         "signatures": {name: {"output": kind, "outputs": outputs} for name, (kind, outputs) in signatures.items()},
     }
     return TracedModel(program, variables, config_out)

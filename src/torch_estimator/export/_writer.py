@@ -3,44 +3,48 @@
 Layout of ``export_dir_base/<timestamp>/``:
 
 * ``saved_model.json``: tags, signatures, the receiver, the feature-column layers and string
-  tables (the host half, as data), input and output dtypes and shapes;
+  tables (the host half, as data), input and output dtypes and shapes, the outputs of a sample
+  batch, the size and CRC32C of the other files, and its own CRC32C (see ``_files``);
 * ``program.pt2``: the tensor half (``torch.export``; variables are its inputs);
-* ``variables/variables.safetensors``: the variables, by their checkpoint names;
+* ``variables/variables.safetensors``: the variables, by their checkpoint names, a CRC32C each;
 * ``assets/``: vocabulary files; ``assets.extra/``: the caller's extra files.
+
+The directory is written as ``temp-<timestamp>`` under a lock (``_temp_dirs``), every file flushed
+to disk, then renamed; each export first removes the temporary directories killed exports left.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
-import shutil
 import time
 from typing import Any, Mapping
 
 import torch
-from safetensors.torch import save_file
 
+from .. import _tensor_file
+from ._files import ASSETS_DIR, FORMAT, PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, document_checksum, file_entry, write_file
 from ._program import TracedModel
 from ._signature import CLASSIFY_METHOD_NAME, PREDICT_METHOD_NAME, REGRESS_METHOD_NAME
+from ._temp_dirs import TEMP_PREFIX, TempExportDir, remove_abandoned_temp_dirs
 
-__all__ = ["write_saved_model", "timestamped_export_dir", "FORMAT", "SAVED_MODEL_FILE", "PROGRAM_FILE", "VARIABLES_FILE"]
+__all__ = ["write_saved_model", "timestamped_export_dir"]
 
 logger = logging.getLogger("torch_estimator")
 
-FORMAT = "torch_estimator.saved_model/1"
-SAVED_MODEL_FILE = "saved_model.json"
-PROGRAM_FILE = "program.pt2"
-VARIABLES_FILE = os.path.join("variables", "variables.safetensors")
 MAX_DIRECTORY_CREATION_ATTEMPTS = 10
 _METHODS = {"ClassificationOutput": CLASSIFY_METHOD_NAME, "RegressionOutput": REGRESS_METHOD_NAME, "PredictOutput": PREDICT_METHOD_NAME}
 
 
 def timestamped_export_dir(export_dir_base: str) -> str:
-    """``export_dir_base/<seconds since the epoch>``, waiting a second while that exists."""
+    """``export_dir_base/<seconds since the epoch>``, waiting a second while that (or its temporary
+    directory) exists."""
     for attempt in range(MAX_DIRECTORY_CREATION_ATTEMPTS):
-        result = os.path.join(export_dir_base, str(int(time.time())))
-        if not os.path.exists(result):
+        name = str(int(time.time()))
+        result = os.path.join(export_dir_base, name)
+        if not os.path.exists(result) and not os.path.exists(os.path.join(export_dir_base, TEMP_PREFIX + name)):
             return result
         time.sleep(1)
         logger.warning("Directory %s already exists; retrying (attempt %d/%d)", result, attempt + 1, MAX_DIRECTORY_CREATION_ATTEMPTS)
@@ -76,21 +80,24 @@ def _signature_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _copy_assets(config: dict[str, Any], directory: str) -> None:
-    """Copies vocabulary files into ``assets/`` and points the configurations at them."""
-    used: set[str] = set()
+def _copy_assets(config: dict[str, Any], directory: str) -> dict[str, dict[str, int]]:
+    """Copies vocabulary files into ``assets/``, points the configurations at them, and returns
+    their ``files`` entries."""
+    entries: dict[str, dict[str, int]] = {}
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
             path = node.get("vocabulary_file")
             if isinstance(path, str) and os.path.isfile(path):
                 name = os.path.basename(path)
-                while name in used:
+                while f"{ASSETS_DIR}/{name}" in entries:
                     name = "_" + name
-                used.add(name)
-                os.makedirs(os.path.join(directory, "assets"), exist_ok=True)
-                shutil.copyfile(path, os.path.join(directory, "assets", name))
-                node["vocabulary_file"] = f"assets/{name}"
+                os.makedirs(os.path.join(directory, ASSETS_DIR), exist_ok=True)
+                with open(path, "rb") as f:
+                    data = f.read()
+                write_file(os.path.join(directory, ASSETS_DIR, name), data)
+                node["vocabulary_file"] = f"{ASSETS_DIR}/{name}"
+                entries[node["vocabulary_file"]] = file_entry(data)
             for value in node.values():
                 visit(value)
         elif isinstance(node, list):
@@ -98,6 +105,7 @@ def _copy_assets(config: dict[str, Any], directory: str) -> None:
                 visit(value)
 
     visit(config["layers"])
+    return entries
 
 
 def write_saved_model(traced: TracedModel, export_dir_base: str, assets_extra: Mapping[str, str] | None = None, as_text: bool = False) -> bytes:
@@ -105,29 +113,28 @@ def write_saved_model(traced: TracedModel, export_dir_base: str, assets_extra: M
     renamed) and returns its path as bytes."""
     export_dir_base = os.fspath(export_dir_base)
     os.makedirs(export_dir_base, exist_ok=True)
+    remove_abandoned_temp_dirs(export_dir_base)
     export_dir = timestamped_export_dir(export_dir_base)
-    temp_dir = os.path.join(export_dir_base, "temp-" + os.path.basename(export_dir))
     config = json.loads(json.dumps(traced.config))
     config["signature_defs"] = _signature_entries(config)
     if not config["signature_defs"]:
         raise ValueError("No signature can be served from this export: check export_outputs and the serving_input_receiver_fn.")
-    try:
-        os.makedirs(os.path.join(temp_dir, "variables"))
-        _copy_assets(config, temp_dir)
+    with TempExportDir(os.path.join(export_dir_base, TEMP_PREFIX + os.path.basename(export_dir))) as temp:
+        os.makedirs(os.path.join(temp.path, "variables"))
+        files = _copy_assets(config, temp.path)
         for dest, source in (assets_extra or {}).items():
-            target = os.path.join(temp_dir, "assets.extra", dest)
+            target = os.path.join(temp.path, "assets.extra", dest)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copyfile(source, target)
-        save_file({k: v.contiguous() for k, v in traced.variables.items()}, os.path.join(temp_dir, VARIABLES_FILE))
-        torch.export.save(traced.program, os.path.join(temp_dir, PROGRAM_FILE))
-        document = {"format": FORMAT, "tags": ["serve"], "torch_version": torch.__version__, **config}
-        with open(os.path.join(temp_dir, SAVED_MODEL_FILE), "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1 if as_text else None)
-            f.flush()
-            os.fsync(f.fileno())
-        logger.info("SavedModel written to: %s", os.path.join(temp_dir, SAVED_MODEL_FILE))
-        os.rename(temp_dir, export_dir)
-    except BaseException:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-        raise
+            with open(source, "rb") as f:
+                write_file(target, f.read())
+        write_file(os.path.join(temp.path, VARIABLES_FILE), _tensor_file.serialize(traced.variables, {"format": FORMAT}))
+        program = io.BytesIO()
+        torch.export.save(traced.program, program)
+        write_file(os.path.join(temp.path, PROGRAM_FILE), program.getvalue())
+        files[PROGRAM_FILE] = file_entry(program.getvalue())
+        document = {"format": FORMAT, "tags": ["serve"], "torch_version": torch.__version__, **config, "files": files}
+        document["crc32c"] = document_checksum(document)
+        write_file(os.path.join(temp.path, SAVED_MODEL_FILE), json.dumps(document, indent=1 if as_text else None).encode("utf-8"))
+        logger.info("SavedModel written to: %s", os.path.join(temp.path, SAVED_MODEL_FILE))
+        temp.commit(export_dir)
     return export_dir.encode()
