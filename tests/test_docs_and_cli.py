@@ -55,7 +55,10 @@ def test_census_command_trains_wide_and_deep_to_target_quality(tmp_path):
     ).stdout
     accuracy = float(re.search(r"\n  accuracy\s+([0-9.]+)", out).group(1))
     auc = float(re.search(r"\n  auc\s+([0-9.]+)", out).group(1))
-    assert accuracy >= 0.85 and auc >= 0.90, out
+    # Measured over seeds 0-9 with 1 and 2 threads: accuracy 0.8560-0.8610 (mean 0.8588),
+    # AUC 0.9106-0.9125 (mean 0.9115); the bars sit 5 (accuracy) and 10 (AUC) standard deviations
+    # below the mean, so another platform's float order cannot cross them.
+    assert accuracy >= 0.85 and auc >= 0.905, out
     assert "dnn/hiddenlayer_3/kernel" in te.Estimator(lambda features: None, model_dir=str(tmp_path)).get_variable_names()
     export_dir = re.search(r"Exported a servable model to (\S+)", out).group(1)
     assert os.path.dirname(export_dir) == str(tmp_path / "export" / "census")

@@ -89,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     census = commands.add_parser("census", help="train, evaluate and report a wide & deep income classifier on the census data")
     census.add_argument("--model_type", choices=["wide", "deep", "wide_deep"], default="wide_deep")
-    census.add_argument("--epochs", type=_positive_int, default=6)
-    census.add_argument("--batch_size", type=_positive_int, default=256)
-    census.add_argument("--dnn_learning_rate", type=float, default=0.1, help="Adagrad learning rate of the deep part")
-    census.add_argument("--linear_learning_rate", type=float, default=0.1, help="Ftrl learning rate of the wide part")
+    census.add_argument("--epochs", type=_positive_int, help="default: 8")
+    census.add_argument("--batch_size", type=_positive_int, help="default: 256")
+    census.add_argument("--dnn_learning_rate", type=float, help="Adagrad learning rate of the deep part (default: 0.05)")
+    census.add_argument("--linear_learning_rate", type=float, help="Ftrl learning rate of the wide part (default: 0.1)")
+    census.add_argument("--seed", type=int, help="tf_random_seed (default: 0)")
     census.add_argument("--model_dir", default=None, help="default: a new temporary directory")
     _add_serve_parser(commands)
     args = parser.parse_args(argv)
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "census":
         from ._census import run_census
 
-        run_census(args.model_type, args.epochs, args.batch_size, args.model_dir, args.dnn_learning_rate, args.linear_learning_rate)
+        options = ("epochs", "batch_size", "model_dir", "dnn_learning_rate", "linear_learning_rate", "seed")
+        run_census(args.model_type, **{k: getattr(args, k) for k in options if getattr(args, k) is not None})
     elif args.command == "serve":
         _serve(args, parser)
     return 0
