@@ -14,7 +14,7 @@ Example:
         localhost:8501/v1/models/census:predict
 """
 
-from ._app import DEFAULT_NUM_THREADS, create_app, resolve_loader, serve
+from ._app import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_NUM_THREADS, create_app, resolve_loader, serve
 from ._batching import BatchingParameters, read_batching_parameters
 from ._errors import ServingError
 from ._handler import RestApiHandler
@@ -25,6 +25,7 @@ __all__ = [
     "serve",
     "resolve_loader",
     "DEFAULT_NUM_THREADS",
+    "DEFAULT_MAX_REQUEST_BYTES",
     "BatchingParameters",
     "read_batching_parameters",
     "ModelManager",

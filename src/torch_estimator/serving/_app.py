@@ -1,4 +1,9 @@
-"""The ASGI app (FastAPI) serving one model with TF Serving's REST API, and ``serve`` to run it."""
+"""The ASGI app (FastAPI) serving one model with TF Serving's REST API, and ``serve`` to run it.
+
+Every request, whatever its method and path, is answered by the REST API handler, so every error
+has TF Serving's ``{"error": ...}`` body; a body larger than ``max_request_bytes`` is refused with
+413 while it is read, before it is buffered.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,81 @@ from typing import AsyncIterator
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from ._batching import BatchingParameters
-from ._errors import not_found
+from ._errors import ServingError, internal, invalid_argument, not_found
 from ._handler import RestApiHandler
 from ._json_output import error_body
 from ._manager import Loader, ModelManager
 
-__all__ = ["create_app", "serve", "resolve_loader", "DEFAULT_NUM_THREADS"]
+__all__ = ["create_app", "serve", "resolve_loader", "DEFAULT_NUM_THREADS", "DEFAULT_MAX_REQUEST_BYTES"]
 
 logger = logging.getLogger(__name__)
 
 # TF Serving's --rest_api_num_threads default: 4 per CPU.
 DEFAULT_NUM_THREADS = 4 * (os.cpu_count() or 1)
-_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+# TF Serving sets no limit; 32 MiB of JSON is about a million numbers, and its parse needs several
+# times that in memory.
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+_PAYLOAD_TOO_LARGE = 413
+
+
+def _error(status: int, error: ServingError) -> Response:
+    return Response(error_body(error), status, media_type="application/json")
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to exceed ``limit`` bytes (from its
+    Content-Length, or while it streams in)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _RestApi:
+    """The ASGI endpoint of every path and method."""
+
+    def __init__(self, handler: RestApiHandler, max_request_bytes: int) -> None:
+        self.handler = handler
+        self.max_request_bytes = max_request_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._respond(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        raw_path = request.scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else request.url.path
+        if not self.handler.handles(path):
+            return _error(404, not_found(f"Not found: {request.method} {path}"))
+        try:
+            body = await _read_body(request, self.max_request_bytes)
+        except ClientDisconnect:  # nobody is left to answer
+            return _error(400, invalid_argument("The client disconnected before sending the whole request body."))
+        if body is None:
+            return _error(
+                _PAYLOAD_TOO_LARGE,
+                invalid_argument(f"Request body is larger than the server's limit of {self.max_request_bytes} bytes (max_request_bytes)."),
+            )
+        if request.method == "POST":  # model calls: off the event loop
+            status, content = await anyio.to_thread.run_sync(self.handler.process, request.method, path, body, limiter=request.app.state.limiter)
+        else:
+            status, content = self.handler.process(request.method, path, body)
+        return Response(content, status, media_type="application/json")
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """The answer when something failed outside the handler (it answers its own errors)."""
+    return _error(500, internal(f"{type(exc).__name__}: {exc}"))
 
 
 def resolve_loader(loader: Loader | str | None) -> Loader | None:
@@ -51,6 +117,7 @@ def create_app(
     enable_batching: bool = False,
     batching_parameters: BatchingParameters | None = None,
     rest_api_num_threads: int = DEFAULT_NUM_THREADS,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> FastAPI:
     """An ASGI app answering TF Serving's REST API (``/v1/models/<model_name>...``) for the model
     whose versions are the numeric subdirectories of ``model_base_path``.
@@ -67,6 +134,7 @@ def create_app(
       enable_batching: merge concurrent calls of a signature into one model call.
       batching_parameters: how to merge them (default ``BatchingParameters()``); needs ``enable_batching``.
       rest_api_num_threads: requests whose model calls may run at the same time.
+      max_request_bytes: the largest request body accepted (default 32 MiB); a larger one gets 413.
 
     Example:
       app = create_app("/models/census", "census", loader=torch_estimator.export.load)
@@ -76,6 +144,8 @@ def create_app(
         raise ValueError("batching_parameters were given but enable_batching is False; pass enable_batching=True to use them.")
     if rest_api_num_threads < 1:
         raise ValueError(f"rest_api_num_threads must be >= 1; got {rest_api_num_threads}.")
+    if max_request_bytes < 1:
+        raise ValueError(f"max_request_bytes must be >= 1; got {max_request_bytes}.")
     batching = (batching_parameters or BatchingParameters()) if enable_batching else None
     manager = ModelManager(
         model_name, model_base_path, resolve_loader(loader), file_system_poll_wait_seconds=file_system_poll_wait_seconds, batching=batching
@@ -94,20 +164,8 @@ def create_app(
     app = FastAPI(title=f"torch-estimator serving: {model_name}", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.manager = manager
     app.state.handler = handler
-
-    async def rest_api(request: Request) -> Response:
-        raw_path = request.scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else request.url.path
-        if not handler.handles(path):
-            return Response(error_body(not_found(f"Not found: {request.method} {path}")), 404, media_type="application/json")
-        body = await request.body()
-        if request.method == "POST":  # model calls: off the event loop
-            status, content = await anyio.to_thread.run_sync(handler.process, request.method, path, body, limiter=app.state.limiter)
-        else:
-            status, content = handler.process(request.method, path, body)
-        return Response(content, status, media_type="application/json")
-
-    app.add_api_route("/{path:path}", rest_api, methods=_METHODS, include_in_schema=False)
+    app.add_route("/{path:path}", _RestApi(handler, max_request_bytes), include_in_schema=False)
+    app.add_exception_handler(Exception, _internal_error)
     return app
 
 
@@ -122,6 +180,7 @@ def serve(
     enable_batching: bool = False,
     batching_parameters: BatchingParameters | None = None,
     rest_api_num_threads: int = DEFAULT_NUM_THREADS,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     intra_op_parallelism: int = 0,
     inter_op_parallelism: int = 0,
     log_level: str = "info",
@@ -149,6 +208,7 @@ def serve(
     app = create_app(
         model_base_path, model_name, loader=loader, file_system_poll_wait_seconds=file_system_poll_wait_seconds,
         enable_batching=enable_batching, batching_parameters=batching_parameters, rest_api_num_threads=rest_api_num_threads,
+        max_request_bytes=max_request_bytes,
     )
     logger.info("Exporting HTTP/REST API at %s:%d for model %s (%s)", host, port, model_name, model_base_path)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -53,22 +54,54 @@ _PARSE_ERRORS = (
 )
 
 
+# A \u escape of a UTF-16 surrogate (after an even number of backslashes), and the low surrogate
+# escape that may follow it.
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?")
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """Where the first ``\\u`` escape of a surrogate that is not half of a pair starts, or None.
+
+    Python's decoder accepts such escapes; rapidjson rejects a high surrogate without its low half,
+    and no UTF-8 string can hold a lone surrogate.
+    """
+    if "\\u" not in text:
+        return None
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        if match.group(1)[3].lower() in "cdef" or match.group(2) is None:
+            return match.start(1)
+    return None
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object. Strings keep bytes that are not UTF-8 (as TF Serving does),
     NaN / Infinity are accepted, and errors read as rapidjson's."""
     if not body:
         raise invalid_argument("JSON Parse error: The document is empty")
     text = body.decode("utf-8", "surrogateescape")
+    surrogate = _lone_surrogate(text)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        offset = len(text[: e.pos].encode("utf-8", "surrogateescape"))  # rapidjson counts bytes
-        raise invalid_argument(f"JSON Parse error: {_rapidjson_message(e)} at offset: {offset}") from None
+        if surrogate is not None and surrogate < e.pos:
+            raise _surrogate_error(text, surrogate) from None
+        raise invalid_argument(f"JSON Parse error: {_rapidjson_message(e)} at offset: {_byte_offset(text, e.pos)}") from None
     except RecursionError:
         raise invalid_argument("JSON Parse error: Unspecific syntax error. at offset: 0") from None
+    if surrogate is not None:
+        raise _surrogate_error(text, surrogate)
     if not isinstance(doc, dict):
         raise _format_error(doc, "Is not object")
     return doc
+
+
+def _byte_offset(text: str, position: int) -> int:
+    """The byte offset of a character position (rapidjson counts bytes)."""
+    return len(text[:position].encode("utf-8", "surrogateescape"))
+
+
+def _surrogate_error(text: str, position: int) -> ServingError:
+    return invalid_argument(f"JSON Parse error: The surrogate pair in string is invalid. at offset: {_byte_offset(text, position)}")
 
 
 def _rapidjson_message(error: json.JSONDecodeError) -> str:
@@ -438,6 +471,11 @@ def _feature(name: str, content: Any) -> list[Any]:
 def _example(value: Any) -> dict[str, list[Any]]:
     if not isinstance(value, dict):
         raise invalid_argument(f"Example must be JSON object but got JSON {_json_type(value)}")
+    for name in value:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # bytes of the body that are not UTF-8
+            raise invalid_argument(f"Feature name {_utf8(name)!r} is not valid UTF-8; a tf.Example feature name is a UTF-8 string") from None
     return {name: _feature(name, content) for name, content in value.items()}
 
 

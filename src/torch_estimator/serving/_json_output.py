@@ -6,6 +6,7 @@ Strings are UTF-8 text, except outputs whose name ends in ``_bytes``, written ``
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import re
 from typing import Mapping
@@ -19,6 +20,7 @@ from ._errors import ServingError, internal, invalid_argument
 __all__ = ["predict_response", "classify_response", "regress_response", "error_body", "json_body"]
 
 _BYTES_SUFFIX = "_bytes"
+_JSON_ERRORS = "torch_estimator.json"
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
@@ -59,9 +61,22 @@ def _nest(tokens: np.ndarray | str) -> str:
     return "[" + ", ".join(_nest(t) for t in tokens) + "]"
 
 
+def _encode_surrogates(error: UnicodeError) -> tuple[bytes, int]:
+    """Codec error handler for JSON text: bytes that were not UTF-8 (decoded as U+DC80..U+DCFF by
+    'surrogateescape') pass through as they came; any other surrogate, which no UTF-8 can carry
+    (say in a model's error message), is written as a JSON ``\\u`` escape."""
+    assert isinstance(error, UnicodeEncodeError)
+    chars = error.object[error.start : error.end]
+    out = b"".join(bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}".encode("ascii") for c in chars)
+    return out, error.end
+
+
+codecs.register_error(_JSON_ERRORS, _encode_surrogates)
+
+
 def json_body(text: str) -> bytes:
     """UTF-8 bytes of a response; string values that were not UTF-8 pass through as they came."""
-    return text.encode("utf-8", "surrogateescape")
+    return text.encode("utf-8", _JSON_ERRORS)
 
 
 def predict_response(outputs: Mapping[str, np.ndarray], row_format: bool) -> bytes:

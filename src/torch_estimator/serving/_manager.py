@@ -2,7 +2,9 @@
 serves them: the newest numeric subdirectory (``base/1``, ``base/2``, ...; other names are ignored)
 is loaded, the directory is polled for newer ones, and a newer version that loads replaces the
 served one at once (requests in flight finish on the version they started with). A version that
-fails to load is reported in the status and the served version stays."""
+fails to load (the default loader verifies checksums, variables and a sample batch) is reported in
+the status and the served version stays; it is loaded again once any file in it changes (say a
+copy that was still in progress completes)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..errors import DataLossError, NotFoundError
 from ..export._signature import Signature
 from ._batching import BatchingParameters, SignatureBatcher
 from ._errors import not_found
@@ -27,13 +30,35 @@ Loader = Callable[[str], Any]
 _INT64_MAX = 2**63 - 1
 _VERSION_NAME = re.compile(r"[0-9]+")
 # Python exception types -> the TensorFlow error code reported in a failed version's status.
-_LOAD_ERROR_CODES = ((FileNotFoundError, "NOT_FOUND"), ((ValueError, TypeError, KeyError), "INVALID_ARGUMENT"), (PermissionError, "PERMISSION_DENIED"))
+_LOAD_ERROR_CODES = (
+    ((FileNotFoundError, NotFoundError), "NOT_FOUND"),
+    (DataLossError, "DATA_LOSS"),
+    ((ValueError, TypeError, KeyError), "INVALID_ARGUMENT"),
+    (PermissionError, "PERMISSION_DENIED"),
+)
+# What a version directory holds: (path, size, mtime) of every file in it.
+_Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 def _export_load(path: str) -> Any:
     from ..export import load
 
     return load(path)
+
+
+def _fingerprint(path: str) -> _Fingerprint:
+    """Every file under ``path`` with its size and modification time (ns): it changes when any
+    file is written, added or removed."""
+    entries = []
+    for root, _, files in os.walk(path):
+        for name in files:
+            file = os.path.join(root, name)
+            try:
+                stat = os.stat(file)
+            except FileNotFoundError:
+                continue
+            entries.append((os.path.relpath(file, path), stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(entries))
 
 
 def list_versions(base_path: str) -> dict[int, str]:
@@ -131,7 +156,7 @@ class ModelManager:
         self.batching = batching
         self._served: LoadedVersion | None = None
         self._states: dict[int, VersionStatus] = {}
-        self._failed: dict[int, float] = {}  # version -> directory mtime when its load failed
+        self._failed: dict[int, _Fingerprint] = {}  # version -> its files when its load failed
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
@@ -179,22 +204,19 @@ class ModelManager:
             if self._served is not None and self._served.version == version:
                 return
             path = versions[version]
-            try:
-                mtime = os.stat(path).st_mtime
-            except FileNotFoundError:
+            files = _fingerprint(path)
+            if self._failed.get(version) == files:
                 return
-            if self._failed.get(version) == mtime:
-                return
-            self._load(version, path, mtime)
+            self._load(version, path, files)
 
-    def _load(self, version: int, path: str, mtime: float) -> None:
+    def _load(self, version: int, path: str, files: _Fingerprint) -> None:
         self._set_state(VersionStatus(version, "LOADING"))
         logger.info("Loading servable version {name: %s version: %d} from %s", self.model_name, version, path)
         try:
             loaded = LoadedVersion(version, self.loader(path), self.batching)
         except Exception as e:  # a bad version must not stop the server
             code = next((c for types, c in _LOAD_ERROR_CODES if isinstance(e, types)), "UNKNOWN")
-            self._failed[version] = mtime
+            self._failed[version] = files
             self._set_state(VersionStatus(version, "END", code, f"{type(e).__name__}: {e}"))
             served = f"; still serving version {self._served.version}" if self._served is not None else ""
             logger.error("Loading servable version {name: %s version: %d} failed: %s%s", self.model_name, version, e, served)
