@@ -65,7 +65,8 @@ def _encode_surrogates(error: UnicodeError) -> tuple[bytes, int]:
     """Codec error handler for JSON text: bytes that were not UTF-8 (decoded as U+DC80..U+DCFF by
     'surrogateescape') pass through as they came; any other surrogate, which no UTF-8 can carry
     (say in a model's error message), is written as a JSON ``\\u`` escape."""
-    assert isinstance(error, UnicodeEncodeError)
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
     chars = error.object[error.start : error.end]
     out = b"".join(bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}".encode("ascii") for c in chars)
     return out, error.end

@@ -204,6 +204,8 @@ class ModelManager:
             if self._served is not None and self._served.version == version:
                 return
             path = versions[version]
+            if not os.path.isdir(path):  # removed since the scan
+                return
             files = _fingerprint(path)
             if self._failed.get(version) == files:
                 return
