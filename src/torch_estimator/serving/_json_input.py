@@ -54,9 +54,8 @@ _PARSE_ERRORS = (
 )
 
 
-# A \u escape of a UTF-16 surrogate (after an even number of backslashes), and the low surrogate
-# escape that may follow it.
-_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LOW_SURROGATE_ESCAPE = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def _lone_surrogate(text: str) -> int | None:
@@ -65,11 +64,17 @@ def _lone_surrogate(text: str) -> int | None:
     Python's decoder accepts such escapes; rapidjson rejects a high surrogate without its low half,
     and no UTF-8 string can hold a lone surrogate.
     """
-    if "\\u" not in text:
-        return None
-    for match in _SURROGATE_ESCAPE.finditer(text):
-        if match.group(1)[3].lower() in "cdef" or match.group(2) is None:
-            return match.start(1)
+    position = 0
+    while (match := _SURROGATE_ESCAPE.search(text, position)) is not None:
+        start = backslash = match.start()
+        while backslash > 0 and text[backslash - 1] == "\\":
+            backslash -= 1
+        if (start - backslash) % 2:  # an escaped backslash, then the letter u
+            position = start + 1
+        elif text[start + 3] in "89abAB" and _LOW_SURROGATE_ESCAPE.match(text, start + 6):
+            position = start + 12
+        else:
+            return start
     return None
 
 
