@@ -97,10 +97,16 @@ def _rewrite(path: str, change) -> None:
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_a_damaged_file_is_data_loss_naming_it(copy, name, damage):
     path = os.path.join(copy, name)
-    _rewrite(path, _flip_a_digit if (name, damage) == ("saved_model.json", "flipped") else DAMAGES[damage])
+    _rewrite(path, DAMAGES[damage])
     with pytest.raises(DataLossError) as error:
         te.saved_model.load(copy)
     assert path in str(error.value)
+
+
+def test_bit_rot_in_a_number_of_saved_model_json_fails_its_checksum(copy):
+    _rewrite(os.path.join(copy, "saved_model.json"), _flip_a_digit)
+    with pytest.raises(DataLossError, match="Checksum mismatch in the export file .*saved_model.json: .*modified or is corrupted"):
+        te.saved_model.load(copy)
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -108,6 +114,12 @@ def test_a_missing_file_is_not_found_naming_it(copy, name):
     os.remove(os.path.join(copy, name))
     with pytest.raises(NotFoundError, match=re.escape(f"{os.path.join(copy, name)} does not exist")):
         te.saved_model.load(copy)
+
+
+def test_a_directory_that_is_no_export_is_not_found(tmp_path):
+    for path in (tmp_path, tmp_path / "missing"):
+        with pytest.raises(NotFoundError, match=re.escape(f"The export file {path / 'saved_model.json'} does not exist: {path} is not an export directory.")):
+            te.saved_model.load(str(path))
 
 
 def test_bit_rot_in_a_kernel_names_the_file_and_the_tensor(copy):

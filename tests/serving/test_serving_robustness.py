@@ -35,9 +35,10 @@ def clients(tmp_path_factory):
     write_version(str(base / "census"), 1)
     write_version(str(base / "raw"), 1, kind="raw")
     census = TestClient(create_app(str(base / "census"), "census", loader=load, file_system_poll_wait_seconds=0))
-    raw = TestClient(create_app(str(base / "raw"), "raw", loader=load, file_system_poll_wait_seconds=0, max_request_bytes=1000))
-    with census, raw:
-        yield {"census": census, "raw": raw}
+    raw = TestClient(create_app(str(base / "raw"), "raw", loader=load, file_system_poll_wait_seconds=0))
+    limited = TestClient(create_app(str(base / "raw"), "raw", loader=load, file_system_poll_wait_seconds=0, max_request_bytes=1000))
+    with census, raw, limited:
+        yield {"census": census, "raw": raw, "limited": limited}
 
 
 def _instance(education: bytes, key: bytes = b"education") -> bytes:
@@ -96,10 +97,10 @@ def test_a_body_over_the_limit_is_413(clients):
     body = json.dumps({"signature_name": "sum", "instances": [[0.5, 0.5, 0.5]] * 50}).encode()
     at_limit = body[:-1].ljust(999) + b"}"  # spaces up to 1000 bytes
     assert len(at_limit) == 1000
-    assert clients["raw"].post("/v1/models/raw:predict", content=at_limit).json() == {"predictions": [1.5] * 50}
-    response = clients["raw"].post("/v1/models/raw:predict", content=at_limit + b" ")
+    assert clients["limited"].post("/v1/models/raw:predict", content=at_limit).json() == {"predictions": [1.5] * 50}
+    response = clients["limited"].post("/v1/models/raw:predict", content=at_limit + b" ")
     assert (response.status_code, response.json()) == (413, {"error": "Request body is larger than the server's limit of 1000 bytes (max_request_bytes)."})
-    assert clients["raw"].post("/v1/models/raw:predict", json=SUM).json() == {"predictions": [6.0]}
+    assert clients["limited"].post("/v1/models/raw:predict", json=SUM).json() == {"predictions": [6.0]}
 
 
 def test_the_limit_must_be_positive(tmp_path):

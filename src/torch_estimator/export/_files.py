@@ -95,7 +95,7 @@ def read_document(export_dir: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             data = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise NotFoundError(f"The export file {path} does not exist: {export_dir} is not an export directory.") from None
     except IsADirectoryError:
         raise DataLossError(f"The export file {path} is a directory, not a file.") from None
