@@ -23,7 +23,7 @@ from fake_serving_models import FakeModel, TestClient, load, write_version
 from torch_estimator import _tensor_file
 from torch_estimator.export._example_proto import encode_example
 from torch_estimator.export._signature import PREDICT_METHOD_NAME, Signature, TensorInfo
-from torch_estimator.serving import DEFAULT_MAX_REQUEST_BYTES, create_app
+from torch_estimator.serving import DEFAULT_MAX_REQUEST_BYTES, RestApiHandler, create_app
 
 SUM = {"signature_name": "sum", "instances": [[1, 2, 3]]}
 SURROGATE = "JSON Parse error: The surrogate pair in string is invalid. at offset: "
@@ -83,6 +83,18 @@ def test_a_model_error_no_utf8_can_carry_is_escaped(tmp_path):
     with TestClient(create_app(str(tmp_path), "m", loader=lambda path: model, file_system_poll_wait_seconds=0)) as client:
         response = client.post("/v1/models/m:predict", json={"instances": [1.0]})
         assert (response.status_code, response.content) == (400, b'{"error": "no value for \\ud800"}')
+
+
+def test_a_failure_outside_the_handler_still_answers_in_tf_servings_shape(tmp_path, monkeypatch):
+    def broken(self, method, path, body):
+        raise RuntimeError("the handler broke")
+
+    monkeypatch.setattr(RestApiHandler, "process", broken)
+    write_version(str(tmp_path), 1, kind="raw")
+    app = create_app(str(tmp_path), "m", loader=load, file_system_poll_wait_seconds=0)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/v1/models/m:predict", json=SUM)
+        assert (response.status_code, response.json()) == (500, {"error": "RuntimeError: the handler broke"})
 
 
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "OPTIONS", "PATCH", "PUT", "DELETE", "FOO"])
