@@ -1,7 +1,8 @@
 """Tensor files (checkpoints, export variables): safetensors with a CRC32C per tensor.
 
 ``serialize`` stores each tensor's CRC32C (as TensorFlow's checkpoints do) in the file's
-metadata; ``read`` / ``read_tensor`` verify them. Every failure to read names the file and what
+metadata; ``read`` / ``read_tensor`` verify them. Tensors read are copies, never mapped from the file (a file rewritten in place
+would otherwise crash the reader with SIGBUS). Every failure to read names the file and what
 is wrong: ``NotFoundError`` for a missing file or tensor, ``DataLossError`` for a damaged one
 (truncated, not a safetensors file, checksums missing or not matching). Nothing is unpickled.
 """
@@ -81,7 +82,7 @@ def read(path: str, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], 
             metadata = dict(f.metadata() or {})
             names = list(f.keys())
             checksums = _checksums(path, what, metadata, names)
-            tensors = {name: f.get_tensor(name) for name in names}
+            tensors = {name: f.get_tensor(name).clone() for name in names}  # not file-mapped: safe if the file is rewritten
         except DataLossError:
             raise
         except Exception as e:
@@ -100,7 +101,7 @@ def read_tensor(path: str, name: str, what: str = "checkpoint") -> torch.Tensor:
             raise NotFoundError(f"Key {name} not found in the {what} file {path}.")
         checksums = _checksums(path, what, dict(f.metadata() or {}), names)
         try:
-            tensor = f.get_tensor(name)
+            tensor = f.get_tensor(name).clone()
         except Exception as e:
             raise DataLossError(f"Unable to read tensor {name!r} of the {what} file {path}: {e}.") from None
     _verify(path, what, name, tensor, checksums[name])

@@ -44,6 +44,10 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
         "--enable_batching", action="store_true",
         help="merge concurrent requests of a signature into one model call (pays under concurrent requests)",
     )
+    serve.add_argument(
+        "--max_request_bytes", type=_positive_int, default=None,
+        help="largest request body accepted; a larger one gets 413 (default 32 MiB; TF Serving has no limit)",
+    )
     serve.add_argument("--batching_parameters_file", default=None, help="TF Serving batching parameters (text proto: max_batch_size, batch_timeout_micros, num_batch_threads)")
     serve.add_argument("--rest_api_num_threads", type=_positive_int, default=None, help="requests whose model calls run at once (default: 4 per CPU)")
     serve.add_argument(
@@ -77,6 +81,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         rest_api_num_threads=args.rest_api_num_threads or serving.DEFAULT_NUM_THREADS,
         intra_op_parallelism=args.tensorflow_intra_op_parallelism,
         inter_op_parallelism=args.tensorflow_inter_op_parallelism,
+        max_request_bytes=args.max_request_bytes or serving.DEFAULT_MAX_REQUEST_BYTES,
         log_level="warning" if args.quiet else "info",
     )
 

@@ -120,9 +120,7 @@ class SavedModel:
                 read_verified(path, name, entry, "export asset")
         program = self._load_program(read_verified(path, PROGRAM_FILE, files[PROGRAM_FILE], "export program"))
         tensors, _ = _tensor_file.read(os.path.join(path, VARIABLES_FILE), what="export variables")
-        # Copies: the tensors read are mapped from the file, and a file rewritten in place under a
-        # mapping kills the process (SIGBUS) at the next request.
-        self.variables = {k: v.clone() for k, v in _matched_variables(tensors, _program_variables(program), path).items()}
+        self.variables = dict(_matched_variables(tensors, _program_variables(program), path))
         self._module = program.module()
         self._receiver = document["receiver"]
         self._raw = list(document["raw_inputs"])
