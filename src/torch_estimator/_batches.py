@@ -7,13 +7,21 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import torch
 
-__all__ = ["iterate_batches", "to_model_input", "SINGLE_BATCH_HINT"]
+__all__ = ["iterate_batches", "to_model_input", "numeric_tensor", "SINGLE_BATCH_HINT"]
 
 SINGLE_BATCH_HINT = (
     "input_fn returned one batch (a features dict, a tensor, or a (features, labels) tuple), "
     "which training repeats forever, as TensorFlow does for constant tensors: pass steps or "
     "max_steps to train(), or return an iterable of batches."
 )
+
+
+def numeric_tensor(array: np.ndarray) -> torch.Tensor:
+    """A numeric numpy array (any rank) as a CPU tensor of its values; unsigned integers wider than
+    8 bits, which few torch ops take, become int64 (uint64: float64)."""
+    if array.dtype.kind == "u" and array.itemsize > 1:
+        array = array.astype(np.int64 if array.itemsize < 8 else np.float64)
+    return torch.from_numpy(array if array.ndim == 0 else np.ascontiguousarray(array))
 
 
 def _is_batch_value(value: Any) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+import os
+from typing import Any, Callable, Mapping
 
+from ._checks import check_int, check_number, describe
 from ._fn_args import fn_args
 
 __all__ = ["RunConfig"]
@@ -38,25 +40,79 @@ _REPLACEABLE = (
     "checkpoint_save_graph_def",
 )
 
-_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "model_dir": (lambda v: bool(v), "model_dir should be non-empty"),
-    "save_summary_steps": (lambda v: v >= 0, "save_summary_steps should be >= 0"),
-    "save_checkpoints_steps": (lambda v: v >= 0, "save_checkpoints_steps should be >= 0"),
-    "save_checkpoints_secs": (lambda v: v >= 0, "save_checkpoints_secs should be >= 0"),
-    "keep_checkpoint_max": (lambda v: v >= 0, "keep_checkpoint_max should be >= 0"),
-    "keep_checkpoint_every_n_hours": (lambda v: v > 0, "keep_checkpoint_every_n_hours should be > 0"),
-    "log_step_count_steps": (lambda v: v > 0, "log_step_count_steps should be > 0"),
-    "tf_random_seed": (lambda v: isinstance(v, int), "tf_random_seed must be integer."),
-    "experimental_max_worker_delay_secs": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "experimental_max_worker_delay_secs must be an integer if set.",
+Check = Callable[[str, Any], Any]
+
+
+def _with_value(message: str, value: Any) -> str:
+    """TensorFlow's ``message`` followed by the value received."""
+    return f"{message} Got {describe(value)}." if message.endswith(".") else f"{message}; got {describe(value)}."
+
+
+def _int_at_least(minimum: int) -> Check:
+    """An integer field: TensorFlow's '<field> should be >= 0' / '> 0' for values out of range."""
+    return lambda name, v: check_int(name, v, minimum, range_message=f"{name} should be {'>= 0' if minimum == 0 else '> 0'}; got {v!r}.")
+
+
+def _number(strict: bool) -> Check:
+    """A number field >= 0 (> 0 when ``strict``), with TensorFlow's messages."""
+    return lambda name, v: check_number(name, v, 0, strict, range_message=f"{name} should be {'> 0' if strict else '>= 0'}; got {v!r}.")
+
+
+def _model_dir(name: str, value: Any) -> str:
+    path = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(path, str):
+        raise TypeError(f"model_dir must be a str or os.PathLike; got {describe(value)}.")
+    if not path:
+        raise ValueError("model_dir should be non-empty")
+    return path
+
+
+def _random_seed(name: str, value: Any) -> int:
+    """An int64 (torch's seed range); a wrong type raises TensorFlow's ValueError."""
+    try:
+        return check_int(name, value, -(2**63), 2**63 - 1, range_message=f"tf_random_seed must be a 64-bit integer, in [-2**63, 2**63 - 1]; got {value}.")
+    except TypeError:
+        raise ValueError(_with_value("tf_random_seed must be integer.", value)) from None
+
+
+def _session_config(name: str, value: Any) -> Any:
+    if not isinstance(value, Mapping) and type(value).__name__ != "ConfigProto":
+        raise ValueError(_with_value("session_config must be instance of ConfigProto (or a dict of its fields).", value))
+    return value
+
+
+def _checked(message: str, check: Callable[[Any], bool]) -> Check:
+    """A field checked by ``check`` (errors inside it count as failing), else ValueError(message)."""
+
+    def validate(name: str, value: Any) -> Any:
+        try:
+            ok = check(value)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(_with_value(message, value))
+        return value
+
+    return validate
+
+
+#: Validation of each field that has one (None is always valid); each returns the value kept.
+_CHECKS: dict[str, Check] = {
+    "model_dir": _model_dir,
+    "tf_random_seed": _random_seed,
+    "save_summary_steps": _int_at_least(0),
+    "save_checkpoints_steps": _int_at_least(0),
+    "save_checkpoints_secs": _number(strict=False),
+    "session_config": _session_config,
+    "keep_checkpoint_max": _int_at_least(0),
+    "keep_checkpoint_every_n_hours": _number(strict=True),
+    "log_step_count_steps": _int_at_least(1),
+    "experimental_max_worker_delay_secs": _checked(
+        "experimental_max_worker_delay_secs must be an integer if set.", lambda v: isinstance(v, int) and not isinstance(v, bool)
     ),
-    "session_creation_timeout_secs": (lambda v: v > 0, "session_creation_timeout_secs should be > 0"),
-    "device_fn": (
-        lambda v: callable(v) and set(fn_args(v)) == {"op"},
-        'device_fn must be callable with exactly one argument "op".',
-    ),
-    "protocol": (lambda v: v in ("grpc", "grpc+verbs"), "protocol should be grpc or grpc+verbs"),
+    "session_creation_timeout_secs": _number(strict=True),
+    "device_fn": _checked('device_fn must be callable with exactly one argument "op".', lambda v: callable(v) and set(fn_args(v)) == {"op"}),
+    "protocol": _checked("protocol should be grpc or grpc+verbs", lambda v: v in ("grpc", "grpc+verbs")),
 }
 
 
@@ -64,9 +120,11 @@ class RunConfig:
     """Configuration of an Estimator run, with ``tf.estimator.RunConfig``'s fields and defaults.
 
     Checkpoints are saved every 600 seconds unless ``save_checkpoints_steps`` or
-    ``save_checkpoints_secs`` is given (giving both raises). ``tf_random_seed`` seeds torch,
-    numpy and Python's ``random`` before variables are created, so two runs with the same seed
-    produce identical weights.
+    ``save_checkpoints_secs`` is given (giving both raises). ``tf_random_seed`` (an int64) seeds
+    torch, numpy and Python's ``random`` before variables are created, so two runs with the same
+    seed produce identical weights. Each field is checked when set, here and in ``replace``: a
+    wrong type or value raises a TypeError / ValueError naming the field and the value received
+    (``model_dir`` is a str or ``os.PathLike``, kept as str; step counts are integers).
 
     The distribution-related properties (``task_type``, ``is_chief``, ``task_id``,
     ``num_worker_replicas``, ``global_id_in_cluster``) come from the torch.distributed environment
@@ -76,7 +134,7 @@ class RunConfig:
 
     def __init__(
         self,
-        model_dir: str | None = None,
+        model_dir: str | os.PathLike[str] | None = None,
         tf_random_seed: int | None = None,
         save_summary_steps: int = 100,
         save_checkpoints_steps: Any = _USE_DEFAULT,
@@ -104,21 +162,12 @@ class RunConfig:
             raise ValueError(_SAVE_CKPT_ERR)
         values = dict(locals())
         self._values: dict[str, Any] = {k: values[k] for k in _REPLACEABLE}
-        if self._values["model_dir"] is not None:
-            self._values["model_dir"] = str(self._values["model_dir"])
         self._validate()
 
     def _validate(self) -> None:
-        for key, (check, message) in _CHECKS.items():
-            value = self._values[key]
-            if value is None:
-                continue
-            try:
-                ok = check(value)
-            except TypeError:
-                ok = False
-            if not ok:
-                raise ValueError(message)
+        for key, check in _CHECKS.items():
+            if self._values[key] is not None:
+                self._values[key] = check(key, self._values[key])
         if self._values["train_distribute"] is not None:
             from .distribute import strategy_for
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 import atexit
 import csv
 import dataclasses
+import functools
 import glob
 import io
 import os
@@ -63,6 +64,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from ._checks import describe
 from .feature_column._values import encode_strings
 
 __all__ = ["make_csv_input_fn", "make_parquet_input_fn"]
@@ -117,7 +119,9 @@ def _check_pipeline_args(
 
 def _expand_files(file_pattern: Any) -> list[str]:
     """The sorted, de-duplicated files matching ``file_pattern`` (a pattern or a list of them)."""
-    patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else list(file_pattern)
+    patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
+    if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in patterns):
+        raise TypeError(f"file_pattern must be a glob pattern (str or os.PathLike) or a list of them; got {describe(file_pattern)}.")
     if not patterns:
         raise ValueError("Argument `file_pattern` should not be empty.")
     files = sorted({path for pattern in patterns for path in glob.glob(os.fspath(pattern)) if os.path.isfile(path)})
@@ -199,15 +203,15 @@ def _field_from_default(name: str, item: Any, position: int) -> _Field:
 # -- conversion ---------------------------------------------------------------------------------
 
 
-def _unparseable(array: pa.Array, target: pa.DataType, first_only: bool) -> list[int]:
-    """Positions (increasing) of the values of ``array`` that do not cast to ``target``, found by
-    halving the failing slices (casts of whole slices; no per-value Python)."""
+def _failing(array: pa.Array, check: Callable[[pa.Array], Any], first_only: bool) -> list[int]:
+    """Positions (increasing) of the values of ``array`` on which ``check`` raises, found by
+    halving the failing slices (checks of whole slices; no per-value Python)."""
     bad: list[int] = []
     pending = [(0, len(array))]
     while pending:
         lo, hi = pending.pop()
         try:
-            pc.cast(array.slice(lo, hi - lo), target)
+            check(array.slice(lo, hi - lo))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             if hi - lo == 1:
                 bad.append(lo)
@@ -217,6 +221,19 @@ def _unparseable(array: pa.Array, target: pa.DataType, first_only: bool) -> list
                 mid = (lo + hi) // 2
                 pending += [(mid, hi), (lo, mid)]
     return bad
+
+
+def _validate_utf8(array: pa.Array) -> None:
+    array.validate(full=True)  # raises ArrowInvalid on bad UTF-8 in a string array
+
+
+def _valid_utf8(block: pa.RecordBatch) -> bool:
+    """Whether every string of ``block`` is UTF-8 (one vectorised pass)."""
+    try:
+        block.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _strings(array: pa.Array, fill: str) -> pa.DictionaryArray:
@@ -304,7 +321,8 @@ class _CsvSource:
 
     # -- files ----------------------------------------------------------------------------------
     def _text(self, path: str) -> io.TextIOWrapper:
-        return io.TextIOWrapper(pa.input_stream(path, compression=self.compression), encoding="utf-8", newline="")
+        # Bad UTF-8 is found (and reported by line) in the blocks; here it must not stop the reading.
+        return io.TextIOWrapper(pa.input_stream(path, compression=self.compression), encoding="utf-8", errors="surrogateescape", newline="")
 
     def _records(self, path: str) -> Iterator[tuple[int, list[str]]]:
         """``(first line, fields)`` of each record of ``path`` (header included, blank lines skipped)."""
@@ -320,6 +338,11 @@ class _CsvSource:
         first = next(self._records(path), None)
         if first is None:
             raise ValueError(f"Failed when reading the header line of {path}. Is it an empty file?")
+        try:
+            "".join(first[1]).encode("utf-8")
+        except UnicodeEncodeError:
+            raw = [name.encode("utf-8", "surrogateescape") for name in first[1]]
+            raise ValueError(f"The header line of {path} (line {first[0]}) is not valid UTF-8: {raw!r}.") from None
         return first[1]
 
     def _block_size(self, chunk_rows: int) -> int:
@@ -352,7 +375,7 @@ class _CsvSource:
         parse_options = pa_csv.ParseOptions(delimiter=self.delimiter, quote_char='"' if self.quote else False, invalid_row_handler=on_invalid)
         convert_options = pa_csv.ConvertOptions(
             include_columns=names, column_types={name: pa.string() for name in names}, null_values=self.null_values,
-            strings_can_be_null=True, quoted_strings_can_be_null=True,
+            strings_can_be_null=True, quoted_strings_can_be_null=True, check_utf8=False,  # checked in _convert
         )
         stream = pa.input_stream(path, compression=self.compression)
         try:
@@ -446,8 +469,17 @@ class _CsvSource:
             elif len(rows):
                 problems.append((int(rows[0]), name, describe(int(rows[0]))))
 
+        if not _valid_utf8(block):
+            for field in self.fields:
+                array = block.column(field.name)
+                rows = _failing(array, _validate_utf8, first_only=not self.ignore_errors)
+                report(rows, field.name, lambda row: f"invalid UTF-8 bytes {array.cast(pa.binary())[row].as_py()!r}")  # noqa: B023 (called now)
+            if problems:
+                raise self._malformed(path, first_record, problems)
         for field in self.fields:
             array = block.column(field.name)
+            if dropped.any():  # rows skipped so far (ignore_errors) are read no further
+                array = pc.if_else(pa.array(dropped), pa.scalar(None, pa.string()), array)
             if field.default is None and array.null_count:
                 missing = np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))
                 report(missing, field.name, lambda row: "a value is required but missing")
@@ -458,7 +490,7 @@ class _CsvSource:
             try:
                 parsed = pc.cast(array, target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                bad = _unparseable(array, target, first_only=not self.ignore_errors)
+                bad = _failing(array, functools.partial(pc.cast, target_type=target), first_only=not self.ignore_errors)
                 report(bad, field.name, lambda row, a=array, k=field.kind: f"could not parse {a[row].as_py()!r} as {k}")
                 if not self.ignore_errors:
                     continue
@@ -466,15 +498,20 @@ class _CsvSource:
             fill = field.default if field.default is not None else 0
             columns[field.name] = parsed.fill_null(fill).to_numpy(zero_copy_only=False, writable=True)
         if problems:
-            row, name, what = min(problems)
-            raise ValueError(
-                f"Malformed CSV record in {path}, {self._line_of(path, first_record + row)}: column {name!r}: {what}. "
-                "Pass ignore_errors=True to skip malformed records."
-            )
+            raise self._malformed(path, first_record, problems)
         if dropped.any():
             keep = ~dropped
             columns = {name: values.filter(pa.array(keep)) if isinstance(values, pa.Array) else values[keep] for name, values in columns.items()}
         return columns
+
+
+    def _malformed(self, path: str, first_record: int, problems: list[tuple[int, str, str]]) -> ValueError:
+        """The error for the first of ``problems`` (row in the block, column, what is wrong)."""
+        row, name, what = min(problems)
+        return ValueError(
+            f"Malformed CSV record in {path}, {self._line_of(path, first_record + row)}: column {name!r}: {what}. "
+            "Pass ignore_errors=True to skip malformed records."
+        )
 
 
 def _value_kind(array: pa.Array) -> str | None:

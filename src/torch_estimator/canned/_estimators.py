@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from .._checks import check_layer_sizes
 from .._estimator import Estimator
 from .._mode_keys import ModeKeys
 from .._run_config import RunConfig
@@ -112,11 +113,15 @@ def _combined_model_fn(head: Head, **kwargs: Any) -> Callable[..., EstimatorSpec
     return model_fn
 
 
-def _validate_combined(linear_feature_columns: list[FeatureColumn], dnn_feature_columns: list[FeatureColumn], dnn_hidden_units: Any) -> None:
+def _validate_combined(linear_feature_columns: list[FeatureColumn], dnn_feature_columns: list[FeatureColumn], dnn_hidden_units: Any) -> list[int]:
+    """The checked ``dnn_hidden_units`` (empty without DNN columns)."""
     if not linear_feature_columns and not dnn_feature_columns:
         raise ValueError("Either linear_feature_columns or dnn_feature_columns must be defined.")
-    if dnn_feature_columns and not dnn_hidden_units:
+    if not dnn_feature_columns:
+        return []
+    if dnn_hidden_units is None or (isinstance(dnn_hidden_units, (list, tuple)) and not dnn_hidden_units):
         raise ValueError("dnn_hidden_units must be defined when dnn_feature_columns is specified.")
+    return check_layer_sizes("dnn_hidden_units", dnn_hidden_units)
 
 
 class DNNLinearCombinedEstimator(Estimator):
@@ -149,7 +154,7 @@ class DNNLinearCombinedEstimator(Estimator):
                warm_start_from: Any, batch_norm: bool, linear_sparse_combiner: str) -> None:
         linear_columns = _columns(linear_feature_columns, "linear_feature_columns")
         dnn_columns = _columns(dnn_feature_columns, "dnn_feature_columns")
-        _validate_combined(linear_columns, dnn_columns, dnn_hidden_units)
+        hidden_units = _validate_combined(linear_columns, dnn_columns, dnn_hidden_units)
         self._head = head
         model_fn = _combined_model_fn(
             head,
@@ -157,7 +162,7 @@ class DNNLinearCombinedEstimator(Estimator):
             linear_optimizer=linear_optimizer,
             dnn_input=dnn_input_layer(dnn_columns) if dnn_columns else None,
             dnn_optimizer=dnn_optimizer,
-            dnn_hidden_units=list(dnn_hidden_units or []),
+            dnn_hidden_units=hidden_units,
             dnn_activation_fn=get_activation(dnn_activation_fn),
             dnn_dropout=dnn_dropout,
             batch_norm=batch_norm,
@@ -222,8 +227,6 @@ class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
 
 def _dnn_model_fn(head: Head, hidden_units: Sequence[int], feature_columns: list[FeatureColumn], optimizer: Any, activation_fn: Any,
                   dropout: float | None, batch_norm: bool) -> Callable[..., EstimatorSpec]:
-    if not hidden_units:
-        raise ValueError("hidden_units must be a non-empty list of layer sizes.")
     if not feature_columns:
         raise ValueError("feature_columns must not be empty.")
     act = get_activation(activation_fn)
@@ -255,7 +258,7 @@ class DNNEstimator(Estimator):
         batch_norm: bool = False,
     ) -> None:
         self._head = check_head(head)
-        fn = _dnn_model_fn(self._head, list(hidden_units), _columns(feature_columns, "feature_columns"), optimizer, activation_fn, dropout, batch_norm)
+        fn = _dnn_model_fn(self._head, check_layer_sizes("hidden_units", hidden_units), _columns(feature_columns, "feature_columns"), optimizer, activation_fn, dropout, batch_norm)
         Estimator.__init__(self, fn, model_dir, config, warm_start_from=warm_start_from)
 
 

@@ -20,10 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import initializers
+from .._batches import numeric_tensor
+from .._checks import text_key
 from .._variables import current_store, get_variable
 from ._hashing import CROSS_HASH_KEY, factorize, fingerprint64, fingerprint_cat64, hash_bucket
 from ._parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
-from ._values import CategoricalIds, DictionaryCache, RaggedValue, as_numpy, as_raw_sparse, encoding_of, uniform_splits
+from ._values import CategoricalIds, DictionaryCache, RaggedValue, as_numpy, as_raw_sparse, encoding_of, not_missing, uniform_splits
 
 __all__ = [
     "FeatureColumn",
@@ -181,12 +183,14 @@ class NumericColumn(DenseColumn):
                 f"The corresponding Tensor of numerical column must be a Tensor. SparseTensor is not supported. key: {self.key}"
             )
         if not isinstance(value, torch.Tensor):
-            array = as_numpy(value, self.key)
+            array = as_numpy(value, self.key, f"a [batch_size] + {list(self.shape)} array of numbers")
             if array.dtype.kind not in "biuf":
                 raise ValueError(f"Feature {self.key} of numeric_column must be numeric; got dtype {array.dtype}.")
-            value = torch.from_numpy(np.ascontiguousarray(array))
+            value = numeric_tensor(array)
+        if value.dim() == 0:
+            raise ValueError(f"Feature (key: {self.key}) cannot have rank 0. Given: {value.item()!r}; numeric_column expects [batch_size] + {list(self.shape)}.")
         n = self._num_elements
-        if value.dim() == 0 or value.numel() != value.shape[0] * n:
+        if value.numel() != value.shape[0] * n:
             raise ValueError(
                 f"Feature {self.key} has shape {tuple(value.shape)}; numeric_column expects [batch_size] + {list(self.shape)}."
             )
@@ -213,7 +217,7 @@ class NumericColumn(DenseColumn):
         if self.normalizer_fn is None:
             return super().from_host(host, device)
         value = self._normalized(host["raw"].to(device))
-        return value.reshape(value.shape[0], -1)
+        return value.reshape(value.shape[0], self._num_elements)
 
 
 def numeric_column(
@@ -267,7 +271,7 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
 
     def _buckets(self, transformer: Transformer) -> torch.Tensor:
         values = transformer.get(self.source_column)
-        flat = values.reshape(values.shape[0], -1)
+        flat = values.reshape(values.shape[0], self.source_column._num_elements)
         boundaries = torch.tensor(self.boundaries, dtype=torch.float32, device=flat.device)
         return torch.bucketize(flat, boundaries, right=True)
 
@@ -366,6 +370,8 @@ class VocabularyColumn(_KeyedCategorical):
         raw, _ = as_raw_sparse(transformer.raw(self.key), self.key, drop_missing=True)
         values = raw.values
         _check_value_dtype(values, self.dtype, self.key)
+        if self.dtype != "string":
+            values = values.astype(np.int64, copy=False)  # TensorFlow casts to the int64 keys (wrapping unsigned values)
         return CategoricalIds(RaggedValue.trusted(self._lookup(values), raw.row_splits))
 
     @functools.cached_property
@@ -379,7 +385,7 @@ class VocabularyColumn(_KeyedCategorical):
     def _lookup_unique(self, uniques: np.ndarray) -> np.ndarray:
         """Ids of distinct values (unknown -> default or OOV bucket)."""
         index = self._index
-        ids = np.fromiter((index.get(u.decode() if isinstance(u, bytes) else u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques))
+        ids = np.fromiter((index.get(text_key(u), -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques))
         unknown = ids < 0
         if unknown.any():
             if self.num_oov_buckets:
@@ -571,6 +577,8 @@ class CrossedColumn(CategoricalColumn):
         for key in _leaf_keys(self):
             if isinstance(key, str):
                 raw, was_sparse = as_raw_sparse(transformer.raw(key), key, drop_missing=False)
+                if raw.values.size and raw.values.dtype.kind not in "iuUSO":
+                    raise ValueError(f"crossed_column {self.name}: feature {key!r} must hold strings or integers; got dtype {raw.values.dtype}.")
                 (sparse_parts if was_sparse else dense_parts).append((raw, None))
             else:
                 ids = key.ids(transformer)
@@ -631,7 +639,7 @@ class CrossedColumn(CategoricalColumn):
             if encoding is not None:
                 codes.append(encoding[0])
                 domains.append(encoding[1])
-            elif num_ids is not None and (len(part.values) == 0 or int(part.values.min()) >= 0):
+            elif num_ids is not None and (len(part.values) == 0 or 0 <= int(part.values.min()) <= int(part.values.max()) < num_ids):
                 codes.append(part.values)
                 domains.append(_id_domain(num_ids))
             else:
@@ -758,19 +766,13 @@ class WeightedCategoricalColumn(CategoricalColumn):
             raise ValueError(f"Bad dtype, expected {tf_dtype(self.dtype)}, but got {tf_dtype(_array_dtype(weights.values))}.")
         w = weights.values.astype(np.float32)
         if ids.values.shape != raw_ids.values.shape:  # the inner column dropped missing ids: drop their weights too
-            keep = _kept_mask(raw_ids.values)
+            keep = not_missing(raw_ids.values)
             w = w[keep]
         keep_w = w != 0
         if not keep_w.all():
             ids = ids.mask(keep_w)
             w = w[keep_w]
         return CategoricalIds(ids, w)
-
-
-def _kept_mask(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind in "USO":
-        return (values != "") & (values != b"")
-    return values != -1
 
 
 def weighted_categorical_column(categorical_column: CategoricalColumn, weight_feature_key: str, dtype: Any = torch.float32) -> WeightedCategoricalColumn:
@@ -796,14 +798,19 @@ def _prune(ids: CategoricalIds, drop_nonpositive_weights: bool) -> tuple[RaggedV
     return ids.ids.mask(keep), None if ids.weights is None else ids.weights[keep]
 
 
-def bag_inputs(ids: CategoricalIds, combiner: str, num_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(ids, row of each id, per-id weight or None)`` after pruning, with the weights normalised
-    per row for ``mean`` / ``sqrtn`` so that a weighted sum gives the combined embedding."""
+def bag_inputs(ids: CategoricalIds, combiner: str, column: CategoricalColumn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(ids, row of each id, per-id weight or None)`` of ``column``'s ids after pruning, with the
+    weights normalised per row for ``mean`` / ``sqrtn`` so that a weighted sum gives the combined
+    embedding. Ids beyond the table raise a ValueError naming the column."""
     ragged, weights = _prune(ids, drop_nonpositive_weights=combiner != "sum")
     values = ragged.values
+    num_rows = column.num_buckets
     if len(values) and int(values.max()) >= num_rows:
         i = int(np.flatnonzero(values >= num_rows)[0])
-        raise ValueError(f"indices[{i}] = {int(values[i])} is not in [0, {num_rows})")
+        raise ValueError(
+            f"Feature column {column.name!r}: indices[{i}] = {int(values[i])} is not in [0, {num_rows}) (its num_buckets); "
+            "categorical_column_with_identity maps such ids to its default_value when given one."
+        )
     rows = ragged.row_ids()
     if combiner == "sum" or not len(values):
         return values, rows, weights
@@ -824,10 +831,10 @@ def bag_offsets(rows: np.ndarray, num_bags: int) -> np.ndarray:
     return offsets
 
 
-def bag_host(ids: CategoricalIds, combiner: str, num_rows: int, complete: bool = False, with_rows: bool = False) -> dict[str, torch.Tensor]:
-    """The host half of a bag lookup: ``ids``, ``offsets``, per-id ``weights`` (when any, or always
-    when ``complete``) and, with ``with_rows``, the ``rows`` of each id."""
-    values, rows, weights = bag_inputs(ids, combiner, num_rows)
+def bag_host(ids: CategoricalIds, combiner: str, column: CategoricalColumn, complete: bool = False, with_rows: bool = False) -> dict[str, torch.Tensor]:
+    """The host half of a bag lookup of ``column``'s ids: ``ids``, ``offsets``, per-id ``weights``
+    (when any, or always when ``complete``) and, with ``with_rows``, the ``rows`` of each id."""
+    values, rows, weights = bag_inputs(ids, combiner, column)
     out = {"ids": torch.from_numpy(values.astype(np.int64, copy=False)), "offsets": torch.from_numpy(bag_offsets(rows, ids.batch_size))}
     if weights is not None or complete:
         out["weights"] = torch.from_numpy(weights if weights is not None else np.ones(len(values), np.float32))
@@ -864,7 +871,7 @@ def static_block(columns: Sequence["DenseColumn"], transformer: Transformer) -> 
     start = 0
     for column, w in zip(columns, widths):
         if isinstance(column, NumericColumn):
-            out[:, start : start + w] = transformer.get(column).reshape(batch, -1).cpu().numpy()
+            out[:, start : start + w] = transformer.get(column).reshape(batch, w).cpu().numpy()
         elif isinstance(column, BucketizedColumn):
             ids = transformer.get(column).ids
             flat_index.append(ids.row_ids() * width + start + ids.values)
@@ -963,7 +970,7 @@ class EmbeddingColumn(_DenseViewOfCategorical):
         return False
 
     def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
-        return bag_host(transformer.get(self), self.combiner, self.categorical_column.num_buckets, complete, self.max_norm is not None)
+        return bag_host(transformer.get(self), self.combiner, self.categorical_column, complete, self.max_norm is not None)
 
     def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
         return bag_from_host(self.embedding_weights(), host, device, self.max_norm)

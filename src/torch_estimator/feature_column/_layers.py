@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 import torch
@@ -243,7 +243,7 @@ class LinearModel:
         self._feature_keys = _feature_keys(self._columns)
         # small categorical columns share one fused bag (by position: comparing columns compares vocabularies)
         self._fused_index = {i for i, c in enumerate(self._columns) if isinstance(c, CategoricalColumn) and c.num_buckets < SPARSE_GRADIENT_MIN_ROWS}
-        self._fused = [self._columns[i] for i in sorted(self._fused_index)]
+        self._fused = [cast(CategoricalColumn, self._columns[i]) for i in sorted(self._fused_index)]
 
     @property
     def feature_columns(self) -> list[FeatureColumn]:
@@ -263,7 +263,7 @@ class LinearModel:
         for i, column in enumerate(self._columns):
             if isinstance(column, CategoricalColumn):
                 if i not in self._fused_index:
-                    out.update({f"{i}/{k}": v for k, v in bag_host(column.ids(transformer), self.sparse_combiner, column.num_buckets, complete).items()})
+                    out.update({f"{i}/{k}": v for k, v in bag_host(column.ids(transformer), self.sparse_combiner, column, complete).items()})
             else:
                 out.update({f"{i}/{k}": v for k, v in column.host_inputs(transformer, complete).items()})  # type: ignore[attr-defined]
         if self._fused:
@@ -278,7 +278,7 @@ class LinearModel:
         batch = transformer.batch_size
         one_per_row = np.arange(batch, dtype=np.int64)
         for column in self._fused:
-            v, r, w = bag_inputs(column.ids(transformer), self.sparse_combiner, column.num_buckets)
+            v, r, w = bag_inputs(column.ids(transformer), self.sparse_combiner, column)
             values.append(v + base)
             rows.append(r)
             weights.append(w)

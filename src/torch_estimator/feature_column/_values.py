@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["RaggedValue", "CategoricalIds", "EncodedStrings", "encode_strings", "as_raw_sparse", "as_numpy", "batch_size_of"]
+from .._checks import as_array
+
+__all__ = ["RaggedValue", "CategoricalIds", "EncodedStrings", "encode_strings", "as_raw_sparse", "as_numpy", "batch_size_of", "not_missing"]
 
 
 class EncodedStrings(np.ndarray):
@@ -63,7 +66,7 @@ def uniform_splits(batch: int, width: int) -> np.ndarray:
     if splits is None:
         if len(_SPLITS) > 64:
             _SPLITS.clear()
-        splits = _SPLITS[(batch, width)] = np.arange(0, batch * width + 1, width, dtype=np.int64)
+        splits = _SPLITS[(batch, width)] = np.arange(batch + 1, dtype=np.int64) * width
     return splits
 
 
@@ -149,15 +152,14 @@ class CategoricalIds:
         return self.ids.batch_size
 
 
-def as_numpy(value: Any, key: str) -> np.ndarray:
-    """A feature value as a numpy array (torch tensors are moved to the host)."""
+def as_numpy(value: Any, key: str, expected: str) -> np.ndarray:
+    """A feature value as a numpy array (torch tensors are moved to the host); a ragged value
+    raises a ValueError naming the feature and the ``expected`` value."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     if isinstance(value, RaggedValue):
         raise ValueError(f"Feature {key!r} is ragged (multivalent); this column needs a dense value.")
-    if type(value).__module__.startswith("pandas"):
-        return np.asarray(value)
-    return np.asarray(value)
+    return as_array(value, f"Feature {key!r}", expected)
 
 
 def batch_size_of(value: Any) -> int:
@@ -173,6 +175,18 @@ def _is_list_of_lists(value: Any) -> bool:
 
 
 _EMPTY_CACHE = DictionaryCache()
+_MISSING_ID = np.array(-1)
+
+
+def not_missing(values: np.ndarray) -> np.ndarray:
+    """Which values are present: missing are ``''`` for strings and -1 for integers, in the
+    values' dtype (so the largest unsigned value), as TensorFlow sparsifies dense input."""
+    if values.dtype.kind in "USO":
+        keep = values != ""
+        return keep & (values != b"") if values.dtype.kind == "O" else keep
+    if values.dtype.kind in "iu":
+        return values != _MISSING_ID.astype(values.dtype)
+    return np.ones(values.shape, dtype=bool)
 
 
 def _has_empty(dictionary: np.ndarray) -> bool:
@@ -191,13 +205,13 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
         codes, dictionary = encoding
         if not drop_missing or not _has_empty(dictionary):
             return RaggedValue.trusted(value, uniform_splits(len(codes), 1)), False
-    array = as_numpy(value, key) if encoding is None else encoding[0]
+    array = as_numpy(value, key, "a [batch_size] or [batch_size, k] array, or one list of values per row") if encoding is None else encoding[0]
     if array.ndim == 0:
         raise ValueError(f"Feature {key!r} must have a batch dimension; got a scalar.")
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim > 2:
-        array = array.reshape(array.shape[0], -1)
+        array = array.reshape(array.shape[0], math.prod(array.shape[1:]))
     batch, width = array.shape
     flat = array.reshape(-1)
     if encoding is not None:
@@ -209,14 +223,7 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
             return RaggedValue.trusted(encode_strings(flat[keep], dictionary), np.concatenate([[0], np.cumsum(counts)])), False
         return RaggedValue.trusted(encode_strings(flat, dictionary), uniform_splits(batch, width)), False
     if drop_missing:
-        if flat.dtype.kind in "USO":
-            keep = flat != ""
-            if flat.dtype.kind == "O":
-                keep &= flat != b""
-        elif flat.dtype.kind in "iu":
-            keep = flat != -1
-        else:
-            keep = np.ones(flat.shape, dtype=bool)
+        keep = not_missing(flat)
         if not keep.all():
             counts = keep.reshape(batch, width).sum(axis=1)
             return RaggedValue.trusted(flat[keep], np.concatenate([[0], np.cumsum(counts)])), False

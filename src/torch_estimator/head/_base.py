@@ -14,9 +14,12 @@ import functools
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .. import summary
+from .._batches import numeric_tensor
+from .._checks import as_array, text_key
 from .._export_output import ExportOutput
 from .._export_trace import lookup_strings
 from .._fn_args import fn_args
@@ -141,10 +144,21 @@ def shape_of(value: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in np.shape(value)) if not isinstance(value, torch.Tensor) else tuple(value.shape)
 
 
+def logits_tensor(logits: Any) -> torch.Tensor:
+    """``logits`` (a tensor, array or nested list of real numbers) as a tensor."""
+    if not isinstance(logits, torch.Tensor):
+        array = as_array(logits, "logits", "a float tensor of shape [D0, D1, ... DN, logits_dimension]")
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"logits must be a float tensor; got an array of dtype {array.dtype}, e.g. {array.reshape(-1)[:3].tolist()}.")
+        return numeric_tensor(array)
+    if logits.dtype.is_complex:
+        raise TypeError(f"logits must be a float tensor; got dtype {logits.dtype}.")
+    return logits
+
+
 def check_logits_final_dim(logits: Any, expected_logits_dimension: int) -> torch.Tensor:
     """``logits`` as a float32 tensor of rank >= 2 whose last dimension is as expected."""
-    if not isinstance(logits, torch.Tensor):
-        logits = torch.as_tensor(np.asarray(logits))
+    logits = logits_tensor(logits)
     shape = tuple(logits.shape)
     if len(shape) < 2:
         raise ValueError(f"logits must have rank at least 2.  Received rank {len(shape)}, shape {shape}")
@@ -160,7 +174,7 @@ def check_dense_labels_match_logits_and_reshape(labels: Any, logits: torch.Tenso
     if isinstance(labels, torch.Tensor) and labels.is_sparse:
         raise ValueError(_SPARSE_LABEL_ERR_MSG.format(expected_labels_dimension))
     if not isinstance(labels, (torch.Tensor, np.ndarray)):
-        labels = np.asarray(labels)
+        labels = as_array(labels, "labels", f"a tensor of shape [D0, D1, ... DN, {expected_labels_dimension}]")
     labels_shape = shape_of(labels)
     logits_shape = tuple(logits.shape)
     if len(labels_shape) == len(logits_shape) - 1:
@@ -179,32 +193,42 @@ def check_dense_labels_match_logits_and_reshape(labels: Any, logits: torch.Tenso
     return labels
 
 
-def check_label_range(labels: torch.Tensor, n_classes: int, message: str | None = None) -> torch.Tensor:
-    """Raises unless every label is in ``[0, n_classes - 1]`` (a device-side assert on GPU)."""
+def check_label_values(labels: torch.Tensor, low: float, high: float, too_high: str, too_low: str) -> torch.Tensor:
+    """Raises a ValueError unless every label is in ``[low, high]`` (NaN never is): TensorFlow's
+    ``too_high`` / ``too_low`` message, then the labels received. One vectorised pass (a
+    device-side assert on GPU)."""
     if labels.numel() == 0:
         return labels
+    in_range = (labels >= low) & (labels <= high)
     if labels.is_cuda:
-        torch._assert_async((labels <= n_classes - 1).all(), message or f"Labels must be <= {n_classes} - 1")
-        torch._assert_async((labels >= 0).all(), message or "Labels must be >= 0")
+        torch._assert_async(in_range.all(), f"{too_high} / {too_low}")
         return labels
-    if bool((labels > n_classes - 1).any()):
-        raise ValueError(message or f"Labels must be <= {n_classes} - 1")
-    if bool((labels < 0).any()):
-        raise ValueError(message or "Labels must be >= 0")
-    return labels
+    if bool(in_range.all()):
+        return labels
+    nan = torch.isnan(labels) if labels.is_floating_point() else torch.zeros_like(in_range)
+    if bool(nan.any()):
+        index = int(torch.nonzero(nan.reshape(-1))[0])
+        raise ValueError(f"{too_high}; got NaN labels (the first at flat index {index}).")
+    lowest, highest = labels.min().item(), labels.max().item()
+    raise ValueError(f"{too_high if highest > high else too_low}; got labels in [{lowest:g}, {highest:g}].")
+
+
+def check_label_range(labels: torch.Tensor, n_classes: int, message: str | None = None) -> torch.Tensor:
+    """Raises unless every label is a class id in ``[0, n_classes - 1]``."""
+    return check_label_values(labels, 0, n_classes - 1, message or f"Labels must be <= {n_classes} - 1", message or "Labels must be >= 0")
 
 
 def labels_as_tensor(labels: Any, device: torch.device, what: str = "labels") -> torch.Tensor:
     """Numeric labels as a tensor on ``device``; string labels without a vocabulary are rejected."""
     if isinstance(labels, torch.Tensor):
         return labels.to(device)
-    array = np.asarray(labels)
+    array = as_array(labels, what, "a numeric tensor")
     if array.dtype.kind not in "biuf":
         raise ValueError(
             f"{what} must be numeric (or the head needs a label_vocabulary); got dtype {array.dtype}, "
             f"e.g. {array.reshape(-1)[:3].tolist()}."
         )
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+    return numeric_tensor(array).to(device)
 
 
 def tf_dtype_name(dtype: Any) -> str:
@@ -224,7 +248,7 @@ def integer_labels(labels: Any, device: torch.device) -> torch.Tensor:
     array = np.asarray(labels)
     if array.dtype.kind not in "iu":
         raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype_name(array.dtype)}.")
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device=device, dtype=torch.int64)
+    return torch.from_numpy(array.astype(np.int64, copy=False)).to(device)  # unsigned values wrap, as TensorFlow casts
 
 
 def vocabulary_ids(labels: Any, vocabulary: Sequence[str], device: torch.device) -> torch.Tensor:
@@ -234,9 +258,9 @@ def vocabulary_ids(labels: Any, vocabulary: Sequence[str], device: torch.device)
     array = np.asarray(labels)
     if array.dtype.kind not in "USO":
         raise ValueError(f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(array.dtype)}")
-    uniques, inverse = np.unique(array.astype(object).reshape(-1), return_inverse=True)
+    inverse, uniques = pd.factorize(array.astype(object).reshape(-1), use_na_sentinel=False)
     index = {w: i for i, w in enumerate(vocabulary)}
-    ids = np.array([index.get(u.decode() if isinstance(u, bytes) else u, -1) for u in uniques], dtype=np.int64)
+    ids = np.array([index.get(text_key(u), -1) for u in uniques], dtype=np.int64)
     return torch.from_numpy(ids[inverse].reshape(array.shape)).to(device)
 
 
@@ -316,10 +340,10 @@ def get_weights_and_check_match_logits(features: Features, weight_column: Any, l
     value = features[key]
     normalizer = getattr(weight_column, "normalizer_fn", None)
     if not isinstance(value, torch.Tensor):
-        array = np.asarray(value)
+        array = as_array(value, f"Weight feature {key!r}", "a numeric tensor of shape [D0, D1, ... DN] or [D0, D1, ... DN, 1]")
         if array.dtype.kind not in "biuf":
             raise ValueError(f"Weight column should be castable to float. Given dtype: {array.dtype}")
-        value = torch.from_numpy(np.ascontiguousarray(array))
+        value = numeric_tensor(array)
     elif value.dtype.is_complex or value.dtype == torch.bool:
         raise ValueError(f"Weight column should be castable to float. Given dtype: {value.dtype}")
     if normalizer is not None:

@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_int
 from .._export_output import ClassificationOutput, ExportOutput, PredictOutput
 from ..losses import Reduction
 from ..metrics import Accuracy, Metric
@@ -59,8 +60,7 @@ class MultiClassHead(BaseHead):
     ) -> None:
         if n_classes is None:
             raise ValueError("n_classes cannot be None")
-        if n_classes <= 2:
-            raise ValueError(f"n_classes must be > 2: {n_classes}.")
+        n_classes = check_int("n_classes", n_classes, 3, range_message=f"n_classes must be > 2: {n_classes}.")
         given_vocabulary = label_vocabulary
         label_vocabulary = validate_label_vocabulary(label_vocabulary)
         if label_vocabulary is not None and len(label_vocabulary) != n_classes:
@@ -69,7 +69,7 @@ class MultiClassHead(BaseHead):
                 f"n_classes={n_classes}, label_vocabulary={given_vocabulary}"
             )
         super().__init__(weight_column, loss_reduction, loss_fn, name)
-        self._n_classes = int(n_classes)
+        self._n_classes = n_classes
         self._label_vocabulary = label_vocabulary
 
     _default_scope = "multi_class_head"

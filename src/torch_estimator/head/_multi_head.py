@@ -16,6 +16,7 @@ from ._base import (
     Features,
     Head,
     create_estimator_spec_train_op,
+    logits_tensor,
     record_loss_summaries,
     sum_regularization,
 )
@@ -68,7 +69,7 @@ class MultiHead(Head):
             if missing:
                 raise ValueError(f"logits has missing values for head(s): {missing}")
             return {h.name: logits[h.name] for h in self._heads}  # type: ignore[index]
-        logits = torch.as_tensor(logits)
+        logits = logits_tensor(logits)
         dims = [h.logits_dimension for h in self._heads]
         shape = list(logits.shape)
         if not shape or shape[-1] != sum(dims):

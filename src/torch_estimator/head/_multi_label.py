@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._checks import as_array, check_int, describe
 from .._export_output import ClassificationOutput, ExportOutput, PredictOutput
 from ..losses import Reduction
 from ..metrics import AUC, Mean, Metric
@@ -24,6 +25,7 @@ from ._base import (
     check_logits_final_dim,
     labels_as_tensor,
     tf_dtype_name,
+    vocabulary_ids,
 )
 from ._binary import check_prediction_keys
 from ._keys import MetricKeys, PredictionKeys
@@ -66,8 +68,10 @@ class MultiLabelHead(BaseHead):
         classes_for_class_based_metrics: Sequence[int | str] | None = None,
         name: str | None = None,
     ) -> None:
-        if n_classes is None or n_classes < 2:
-            raise ValueError(f"n_classes must be > 1 for multi-label classification. Given: {n_classes}")
+        message = f"n_classes must be > 1 for multi-label classification. Given: {n_classes}"
+        if n_classes is None:
+            raise ValueError(message)
+        n_classes = check_int("n_classes", n_classes, 2, range_message=message)
         thresholds = tuple(thresholds) if thresholds else ()
         for threshold in thresholds:
             if threshold <= 0.0 or threshold >= 1.0:
@@ -94,7 +98,7 @@ class MultiLabelHead(BaseHead):
                     if c < 0 or c >= n_classes:
                         raise ValueError(f"All classes_for_class_based_metrics must be in range [0, {n_classes - 1}]. Given: {c}")
                 class_ids = tuple(int(c) for c in requested)
-        self._n_classes = int(n_classes)
+        self._n_classes = n_classes
         self._thresholds = thresholds
         self._label_vocabulary = label_vocabulary
         self._class_ids = class_ids
@@ -114,21 +118,21 @@ class MultiLabelHead(BaseHead):
 
     def _indicator_from_ids(self, labels: Any, device: torch.device) -> torch.Tensor:
         rows = list(labels)
-        lengths = [len(r) for r in rows]
-        flat = [v for r in rows for v in r]
-        values = np.asarray(flat)
+        expected = f"per-example lists of class ids (or names) or a multi-hot [batch_size, {self._n_classes}] tensor"
+        if not all(isinstance(r, (list, tuple, np.ndarray)) for r in rows):
+            raise ValueError(f"labels must be {expected}; got {describe(labels)}.")
+        values = as_array([v for r in rows for v in r], "labels", expected)
+        if values.ndim != 1:
+            raise ValueError(f"labels must be {expected}; got lists of lists: {describe(labels)}.")
         if self._label_vocabulary is not None and values.dtype.kind in "USO":
-            index = {w: i for i, w in enumerate(self._label_vocabulary)}
-            ids = np.array([index.get(v.decode() if isinstance(v, bytes) else v, -1) for v in flat], dtype=np.int64)
-            message = f"labels must be an integer SparseTensor with values in [0, {self._n_classes})"
+            ids = vocabulary_ids(values, self._label_vocabulary, torch.device("cpu"))
         else:
-            if len(flat) and values.dtype.kind not in "iu":
+            if len(values) and values.dtype.kind not in "iu":
                 raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype_name(values.dtype)}.")
-            ids = values.astype(np.int64).reshape(-1)
-            message = f"labels must be an integer SparseTensor with values in [0, {self._n_classes})"
-        check_label_range(torch.from_numpy(ids), self._n_classes, message)
+            ids = torch.from_numpy(values.astype(np.int64))
+        check_label_range(ids, self._n_classes, f"labels must be an integer SparseTensor with values in [0, {self._n_classes})")
         indicator = np.zeros((len(rows), self._n_classes), dtype=np.int64)
-        indicator[np.repeat(np.arange(len(rows)), lengths), ids] = 1
+        indicator[np.repeat(np.arange(len(rows)), [len(r) for r in rows]), ids.numpy()] = 1
         return torch.from_numpy(indicator).to(device)
 
     def _processed_labels(self, logits: torch.Tensor, labels: Labels) -> torch.Tensor:

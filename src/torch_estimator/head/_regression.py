@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_int
 from .._export_output import ExportOutput, PredictOutput, RegressionOutput
 from ..losses import Reduction
 from ..metrics import Mean, Metric
@@ -18,6 +19,7 @@ from ._base import (
     BaseHead,
     Labels,
     check_dense_labels_match_logits_and_reshape,
+    check_label_values,
     check_logits_final_dim,
     labels_as_tensor,
 )
@@ -45,20 +47,26 @@ class RegressionHead(BaseHead):
         inverse_link_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
         name: str | None = None,
     ) -> None:
-        if label_dimension < 1:
-            raise ValueError(f"Invalid label_dimension {label_dimension}.")
+        label_dimension = check_int("label_dimension", label_dimension, 1, range_message=f"Invalid label_dimension {label_dimension}.")
         super().__init__(weight_column, loss_reduction, loss_fn, name)
-        self._logits_dimension = int(label_dimension)
-        self._loss_dim = int(label_dimension)
+        self._logits_dimension = label_dimension
+        self._loss_dim = label_dimension
         self._inverse_link_fn = inverse_link_fn
 
     @property
     def logits_dimension(self) -> int:
         return self._logits_dimension
 
+    #: ``(low, high, message)`` when labels must lie in ``[low, high]`` (the fixed-loss variants).
+    _label_range: tuple[float, float, str] | None = None
+
     def _processed_labels(self, logits: torch.Tensor, labels: Labels) -> torch.Tensor:
         labels = check_dense_labels_match_logits_and_reshape(labels, logits, self._logits_dimension)
-        return labels_as_tensor(labels, logits.device).to(torch.float32)
+        labels = labels_as_tensor(labels, logits.device).to(torch.float32)
+        if self._label_range is None:
+            return labels
+        low, high, message = self._label_range
+        return check_label_values(labels, low, high, message, message)
 
     def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         return (labels - logits) ** 2
@@ -105,17 +113,12 @@ class LogisticRegressionHead(RegressionHead):
     """
 
     _default_scope = "logistic_regression_head"
+    _label_range = (0.0, 1.0, "Labels must be in range [0, 1] for LogisticRegressionHead")
 
     def __init__(self, weight_column: Any = None, loss_reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str | None = None) -> None:
         super().__init__(label_dimension=1, weight_column=weight_column, loss_reduction=loss_reduction, inverse_link_fn=torch.sigmoid, name=name)
 
     def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        if labels.numel() and not labels.is_cuda:
-            low, high = float(labels.min()), float(labels.max())
-            if low < 0 or high > 1:
-                raise ValueError(f"Labels must be in range [0, 1] for LogisticRegressionHead; got labels in [{low:g}, {high:g}].")
-        elif labels.numel():
-            torch._assert_async(((labels >= 0) & (labels <= 1)).all(), "Labels must be in range [0, 1]")
         return F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
 
 
@@ -130,9 +133,13 @@ def log_poisson_loss(targets: torch.Tensor, log_input: torch.Tensor, compute_ful
 
 
 class PoissonRegressionHead(RegressionHead):
-    """Regression of counts: Poisson loss on log-rates, predictions ``exp(logits)``."""
+    """Regression of counts: Poisson loss on log-rates, predictions ``exp(logits)``.
+
+    Labels must be >= 0 (TensorFlow's loss is NaN for negative labels); others raise a ValueError.
+    """
 
     _default_scope = "poisson_regression_head"
+    _label_range = (0.0, math.inf, "Labels must be >= 0 for PoissonRegressionHead (counts)")
 
     def __init__(
         self,
