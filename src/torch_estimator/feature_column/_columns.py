@@ -183,18 +183,23 @@ class NumericColumn(DenseColumn):
                 f"The corresponding Tensor of numerical column must be a Tensor. SparseTensor is not supported. key: {self.key}"
             )
         if not isinstance(value, torch.Tensor):
-            array = as_numpy(value, self.key, f"a [batch_size] + {list(self.shape)} array of numbers")
+            array = as_numpy(value, self.key, self._expected)
             if array.dtype.kind not in "biuf":
                 raise ValueError(f"Feature {self.key} of numeric_column must be numeric; got dtype {array.dtype}.")
             value = numeric_tensor(array)
         if value.dim() == 0:
-            raise ValueError(f"Feature (key: {self.key}) cannot have rank 0. Given: {value.item()!r}; numeric_column expects [batch_size] + {list(self.shape)}.")
+            raise ValueError(f"Feature (key: {self.key}) cannot have rank 0. Given: {value.item()!r}; numeric_column expects {self._expected}.")
         n = self._num_elements
         if value.numel() != value.shape[0] * n:
             raise ValueError(
                 f"Feature {self.key} has shape {tuple(value.shape)}; numeric_column expects [batch_size] + {list(self.shape)}."
             )
         return value.reshape(value.shape[0], *self.shape)
+
+    @functools.cached_property
+    def _expected(self) -> str:
+        """The value this column reads, as errors describe it."""
+        return f"a [batch_size] + {list(self.shape)} array of numbers"
 
     def _normalized(self, value: torch.Tensor) -> torch.Tensor:
         if self.normalizer_fn is not None:
