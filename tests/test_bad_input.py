@@ -92,6 +92,12 @@ def test_run_config_rejects_wrong_types(kwargs, error, message):
         te.RunConfig().replace(**kwargs)
 
 
+@pytest.mark.parametrize("model_dir, shown", [(123, "123 (int)"), (b"/tmp/x", "b'/tmp/x' (bytes)")])
+def test_estimator_model_dir_must_be_a_path(model_dir, shown):
+    with pytest.raises(TypeError, match=re.escape(f"model_dir must be a str or os.PathLike; got {shown}.")):
+        te.Estimator(lambda features: None, model_dir=model_dir)
+
+
 def test_run_config_model_dir_takes_path_like(tmp_path):
     assert te.RunConfig(model_dir=tmp_path / "m").model_dir == str(tmp_path / "m")
     assert te.RunConfig().replace(model_dir=pathlib.Path("a")).model_dir == "a"

@@ -17,6 +17,7 @@ import torch
 
 from . import _checkpoint, _events, _rng
 from . import hooks as hooks_lib
+from ._checks import describe
 from ._batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
 from ._export_trace import NotExportableError
 from ._fn_args import fn_args
@@ -107,6 +108,8 @@ class Estimator:
             config = RunConfig()
         elif not isinstance(config, RunConfig):
             raise ValueError(f"config must be an instance of `RunConfig`, but provided {config}.")
+        if model_dir is not None and not isinstance(model_dir, (str, os.PathLike)):
+            raise TypeError(f"model_dir must be a str or os.PathLike; got {describe(model_dir)}.")
         model_dir = os.fspath(model_dir) if model_dir is not None else None
         if model_dir:
             if config.model_dir and config.model_dir != model_dir:
