@@ -15,7 +15,7 @@ import time
 import torch
 
 import torch_estimator as te
-from torch_estimator import optimizers
+from torch_estimator._core import optimizers
 
 
 def _sync(device: str) -> None:

@@ -95,7 +95,7 @@ def measure(fmt: str, path: str, batch_size: int, train_steps: int, one_pass: bo
     """Runs in a fresh process: input-only pass, then training; rows/s and peak RSS."""
     import torch_estimator as te
     from torch_estimator._census import census_columns
-    from torch_estimator._streaming import make_csv_input_fn, make_parquet_input_fn
+    from torch_estimator._inputs.streaming import make_csv_input_fn, make_parquet_input_fn
 
     logging.getLogger("torch_estimator").setLevel(logging.WARNING)
     make = make_csv_input_fn if fmt == "csv" else make_parquet_input_fn

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator import _checkpoint, _tensor_file
+from torch_estimator._core import checkpoint as _checkpoint, tensor_file as _tensor_file
 
 from conftest import dense_model_fn, make_binary_data
 

@@ -30,7 +30,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from torch_estimator import _checkpoint
+from torch_estimator._core import checkpoint as _checkpoint
 
 WORKER = Path(__file__).with_name("_crash_worker.py")
 KILLS_PER_SEQUENCE = 15  # two sequences in parallel: 30 kills in all

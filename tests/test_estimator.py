@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator import _checkpoint
+from torch_estimator._core import checkpoint as _checkpoint
 
 from conftest import dense_model_fn, make_binary_data
 

@@ -21,7 +21,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.util import tensor_util
 
 import torch_estimator as te
-from torch_estimator import _events
+from torch_estimator._engine import events as _events
 
 K = 3  # save_summary_steps == log_step_count_steps
 STEPS = 11

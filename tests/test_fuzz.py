@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import torch_estimator as te
-from torch_estimator import errors
+from torch_estimator._core import errors
 
 fc = te.feature_column
 

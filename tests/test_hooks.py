@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator import hooks as hooks_mod
+from torch_estimator._engine import hooks as hooks_mod
 
 N_ROWS = 12
 X = np.linspace(-1.0, 1.0, 2 * N_ROWS, dtype=np.float32).reshape(N_ROWS, 2)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator import optimizers
+from torch_estimator._core import optimizers
 
 
 def _run(opt: optimizers.Optimizer, w0: np.ndarray, grads: list[np.ndarray], sparse_rows: list[np.ndarray] | None = None) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tests for the streaming CSV / Parquet input functions (torch_estimator._streaming)."""
+"""Tests for the streaming CSV / Parquet input functions (torch_estimator._inputs.streaming)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import torch_estimator as te
-from torch_estimator._streaming import make_csv_input_fn, make_parquet_input_fn
-from torch_estimator.distribute import InputContext
-from torch_estimator.feature_column._values import EncodedStrings
+from torch_estimator._inputs.streaming import make_csv_input_fn, make_parquet_input_fn
+from torch_estimator._engine.distribute import InputContext
+from torch_estimator._core.values import EncodedStrings
 
 CENSUS = Path(te.__file__).parent / "datasets" / "census" / "adult.data.csv.gz"
 PREFETCH_THREAD = "torch_estimator-input-prefetch"
@@ -418,7 +418,7 @@ def test_errors_in_the_prefetch_thread_reach_the_consumer(tmp_path):
 _MEMORY_SCRIPT = """
 import json, os, sys, threading, time
 import torch_estimator
-from torch_estimator._streaming import make_csv_input_fn
+from torch_estimator._inputs.streaming import make_csv_input_fn
 
 def rss_mb():
     with open("/proc/self/statm") as statm:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import torch_estimator as te
-from torch_estimator._events import read_eval_metrics
+from torch_estimator._engine.events import read_eval_metrics
 
 fc = te.feature_column
 RNG = np.random.default_rng(0)

@@ -18,9 +18,9 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator import _checkpoint, _tensor_file
-from torch_estimator._variables import VariableStore
-from torch_estimator._warm_start import VocabInfo, WarmStarter, WarmStartSettings
+from torch_estimator._core import checkpoint as _checkpoint, tensor_file as _tensor_file
+from torch_estimator._core.variables import VariableStore
+from torch_estimator._engine.warm_start import VocabInfo, WarmStarter, WarmStartSettings
 
 GOLDEN = json.load(open(os.path.join(os.path.dirname(__file__), "golden", "warm_start.json")))
 fc = te.feature_column

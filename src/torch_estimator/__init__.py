@@ -5,9 +5,26 @@
 
 from __future__ import annotations
 
-from . import distribute, errors, estimator, experimental, export, feature_column, heads, hooks, initializers, inputs, layers, losses, metrics, optimizers, saved_model, summary
-from ._add_metrics import add_metrics
-from .canned import (
+from torch_estimator import (
+    distribute,
+    errors,
+    estimator,
+    experimental,
+    export,
+    feature_column,
+    heads,
+    hooks,
+    initializers,
+    inputs,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    saved_model,
+    summary,
+)
+from torch_estimator._estimator.add_metrics import add_metrics
+from torch_estimator.canned import (
     BaselineClassifier,
     BaselineEstimator,
     BaselineRegressor,
@@ -21,18 +38,25 @@ from .canned import (
     LinearEstimator,
     LinearRegressor,
 )
-from ._estimator import Estimator
-from ._exporters import BestExporter, Exporter, FinalExporter, LatestExporter
-from ._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
-from ._fn_args import call_logit_fn
-from ._mode_keys import ModeKeys
-from ._run_config import RunConfig
-from ._spec import EstimatorSpec
-from ._training import EvalSpec, TrainSpec, train_and_evaluate
-from ._warm_start import VocabInfo, WarmStartSettings
-from .feature_column import RaggedValue
-from ._variables import VariableStore, get_global_step, get_variable, module, trainable_variables, variable_scope
-from .head import (
+from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._estimator.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
+from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
+from torch_estimator._core.fn_args import call_logit_fn
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._estimator.training import EvalSpec, TrainSpec, train_and_evaluate
+from torch_estimator._engine.warm_start import VocabInfo, WarmStartSettings
+from torch_estimator.feature_column import RaggedValue
+from torch_estimator._core.variables import (
+    VariableStore,
+    get_global_step,
+    get_variable,
+    module,
+    trainable_variables,
+    variable_scope,
+)
+from torch_estimator.head import (
     BinaryClassHead,
     Head,
     LogisticRegressionHead,
@@ -42,7 +66,7 @@ from .head import (
     PoissonRegressionHead,
     RegressionHead,
 )
-from .hooks import (
+from torch_estimator._engine.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
     FinalOpsHook,

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import feature_column as fc
-from . import inputs
-from ._estimator import Estimator
-from ._run_config import RunConfig
-from .canned import DNNClassifier, DNNLinearCombinedClassifier, LinearClassifier
-from .datasets import load_census
-from .export import build_parsing_serving_input_receiver_fn
-from .optimizers import Adagrad, Ftrl
+from torch_estimator import feature_column as fc
+from torch_estimator._inputs import numpy_pandas as inputs
+from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._engine.run_config import RunConfig
+from torch_estimator.canned import DNNClassifier, DNNLinearCombinedClassifier, LinearClassifier
+from torch_estimator.datasets import load_census
+from torch_estimator.export import build_parsing_serving_input_receiver_fn
+from torch_estimator._core.optimizers import Adagrad, Ftrl
 
 __all__ = ["census_columns", "census_features", "census_input_fn", "run_census", "NUMERIC_COLUMNS"]
 

@@ -59,7 +59,7 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    from . import serving
+    from torch_estimator import serving
 
     if args.export_dir and args.model_base_path and args.export_dir != args.model_base_path:
         parser.error(f"serve: MODEL_BASE_PATH {args.export_dir!r} and --model_base_path {args.model_base_path!r} differ; give one.")
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     if args.command == "census":
-        from ._census import run_census
+        from torch_estimator._census import run_census
 
         options = ("epochs", "batch_size", "model_dir", "dnn_learning_rate", "linear_learning_rate", "seed")
         run_census(args.model_type, **{k: getattr(args, k) for k in options if getattr(args, k) is not None})

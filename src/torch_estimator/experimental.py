@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._early_stopping import (
+from torch_estimator._estimator.early_stopping import (
     InMemoryEvaluatorHook,
     make_early_stopping_hook,
     make_stop_at_checkpoint_step_hook,
@@ -11,7 +11,7 @@ from ._early_stopping import (
     stop_if_no_decrease_hook,
     stop_if_no_increase_hook,
 )
-from ._fn_args import call_logit_fn
+from torch_estimator._core.fn_args import call_logit_fn
 
 __all__ = [
     "call_logit_fn",

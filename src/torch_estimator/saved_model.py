@@ -1,5 +1,5 @@
 """Loading exported models: ``te.saved_model.load(export_dir)``."""
 
-from .export._loader import SavedModel, load
+from torch_estimator.export._loader import SavedModel, load
 
 __all__ = ["load", "SavedModel"]

@@ -20,8 +20,8 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator import _tensor_file
-from torch_estimator.errors import DataLossError, NotFoundError
+from torch_estimator._core import tensor_file as _tensor_file
+from torch_estimator._core.errors import DataLossError, NotFoundError
 from torch_estimator.export._files import document_checksum
 from torch_estimator.export._temp_dirs import LOCK_FILE, UNLOCKED_MAX_AGE_SECONDS
 

@@ -96,7 +96,7 @@ def test_ragged_inputs_and_combiners():
 
 
 def test_crosses_of_encoded_strings_equal_plain_ones():
-    from torch_estimator.feature_column._values import encode_strings
+    from torch_estimator._core.values import encode_strings
 
     rng = np.random.default_rng(1)
     a = np.array(["x", "y", "z", ""], dtype=object)[rng.integers(0, 4, 50)]

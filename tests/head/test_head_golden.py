@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator.metrics import Metric
+from torch_estimator._core.metrics import Metric
 
 GOLDEN = json.load(open(os.path.join(os.path.dirname(__file__), "..", "golden", "heads.json"), encoding="utf-8"))
 CASES = {c["name"]: c for c in GOLDEN["cases"]}

@@ -20,7 +20,7 @@ import uvicorn
 
 import torch_estimator as te
 from fake_serving_models import FakeModel, TestClient, load, write_version
-from torch_estimator import _tensor_file
+from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator.export._example_proto import encode_example
 from torch_estimator.export._signature import PREDICT_METHOD_NAME, Signature, TensorInfo
 from torch_estimator.serving import DEFAULT_MAX_REQUEST_BYTES, RestApiHandler, create_app

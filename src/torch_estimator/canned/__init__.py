@@ -1,6 +1,6 @@
 """Canned estimators with TensorFlow 2.15's arguments, defaults and variable names."""
 
-from ._estimators import (
+from torch_estimator.canned._estimators import (
     BaselineClassifier,
     BaselineEstimator,
     BaselineRegressor,

@@ -6,8 +6,8 @@ from typing import Any, Sequence
 
 import torch
 
-from .. import optimizers, summary
-from ..head import BinaryClassHead, Head, MultiClassHead, RegressionHead
+from torch_estimator._core import optimizers, summary
+from torch_estimator.head import BinaryClassHead, Head, MultiClassHead, RegressionHead
 
 __all__ = ["classifier_head", "regression_head", "get_optimizer_instance", "add_layer_summary", "check_features", "check_head"]
 

@@ -8,19 +8,25 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .._checks import check_layer_sizes
-from .._estimator import Estimator
-from .._mode_keys import ModeKeys
-from .._run_config import RunConfig
-from .._spec import EstimatorSpec
-from .._variables import current_store
-from ..feature_column import FeatureColumn
-from ..head import Head
-from ..losses import Reduction
-from ..optimizers import TrainOp
-from ..layers import get_activation
-from ._common import check_features, check_head, classifier_head, get_optimizer_instance, regression_head
-from ._models import baseline_logits, dnn_input_layer, dnn_logits, linear_logits, linear_model
+from torch_estimator._core.checks import check_layer_sizes
+from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.variables import current_store
+from torch_estimator.feature_column import FeatureColumn
+from torch_estimator.head import Head
+from torch_estimator._core.losses import Reduction
+from torch_estimator._core.optimizers import TrainOp
+from torch_estimator._core.layers import get_activation
+from torch_estimator.canned._common import (
+    check_features,
+    check_head,
+    classifier_head,
+    get_optimizer_instance,
+    regression_head,
+)
+from torch_estimator.canned._models import baseline_logits, dnn_input_layer, dnn_logits, linear_logits, linear_model
 
 __all__ = [
     "DNNClassifier",

@@ -8,12 +8,12 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .. import layers
-from .._mode_keys import ModeKeys
-from .._variables import get_variable, variable_scope
-from ..feature_column import DenseFeatures, FeatureColumn, LinearModel
-from ..feature_column._values import batch_size_of
-from ._common import add_layer_summary
+from torch_estimator._core import layers
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.variables import get_variable, variable_scope
+from torch_estimator.feature_column import DenseFeatures, FeatureColumn, LinearModel
+from torch_estimator._core.values import batch_size_of
+from torch_estimator.canned._common import add_layer_summary
 
 __all__ = ["dnn_input_layer", "dnn_logits", "linear_model", "linear_logits", "baseline_logits"]
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .census import CENSUS_COLUMNS, load_census
+from torch_estimator.datasets.census import CENSUS_COLUMNS, load_census
 
 __all__ = ["CENSUS_COLUMNS", "load_census"]

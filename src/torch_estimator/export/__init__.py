@@ -1,9 +1,9 @@
 """Export: serving input receivers, export outputs, and loading exported models
 (``te.estimator.export`` / ``te.export``; ``te.saved_model.load``)."""
 
-from .._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
-from .._export_trace import NotExportableError
-from ._receivers import (
+from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
+from torch_estimator._core.trace import NotExportableError
+from torch_estimator.export._receivers import (
     ParsedFeature,
     Placeholder,
     ServingInputReceiver,
@@ -13,8 +13,8 @@ from ._receivers import (
     parse_example,
     placeholder,
 )
-from ._loader import SavedModel, load
-from ._signature import Signature, TensorInfo
+from torch_estimator.export._loader import SavedModel, load
+from torch_estimator.export._signature import Signature, TensorInfo
 
 __all__ = [
     "ServingInputReceiver",

@@ -26,8 +26,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..feature_column._parse_spec import FixedLenFeature, VarLenFeature
-from ..feature_column._values import RaggedValue
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
+from torch_estimator._core.values import RaggedValue
 
 __all__ = ["encode_example", "decode_example", "parse_examples"]
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import google_crc32c
 
-from ..errors import DataLossError, NotFoundError
+from torch_estimator._core.errors import DataLossError, NotFoundError
 
 __all__ = [
     "FORMAT",

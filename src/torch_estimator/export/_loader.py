@@ -18,15 +18,15 @@ import torch
 from torch.export.graph_signature import InputKind
 from torch.utils import _pytree as pytree
 
-from .. import _tensor_file
-from .._batches import to_model_input
-from ..feature_column import FixedLenFeature, VarLenFeature
-from ..feature_column._columns import Transformer
-from ..feature_column._config import column_from_config
-from ..feature_column._layers import DenseFeatures, LinearModel
-from ._files import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, read_document, read_verified
-from ._program import sample_features
-from ._signature import Signature, TensorInfo, tf_dtype_name
+from torch_estimator._core import tensor_file as _tensor_file
+from torch_estimator._core.batches import to_model_input
+from torch_estimator.feature_column import FixedLenFeature, VarLenFeature
+from torch_estimator.feature_column._columns import Transformer
+from torch_estimator.feature_column._config import column_from_config
+from torch_estimator.feature_column._layers import DenseFeatures, LinearModel
+from torch_estimator.export._files import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, read_document, read_verified
+from torch_estimator.export._program import sample_features
+from torch_estimator.export._signature import Signature, TensorInfo, tf_dtype_name
 
 __all__ = ["load", "SavedModel"]
 
@@ -191,7 +191,7 @@ class SavedModel:
 
     def features(self, receiver_inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The model's features for a batch of receiver tensors (parsing tf.Example protos)."""
-        from ._example_proto import parse_examples
+        from torch_estimator.export._example_proto import parse_examples
 
         tensors = self._receiver["tensors"]
         arrays = {name: _as_input(name, receiver_inputs[name], tensors[name]) for name in tensors}

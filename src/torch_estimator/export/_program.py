@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 import numpy as np
 import torch
 
-from .._batches import to_model_input
-from .._export_output import get_export_outputs
-from .._export_trace import ExportTrace, NotExportableError, StringLookup, tracing
-from .._mode_keys import ModeKeys
-from .._variables import VariableStore
-from ..feature_column._parse_spec import FixedLenFeature
-from ._receivers import Placeholder, ServingInputReceiver, TensorServingInputReceiver
+from torch_estimator._core.batches import to_model_input
+from torch_estimator._core.export_output import get_export_outputs
+from torch_estimator._core.trace import ExportTrace, NotExportableError, StringLookup, tracing
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.variables import VariableStore
+from torch_estimator._core.parse_spec import FixedLenFeature
+from torch_estimator.export._receivers import Placeholder, ServingInputReceiver, TensorServingInputReceiver
 
 if TYPE_CHECKING:
-    from .._estimator import Estimator
+    from torch_estimator._estimator.estimator import Estimator
 
 __all__ = ["TracedModel", "trace_model", "receiver_config", "sample_features", "flatten_outputs"]
 
@@ -100,7 +100,7 @@ def sample_features(config: Mapping[str, Any]) -> dict[str, Any]:
     """A small batch of features of the receiver's types and shapes, zeros and empty strings: what
     the model_fn is traced on, and what a loaded export is checked with against the outputs the
     export recorded for it (``sample_outputs``)."""
-    from ..feature_column import RaggedValue
+    from torch_estimator.feature_column import RaggedValue
 
     out: dict[str, Any] = {}
     for key, feature in config["features"].items():

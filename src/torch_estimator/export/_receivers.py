@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from ..feature_column._parse_spec import FixedLenFeature, VarLenFeature, dtype_name
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature, dtype_name
 
 __all__ = [
     "Placeholder",

@@ -20,7 +20,7 @@ import socket
 import time
 from types import TracebackType
 
-from ._files import fsync_dir
+from torch_estimator.export._files import fsync_dir
 
 __all__ = ["TempExportDir", "remove_abandoned_temp_dirs", "TEMP_PREFIX", "LOCK_FILE", "LOCK_GRACE_SECONDS", "UNLOCKED_MAX_AGE_SECONDS"]
 

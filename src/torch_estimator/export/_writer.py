@@ -24,11 +24,20 @@ from typing import Any, Mapping
 
 import torch
 
-from .. import _tensor_file
-from ._files import ASSETS_DIR, FORMAT, PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, document_checksum, file_entry, write_file
-from ._program import TracedModel
-from ._signature import CLASSIFY_METHOD_NAME, PREDICT_METHOD_NAME, REGRESS_METHOD_NAME
-from ._temp_dirs import TEMP_PREFIX, TempExportDir, remove_abandoned_temp_dirs
+from torch_estimator._core import tensor_file as _tensor_file
+from torch_estimator.export._files import (
+    ASSETS_DIR,
+    FORMAT,
+    PROGRAM_FILE,
+    SAVED_MODEL_FILE,
+    VARIABLES_FILE,
+    document_checksum,
+    file_entry,
+    write_file,
+)
+from torch_estimator.export._program import TracedModel
+from torch_estimator.export._signature import CLASSIFY_METHOD_NAME, PREDICT_METHOD_NAME, REGRESS_METHOD_NAME
+from torch_estimator.export._temp_dirs import TEMP_PREFIX, TempExportDir, remove_abandoned_temp_dirs
 
 __all__ = ["write_saved_model", "timestamped_export_dir"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._columns import (
+from torch_estimator.feature_column._columns import (
     CategoricalColumn,
     DenseColumn,
     FeatureColumn,
@@ -20,9 +20,15 @@ from ._columns import (
     shared_embeddings,
     weighted_categorical_column,
 )
-from ._layers import DenseFeatures, LinearModel, input_layer, linear_model, transform_features
-from ._parse_spec import FixedLenFeature, VarLenFeature
-from ._values import CategoricalIds, RaggedValue
+from torch_estimator.feature_column._layers import (
+    DenseFeatures,
+    LinearModel,
+    input_layer,
+    linear_model,
+    transform_features,
+)
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
+from torch_estimator._core.values import CategoricalIds, RaggedValue
 
 shared_embedding_columns = shared_embeddings
 

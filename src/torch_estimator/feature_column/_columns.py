@@ -19,13 +19,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import initializers
-from .._batches import numeric_tensor
-from .._checks import text_key
-from .._variables import current_store, get_variable
-from ._hashing import CROSS_HASH_KEY, factorize, fingerprint64, fingerprint_cat64, hash_bucket
-from ._parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
-from ._values import CategoricalIds, DictionaryCache, RaggedValue, as_numpy, as_raw_sparse, encoding_of, not_missing, uniform_splits
+from torch_estimator._core import initializers
+from torch_estimator._core.batches import numeric_tensor
+from torch_estimator._core.checks import text_key
+from torch_estimator._core.variables import current_store, get_variable
+from torch_estimator.feature_column._hashing import (
+    CROSS_HASH_KEY,
+    factorize,
+    fingerprint64,
+    fingerprint_cat64,
+    hash_bucket,
+)
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
+from torch_estimator._core.values import (
+    CategoricalIds,
+    DictionaryCache,
+    RaggedValue,
+    as_numpy,
+    as_raw_sparse,
+    encoding_of,
+    not_missing,
+    uniform_splits,
+)
 
 __all__ = [
     "FeatureColumn",
@@ -78,7 +93,7 @@ class Transformer:
 
     @property
     def batch_size(self) -> int:
-        from ._values import batch_size_of
+        from torch_estimator._core.values import batch_size_of
 
         for value in self.features.values():
             return batch_size_of(value)
@@ -983,7 +998,7 @@ class EmbeddingColumn(_DenseViewOfCategorical):
 
 def _checkpoint_initializer(path: str, name: str) -> Callable[..., torch.Tensor]:
     def init(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
-        from .. import _checkpoint
+        from torch_estimator._core import checkpoint as _checkpoint
 
         prefix = _checkpoint.resolve(path)
         if prefix is None:

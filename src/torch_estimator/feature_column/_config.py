@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from .._export_trace import NotExportableError
-from . import _columns
+from torch_estimator._core.trace import NotExportableError
+from torch_estimator.feature_column import _columns
 
 __all__ = ["column_to_config", "column_from_config"]
 

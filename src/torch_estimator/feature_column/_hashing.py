@@ -11,7 +11,7 @@ import farmhash
 import numpy as np
 import pandas as pd
 
-from ._values import DictionaryCache, encoding_of
+from torch_estimator._core.values import DictionaryCache, encoding_of
 
 _FINGERPRINTS = DictionaryCache(capacity=64)
 

@@ -8,9 +8,9 @@ from typing import Any, Sequence, cast
 import numpy as np
 import torch
 
-from .._variables import current_store, get_variable, variable_scope
-from .._export_trace import current_trace
-from ._columns import (
+from torch_estimator._core.variables import current_store, get_variable, variable_scope
+from torch_estimator._core.trace import current_trace
+from torch_estimator.feature_column._columns import (
     SPARSE_GRADIENT_MIN_ROWS,
     CategoricalColumn,
     DenseColumn,
@@ -24,7 +24,7 @@ from ._columns import (
     sanitized_name,
     static_block,
 )
-from ._config import column_to_config
+from torch_estimator.feature_column._config import column_to_config
 
 __all__ = ["DenseFeatures", "input_layer", "LinearModel", "linear_model", "transform_features"]
 
@@ -78,7 +78,7 @@ def _feature_keys(columns: Sequence[FeatureColumn]) -> list[str]:
 
 
 def _check_batch_sizes(transformer: Transformer, feature_keys: Sequence[str]) -> None:
-    from ._values import batch_size_of
+    from torch_estimator._core.values import batch_size_of
 
     keys = [k for k in feature_keys if k in transformer.features]
     sizes = [batch_size_of(transformer.features[k]) for k in keys]
@@ -206,7 +206,7 @@ def input_layer(
 
 def _collect_vars(cols_to_vars: dict[Any, list[torch.Tensor]], columns: Sequence[FeatureColumn], layer_name: str) -> None:
     store = current_store()
-    from .._variables import current_scope
+    from torch_estimator._core.variables import current_scope
 
     prefix = "/".join(current_scope() + (layer_name,))
     variables = store.variables()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ._base import BaseHead, Head
-from ._binary import BinaryClassHead
-from ._contrib import ModelFnOps, no_op_train_fn
-from ._keys import MetricKeys, PredictionKeys
-from ._multi_class import MultiClassHead
-from ._multi_head import MultiHead
-from ._multi_label import MultiLabelHead
-from ._regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
+from torch_estimator.head._base import BaseHead, Head
+from torch_estimator.head._binary import BinaryClassHead
+from torch_estimator.head._contrib import ModelFnOps, no_op_train_fn
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._multi_class import MultiClassHead
+from torch_estimator.head._multi_head import MultiHead
+from torch_estimator.head._multi_label import MultiLabelHead
+from torch_estimator.head._regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
 
 __all__ = [
     "Head",

@@ -17,19 +17,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import summary
-from .._batches import numeric_tensor
-from .._checks import as_array, text_key
-from .._export_output import ExportOutput
-from .._export_trace import lookup_strings
-from .._fn_args import fn_args
-from .._mode_keys import ModeKeys
-from .._spec import EstimatorSpec
-from .._variables import current_store
-from ..losses import compute_weighted_loss, validate_loss_reduction
-from ..metrics import BinaryAccuracy, Mean, Metric, Precision, Recall
-from ..optimizers import Optimizer, TrainOp
-from ._keys import MetricKeys
+from torch_estimator._core import summary
+from torch_estimator._core.batches import numeric_tensor
+from torch_estimator._core.checks import as_array, text_key
+from torch_estimator._core.export_output import ExportOutput
+from torch_estimator._core.trace import lookup_strings
+from torch_estimator._core.fn_args import fn_args
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.variables import current_store
+from torch_estimator._core.losses import compute_weighted_loss, validate_loss_reduction
+from torch_estimator._core.metrics import BinaryAccuracy, Mean, Metric, Precision, Recall
+from torch_estimator._core.optimizers import Optimizer, TrainOp
+from torch_estimator.head._keys import MetricKeys
 
 __all__ = ["Head", "BaseHead", "DEFAULT_SERVING_KEY", "CLASSIFY_SERVING_KEY", "REGRESS_SERVING_KEY", "PREDICT_SERVING_KEY"]
 
@@ -86,7 +86,7 @@ class Head(abc.ABC):
         With ``logits_input`` the logits are a dense layer (no activation) created in
         ``scope`` (default: the head's name, else its family's scope, e.g. ``regression_head``).
         """
-        from ._contrib import create_model_fn_ops
+        from torch_estimator.head._contrib import create_model_fn_ops
 
         return create_model_fn_ops(self, self._default_scope, features, mode, labels, train_op_fn, logits, logits_input, scope)
 

@@ -7,10 +7,10 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .._export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
-from ..losses import Reduction
-from ..metrics import AUC, Accuracy, Mean, Metric, Precision, Recall
-from ._base import (
+from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
+from torch_estimator._core.losses import Reduction
+from torch_estimator._core.metrics import AUC, Accuracy, Mean, Metric, Precision, Recall
+from torch_estimator.head._base import (
     CLASSIFY_SERVING_KEY,
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
@@ -27,7 +27,7 @@ from ._base import (
     validate_label_vocabulary,
     vocabulary_ids,
 )
-from ._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
 
 __all__ = ["BinaryClassHead"]
 

@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 import torch
 
-from .. import layers
-from .._mode_keys import ModeKeys
-from .._spec import EstimatorSpec
-from .._variables import variable_scope
+from torch_estimator._core import layers
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.variables import variable_scope
 
 __all__ = ["ModelFnOps", "no_op_train_fn", "logits_from_input", "create_model_fn_ops"]
 

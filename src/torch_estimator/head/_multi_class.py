@@ -7,11 +7,11 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_int
-from .._export_output import ClassificationOutput, ExportOutput, PredictOutput
-from ..losses import Reduction
-from ..metrics import Accuracy, Metric
-from ._base import (
+from torch_estimator._core.checks import check_int
+from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput
+from torch_estimator._core.losses import Reduction
+from torch_estimator._core.metrics import Accuracy, Metric
+from torch_estimator.head._base import (
     CLASSIFY_SERVING_KEY,
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
@@ -27,8 +27,8 @@ from ._base import (
     validate_label_vocabulary,
     vocabulary_ids,
 )
-from ._binary import check_prediction_keys
-from ._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._binary import check_prediction_keys
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
 
 __all__ = ["MultiClassHead"]
 

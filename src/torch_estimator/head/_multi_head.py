@@ -6,11 +6,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from .._export_output import ExportOutput, PredictOutput
-from .._mode_keys import ModeKeys
-from .._spec import EstimatorSpec
-from ..metrics import Mean, Metric
-from ._base import (
+from torch_estimator._core.export_output import ExportOutput, PredictOutput
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.metrics import Mean, Metric
+from torch_estimator.head._base import (
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
     Features,
@@ -20,7 +20,7 @@ from ._base import (
     record_loss_summaries,
     sum_regularization,
 )
-from ._keys import MetricKeys
+from torch_estimator.head._keys import MetricKeys
 
 __all__ = ["MultiHead"]
 

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import as_array, check_int, describe
-from .._export_output import ClassificationOutput, ExportOutput, PredictOutput
-from ..losses import Reduction
-from ..metrics import AUC, Mean, Metric
-from ._base import (
+from torch_estimator._core.checks import as_array, check_int, describe
+from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput
+from torch_estimator._core.losses import Reduction
+from torch_estimator._core.metrics import AUC, Mean, Metric
+from torch_estimator.head._base import (
     CLASSIFY_SERVING_KEY,
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
@@ -27,8 +27,8 @@ from ._base import (
     tf_dtype_name,
     vocabulary_ids,
 )
-from ._binary import check_prediction_keys
-from ._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._binary import check_prediction_keys
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
 
 __all__ = ["MultiLabelHead"]
 

@@ -8,11 +8,11 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_int
-from .._export_output import ExportOutput, PredictOutput, RegressionOutput
-from ..losses import Reduction
-from ..metrics import Mean, Metric
-from ._base import (
+from torch_estimator._core.checks import check_int
+from torch_estimator._core.export_output import ExportOutput, PredictOutput, RegressionOutput
+from torch_estimator._core.losses import Reduction
+from torch_estimator._core.metrics import Mean, Metric
+from torch_estimator.head._base import (
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
     REGRESS_SERVING_KEY,
@@ -23,7 +23,7 @@ from ._base import (
     check_logits_final_dim,
     labels_as_tensor,
 )
-from ._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
 
 __all__ = ["RegressionHead", "LogisticRegressionHead", "PoissonRegressionHead"]
 

@@ -14,11 +14,17 @@ Example:
         localhost:8501/v1/models/census:predict
 """
 
-from ._app import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_NUM_THREADS, create_app, resolve_loader, serve
-from ._batching import BatchingParameters, read_batching_parameters
-from ._errors import ServingError
-from ._handler import RestApiHandler
-from ._manager import LoadedVersion, ModelManager, VersionStatus, list_versions
+from torch_estimator.serving._app import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_NUM_THREADS,
+    create_app,
+    resolve_loader,
+    serve,
+)
+from torch_estimator.serving._batching import BatchingParameters, read_batching_parameters
+from torch_estimator.serving._errors import ServingError
+from torch_estimator.serving._handler import RestApiHandler
+from torch_estimator.serving._manager import LoadedVersion, ModelManager, VersionStatus, list_versions
 
 __all__ = [
     "create_app",

@@ -19,11 +19,11 @@ from fastapi import FastAPI, Request, Response
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-from ._batching import BatchingParameters
-from ._errors import ServingError, internal, invalid_argument, not_found
-from ._handler import RestApiHandler
-from ._json_output import error_body
-from ._manager import Loader, ModelManager
+from torch_estimator.serving._batching import BatchingParameters
+from torch_estimator.serving._errors import ServingError, internal, invalid_argument, not_found
+from torch_estimator.serving._handler import RestApiHandler
+from torch_estimator.serving._json_output import error_body
+from torch_estimator.serving._manager import Loader, ModelManager
 
 __all__ = ["create_app", "serve", "resolve_loader", "DEFAULT_NUM_THREADS", "DEFAULT_MAX_REQUEST_BYTES"]
 

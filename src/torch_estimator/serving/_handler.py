@@ -14,17 +14,29 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from ..export._example_proto import encode_example
-from ..export._signature import (
+from torch_estimator.export._example_proto import encode_example
+from torch_estimator.export._signature import (
     CLASSIFY_METHOD_NAME,
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     REGRESS_METHOD_NAME,
     Signature,
 )
-from ._errors import ServingError, failed_precondition, internal, invalid_argument, not_found
-from ._json_input import ROW, examples_from_json, parse_body, predict_inputs_from_json, signature_name_of
-from ._json_output import classify_response, error_body, json_body, predict_response, regress_response
-from ._manager import LoadedVersion, ModelManager
+from torch_estimator.serving._errors import ServingError, failed_precondition, internal, invalid_argument, not_found
+from torch_estimator.serving._json_input import (
+    ROW,
+    examples_from_json,
+    parse_body,
+    predict_inputs_from_json,
+    signature_name_of,
+)
+from torch_estimator.serving._json_output import (
+    classify_response,
+    error_body,
+    json_body,
+    predict_response,
+    regress_response,
+)
+from torch_estimator.serving._manager import LoadedVersion, ModelManager
 
 __all__ = ["RestApiHandler"]
 

@@ -14,9 +14,9 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..export._signature import TensorInfo, numpy_dtype
-from ._decimal import decimal_string
-from ._errors import ServingError, invalid_argument, unimplemented
+from torch_estimator.export._signature import TensorInfo, numpy_dtype
+from torch_estimator.serving._decimal import decimal_string
+from torch_estimator.serving._errors import ServingError, invalid_argument, unimplemented
 
 __all__ = [
     "parse_body",

@@ -13,9 +13,9 @@ from typing import Mapping
 
 import numpy as np
 
-from ..export._signature import tf_dtype_name
-from ._decimal import decimal_strings
-from ._errors import ServingError, internal, invalid_argument
+from torch_estimator.export._signature import tf_dtype_name
+from torch_estimator.serving._decimal import decimal_strings
+from torch_estimator.serving._errors import ServingError, internal, invalid_argument
 
 __all__ = ["predict_response", "classify_response", "regress_response", "error_body", "json_body"]
 

@@ -17,10 +17,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import DataLossError, NotFoundError
-from ..export._signature import Signature
-from ._batching import BatchingParameters, SignatureBatcher
-from ._errors import not_found
+from torch_estimator._core.errors import DataLossError, NotFoundError
+from torch_estimator.export._signature import Signature
+from torch_estimator.serving._batching import BatchingParameters, SignatureBatcher
+from torch_estimator.serving._errors import not_found
 
 __all__ = ["ModelManager", "LoadedVersion", "VersionStatus", "Loader", "list_versions"]
 
@@ -41,7 +41,7 @@ _Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 def _export_load(path: str) -> Any:
-    from ..export import load
+    from torch_estimator.export import load
 
     return load(path)
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from ._export_trace import StringLookup
+from torch_estimator._core.trace import StringLookup
 
 __all__ = ["ExportOutput", "ClassificationOutput", "RegressionOutput", "PredictOutput"]
 

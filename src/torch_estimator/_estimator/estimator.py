@@ -15,24 +15,25 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from . import _checkpoint, _events, _rng
-from . import hooks as hooks_lib
-from ._checks import describe
-from ._batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
-from ._export_trace import NotExportableError
-from ._fn_args import fn_args
-from ._data_parallel import DataParallelRun
-from ._mode_keys import ModeKeys
-from ._model_dir_lock import TrainingLock
-from ._progress import ProgressHook, input_length
-from ._run_config import RunConfig
-from ._spec import EstimatorSpec
-from ._variables import VariableStore
-from ._warm_start import WarmStarter, warm_start_settings
-from .distribute import strategy_for
-from .errors import DataLossError, NotFoundError
-from .metrics import Metric
-from .optimizers import TrainOp, reducing_gradients
+from torch_estimator._core import checkpoint as _checkpoint, rng as _rng
+from torch_estimator._engine import events as _events
+from torch_estimator._engine import hooks as hooks_lib
+from torch_estimator._core.checks import describe
+from torch_estimator._core.batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
+from torch_estimator._core.trace import NotExportableError
+from torch_estimator._core.fn_args import fn_args
+from torch_estimator._engine.parallel import DataParallelRun
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._engine.model_dir_lock import TrainingLock
+from torch_estimator._engine.progress import ProgressHook, input_length
+from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.variables import VariableStore
+from torch_estimator._engine.warm_start import WarmStarter, warm_start_settings
+from torch_estimator._engine.distribute import strategy_for
+from torch_estimator._core.errors import DataLossError, NotFoundError
+from torch_estimator._core.metrics import Metric
+from torch_estimator._core.optimizers import TrainOp, reducing_gradients
 
 __all__ = ["Estimator"]
 
@@ -561,8 +562,8 @@ class Estimator:
     ) -> bytes:
         """Like ``export_saved_model`` with ``{mode: receiver_fn}``; only PREDICT can be exported
         (TRAIN and EVAL graphs need TensorFlow's session machinery)."""
-        from .export._program import trace_model
-        from .export._writer import write_saved_model
+        from torch_estimator.export._program import trace_model
+        from torch_estimator.export._writer import write_saved_model
 
         unsupported = sorted(set(input_receiver_fn_map) - {ModeKeys.PREDICT})
         if unsupported:

@@ -6,8 +6,8 @@ import copy
 import os
 from typing import Any, Callable, Mapping
 
-from ._checks import check_int, check_number, describe
-from ._fn_args import fn_args
+from torch_estimator._core.checks import check_int, check_number, describe
+from torch_estimator._core.fn_args import fn_args
 
 __all__ = ["RunConfig"]
 
@@ -169,7 +169,7 @@ class RunConfig:
             if self._values[key] is not None:
                 self._values[key] = check(key, self._values[key])
         if self._values["train_distribute"] is not None:
-            from .distribute import strategy_for
+            from torch_estimator._engine.distribute import strategy_for
 
             strategy_for(self._values["train_distribute"])  # raises unless it is a strategy of ours
 
@@ -228,6 +228,6 @@ class RunConfig:
 
 
 def _env() -> Any:
-    from .distribute import environment
+    from torch_estimator._engine.distribute import environment
 
     return environment()

@@ -16,7 +16,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save
 
-from .errors import DataLossError, NotFoundError
+from torch_estimator._core.errors import DataLossError, NotFoundError
 
 __all__ = ["serialize", "read", "read_tensor", "read_shapes", "crc32c", "CHECKSUMS_KEY"]
 

@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import Any
 
-from . import hooks as hooks_lib
+from torch_estimator._engine import hooks as hooks_lib
 
 __all__ = ["ProgressHook", "input_length"]
 

@@ -14,7 +14,7 @@ import random
 import torch
 import torch.distributed as dist
 
-from .distribute import DataParallelStrategy, Environment
+from torch_estimator._engine.distribute import DataParallelStrategy, Environment
 
 __all__ = ["DataParallelRun"]
 

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .._checks import as_array
+from torch_estimator._core.checks import as_array
 
 __all__ = ["RaggedValue", "CategoricalIds", "EncodedStrings", "encode_strings", "as_raw_sparse", "as_numpy", "batch_size_of", "not_missing"]
 

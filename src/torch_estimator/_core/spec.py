@@ -8,11 +8,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import hooks as hooks_lib
-from ._export_output import get_export_outputs
-from ._export_trace import StringLookup
-from ._mode_keys import ModeKeys
-from .metrics import Metric
+from torch_estimator._engine import hooks as hooks_lib
+from torch_estimator._core.export_output import get_export_outputs
+from torch_estimator._core.trace import StringLookup
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.metrics import Metric
 
 __all__ = ["EstimatorSpec"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from . import _checkpoint, initializers
+from torch_estimator._core import checkpoint as _checkpoint, initializers
 
 __all__ = ["VocabInfo", "WarmStartSettings", "WarmStarter", "warm_start_settings"]
 

@@ -13,7 +13,7 @@ import os
 import socket
 from types import TracebackType
 
-from .errors import ModelDirLockedError
+from torch_estimator._core.errors import ModelDirLockedError
 
 __all__ = ["TrainingLock", "LOCK_FILE"]
 

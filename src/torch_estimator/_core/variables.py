@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
 
-from . import initializers
-from ._mode_keys import ModeKeys
-from .errors import NotFoundError
+from torch_estimator._core import initializers
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from .optimizers import Optimizer
+    from torch_estimator._core.optimizers import Optimizer
 
 __all__ = ["VariableStore", "get_variable", "variable_scope", "module", "current_store", "get_global_step", "trainable_variables"]
 

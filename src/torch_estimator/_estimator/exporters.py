@@ -10,11 +10,11 @@ import os
 import shutil
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import _events
-from ._fn_args import fn_args
+from torch_estimator._engine import events as _events
+from torch_estimator._core.fn_args import fn_args
 
 if TYPE_CHECKING:
-    from ._estimator import Estimator
+    from torch_estimator._estimator.estimator import Estimator
 
 __all__ = ["Exporter", "LatestExporter", "BestExporter", "FinalExporter"]
 

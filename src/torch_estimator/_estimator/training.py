@@ -8,11 +8,11 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import hooks as hooks_lib
-from ._exporters import Exporter
+from torch_estimator._engine import hooks as hooks_lib
+from torch_estimator._estimator.exporters import Exporter
 
 if TYPE_CHECKING:
-    from ._estimator import Estimator
+    from torch_estimator._estimator.estimator import Estimator
 
 __all__ = ["TrainSpec", "EvalSpec", "train_and_evaluate"]
 
@@ -178,7 +178,7 @@ class _EvaluateAfterCheckpoint(hooks_lib.CheckpointSaverListener):
 def train_and_evaluate(estimator: "Estimator", train_spec: TrainSpec, eval_spec: EvalSpec) -> tuple[dict[str, Any] | None, list[Any]]:
     """Trains ``estimator`` per ``train_spec``, evaluating per ``eval_spec`` after every new
     checkpoint and at the end; returns the last ``(eval_metrics, export_results)``."""
-    from ._estimator import Estimator
+    from torch_estimator._estimator.estimator import Estimator
 
     if not isinstance(estimator, Estimator):
         raise TypeError(f"`estimator` must have type `tf.estimator.Estimator`. Got: {type(estimator)}")

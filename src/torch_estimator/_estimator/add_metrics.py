@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._estimator import Estimator
-from ._fn_args import call_with_named_args, fn_args
-from ._mode_keys import ModeKeys
-from ._spec import EstimatorSpec
+from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._core.fn_args import call_with_named_args, fn_args
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.spec import EstimatorSpec
 
 __all__ = ["add_metrics"]
 

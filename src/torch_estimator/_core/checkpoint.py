@@ -22,8 +22,8 @@ import time
 
 import torch
 
-from . import _tensor_file
-from .errors import DataLossError, NotFoundError
+from torch_estimator._core import tensor_file as _tensor_file
+from torch_estimator._core.errors import DataLossError, NotFoundError
 
 __all__ = ["Saver", "Index", "latest_checkpoint", "read_index", "load", "load_newest_intact", "list_variables", "load_variable", "resolve"]
 

@@ -64,8 +64,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from ._checks import describe
-from .feature_column._values import encode_strings
+from torch_estimator._core.checks import describe
+from torch_estimator._core.values import encode_strings
 
 __all__ = ["make_csv_input_fn", "make_parquet_input_fn"]
 

@@ -15,11 +15,11 @@ import operator
 import os
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import _events
-from . import hooks as hooks_lib
+from torch_estimator._engine import events as _events
+from torch_estimator._engine import hooks as hooks_lib
 
 if TYPE_CHECKING:
-    from ._estimator import Estimator
+    from torch_estimator._estimator.estimator import Estimator
 
 __all__ = [
     "make_early_stopping_hook",
@@ -38,7 +38,7 @@ read_eval_metrics = _events.read_eval_metrics
 
 
 def _check_estimator(estimator: Any) -> None:
-    from ._estimator import Estimator
+    from torch_estimator._estimator.estimator import Estimator
 
     if not isinstance(estimator, Estimator):
         raise TypeError(f"`estimator` must have type `tf.estimator.Estimator`. Got: {type(estimator)}")
