@@ -41,13 +41,20 @@ def reference_columns(train: dict[str, np.ndarray]) -> tuple[list[fc.FeatureColu
     occupation = fc.categorical_column_with_hash_bucket("occupation", 1000)
     age_buckets = fc.bucketized_column(fc.numeric_column("age"), AGE_BOUNDARIES)
     wide = [
-        cat["education"], cat["marital-status"], cat["relationship"], cat["workclass"], occupation, age_buckets,
+        cat["education"],
+        cat["marital-status"],
+        cat["relationship"],
+        cat["workclass"],
+        occupation,
+        age_buckets,
         fc.crossed_column(["education", "occupation"], 1000),
         fc.crossed_column([age_buckets, "education", "occupation"], 1000),
     ]
     deep = [fc.numeric_column(k) for k in NUMERIC_COLUMNS] + [
-        fc.indicator_column(cat["workclass"]), fc.indicator_column(cat["education"]),
-        fc.indicator_column(cat["marital-status"]), fc.indicator_column(cat["relationship"]),
+        fc.indicator_column(cat["workclass"]),
+        fc.indicator_column(cat["education"]),
+        fc.indicator_column(cat["marital-status"]),
+        fc.indicator_column(cat["relationship"]),
         fc.embedding_column(occupation, 8),
     ]
     return wide, deep
@@ -58,8 +65,11 @@ def ours(seed: int, epochs: int, batch_size: int) -> dict[str, float]:
     test, test_labels = census_features(load_census("test"))
     wide, deep = reference_columns(train)
     est = te.DNNLinearCombinedClassifier(
-        model_dir=tempfile.mkdtemp(prefix="auc-parity-"), linear_feature_columns=wide, dnn_feature_columns=deep,
-        dnn_hidden_units=[100, 75, 50, 25], config=te.RunConfig(tf_random_seed=seed, save_checkpoints_steps=10**9),
+        model_dir=tempfile.mkdtemp(prefix="auc-parity-"),
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[100, 75, 50, 25],
+        config=te.RunConfig(tf_random_seed=seed, save_checkpoints_steps=10**9),
     )
     est.train(te.inputs.numpy_input_fn(train, train_labels, batch_size=batch_size, num_epochs=epochs, shuffle=True))
     result = est.evaluate(te.inputs.numpy_input_fn(test, test_labels, batch_size=1024, num_epochs=1, shuffle=False))
@@ -68,7 +78,16 @@ def ours(seed: int, epochs: int, batch_size: int) -> dict[str, float]:
 
 def tf_runs(python: str | None, seeds: list[int], epochs: int, batch_size: int) -> list[dict[str, float]]:
     if python:
-        args = [python, TOOL, "--epochs", str(epochs), "--batch-size", str(batch_size), "--seeds", ",".join(map(str, seeds))]
+        args = [
+            python,
+            TOOL,
+            "--epochs",
+            str(epochs),
+            "--batch-size",
+            str(batch_size),
+            "--seeds",
+            ",".join(map(str, seeds)),
+        ]
         out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
         return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     with open(FIXTURE, encoding="utf-8") as f:
@@ -98,7 +117,9 @@ def main() -> None:
     print(f"mean auc {mean:.4f} (std {np.std([r['auc'] for r in mine]):.4f})", end="")
     if reference:
         tf_mean = float(np.mean([r["auc"] for r in reference]))
-        print(f"; tf.estimator {tf_mean:.4f} (std {np.std([r['auc'] for r in reference]):.4f}); difference {mean - tf_mean:+.4f}")
+        print(
+            f"; tf.estimator {tf_mean:.4f} (std {np.std([r['auc'] for r in reference]):.4f}); difference {mean - tf_mean:+.4f}"
+        )
     else:
         print("; no tf.estimator runs for these settings in the fixture (pass --tf)")
 

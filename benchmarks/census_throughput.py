@@ -38,8 +38,13 @@ BATCH_SIZES = (40, 256, 1024)
 def estimator_throughput(batch_size: int, seconds: float) -> float:
     wide, deep = census_columns()
     est = te.DNNLinearCombinedClassifier(
-        model_dir=tempfile.mkdtemp(), linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[100, 75, 50, 25],
-        config=te.RunConfig(save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9),
+        model_dir=tempfile.mkdtemp(),
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[100, 75, 50, 25],
+        config=te.RunConfig(
+            save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9
+        ),
     )
     features, labels = census_features(load_census("train"))
     input_fn = te.inputs.numpy_input_fn(features, labels, batch_size=batch_size, num_epochs=None, shuffle=True)
@@ -61,7 +66,9 @@ class HandWritten(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros(1))
         self.occupation = torch.nn.Embedding(1000, 8)
         sizes = [dense_width + 8, 100, 75, 50, 25]
-        self.tower = torch.nn.Sequential(*itertools.chain.from_iterable((torch.nn.Linear(a, b), torch.nn.ReLU()) for a, b in zip(sizes, sizes[1:])))
+        self.tower = torch.nn.Sequential(
+            *itertools.chain.from_iterable((torch.nn.Linear(a, b), torch.nn.ReLU()) for a, b in zip(sizes, sizes[1:]))
+        )
         self.logits = torch.nn.Linear(25, 1)
 
     def forward(self, ids: list[torch.Tensor], dense: torch.Tensor, occupation: torch.Tensor) -> torch.Tensor:
@@ -105,7 +112,12 @@ def handwritten_throughput(batch_size: int, seconds: float) -> float:
 
 def predict_throughput() -> float:
     wide, deep = census_columns()
-    est = te.DNNLinearCombinedClassifier(model_dir=tempfile.mkdtemp(), linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[100, 75, 50, 25])
+    est = te.DNNLinearCombinedClassifier(
+        model_dir=tempfile.mkdtemp(),
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[100, 75, 50, 25],
+    )
     features, labels = census_features(load_census("train"))
     est.train(te.inputs.numpy_input_fn(features, labels, batch_size=256, shuffle=True), steps=10)
     test_features, _ = census_features(load_census("test"))
@@ -130,9 +142,14 @@ def main() -> None:
         raw = json.loads(out.strip().splitlines()[-1])
         tf_numbers = {
             "train": {str(r["batch_size"]): r["examples_per_sec"] for r in raw["train"]},
-            "predict": max((r["predict_examples_per_sec"] for r in raw["predict"] if r["batch_size"] == 1024), default=None),
+            "predict": max(
+                (r["predict_examples_per_sec"] for r in raw["predict"] if r["batch_size"] == 1024), default=None
+            ),
         }
-    print(f"{'batch':>6} {'torch_estimator':>16} {'hand-written':>14} {'ratio':>7}" + (f" {'tf.estimator':>13} {'vs TF':>7}" if tf_numbers else ""))
+    print(
+        f"{'batch':>6} {'torch_estimator':>16} {'hand-written':>14} {'ratio':>7}"
+        + (f" {'tf.estimator':>13} {'vs TF':>7}" if tf_numbers else "")
+    )
     for batch in BATCH_SIZES:
         ours = estimator_throughput(batch, args.seconds)
         ceiling = handwritten_throughput(batch, args.seconds)

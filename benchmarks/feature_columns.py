@@ -39,8 +39,10 @@ def bench_census(batch: int = 1024, repeats: int = 50) -> None:
             transformer = fc.Transformer(features)
             dense(transformer), linear(transformer)
     total = (time.perf_counter() - start) / repeats
-    print(f"census columns, batch {batch}: host transforms {host * 1e3:.2f} ms, transforms + DenseFeatures + LinearModel {total * 1e3:.2f} ms "
-          f"({batch / total:,.0f} rows/s)")
+    print(
+        f"census columns, batch {batch}: host transforms {host * 1e3:.2f} ms, transforms + DenseFeatures + LinearModel {total * 1e3:.2f} ms "
+        f"({batch / total:,.0f} rows/s)"
+    )
 
 
 def bench_hashed_step(buckets: int, sparse: bool, batch: int = 256, repeats: int = 30) -> float:
@@ -51,6 +53,7 @@ def bench_hashed_step(buckets: int, sparse: bool, batch: int = 256, repeats: int
     saved = _columns.SPARSE_GRADIENT_MIN_ROWS
     _columns.SPARSE_GRADIENT_MIN_ROWS = 1 if sparse else 10**12
     try:
+
         def step(i: int) -> None:
             with store.activate():
                 logits = fc.LinearModel([column])({"id": keys[i]})
@@ -73,8 +76,10 @@ def main() -> None:
     small = bench_hashed_step(10**3, sparse=True)
     large = bench_hashed_step(10**6, sparse=True)
     dense = bench_hashed_step(10**6, sparse=False)
-    print(f"hashed column + Ftrl step, batch 256: 10^3 buckets {small * 1e3:.2f} ms, 10^6 buckets sparse {large * 1e3:.2f} ms "
-          f"(ratio {large / small:.2f}), 10^6 buckets dense {dense * 1e3:.2f} ms")
+    print(
+        f"hashed column + Ftrl step, batch 256: 10^3 buckets {small * 1e3:.2f} ms, 10^6 buckets sparse {large * 1e3:.2f} ms "
+        f"(ratio {large / small:.2f}), 10^6 buckets dense {dense * 1e3:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

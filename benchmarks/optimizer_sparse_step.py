@@ -35,7 +35,9 @@ def time_step(make_optimizer, rows: int, dim: int, touched: int | None, device: 
         grad = torch.randn(rows, dim, generator=gen).to(device)
     else:
         index = torch.randperm(rows, generator=gen)[:touched].sort().values
-        grad = torch.sparse_coo_tensor(index[None], torch.randn(touched, dim, generator=gen), (rows, dim), check_invariants=True)
+        grad = torch.sparse_coo_tensor(
+            index[None], torch.randn(touched, dim, generator=gen), (rows, dim), check_invariants=True
+        )
         grad = grad.coalesce().to(device)
     times = []
     for i in range(repeats + 3):
@@ -57,8 +59,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
-          f"dim {args.dim}, {args.touched} touched rows, median of {args.repeats} steps")
+    print(
+        f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
+        f"dim {args.dim}, {args.touched} touched rows, median of {args.repeats} steps"
+    )
     factories = {
         "Ftrl": lambda: optimizers.Ftrl(learning_rate=0.2, l1_regularization_strength=0.01),
         "Adagrad": lambda: optimizers.Adagrad(learning_rate=0.1),

@@ -35,9 +35,19 @@ def worker(steps: int, batch_size: int) -> None:
     features, labels = census_features(load_census("train"))
     wide, deep = census_columns()
     est = te.DNNLinearCombinedClassifier(
-        model_dir=tempfile.mkdtemp(prefix="scale-") if te.RunConfig().num_worker_replicas == 1 else os.environ["SCALE_MODEL_DIR"],
-        linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[100, 75, 50, 25],
-        config=te.RunConfig(tf_random_seed=1, save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9),
+        model_dir=tempfile.mkdtemp(prefix="scale-")
+        if te.RunConfig().num_worker_replicas == 1
+        else os.environ["SCALE_MODEL_DIR"],
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[100, 75, 50, 25],
+        config=te.RunConfig(
+            tf_random_seed=1,
+            save_checkpoints_steps=None,
+            save_checkpoints_secs=None,
+            save_summary_steps=0,
+            log_step_count_steps=10**9,
+        ),
     )
     input_fn = te.inputs.numpy_input_fn(features, labels, batch_size=batch_size, num_epochs=None, shuffle=True)
     est.train(input_fn, steps=20)  # warm-up
@@ -50,7 +60,20 @@ def worker(steps: int, batch_size: int) -> None:
 
 def run_parallel(processes: int, steps: int, batch_size: int) -> float:
     env = {**os.environ, "SCALE_MODEL_DIR": tempfile.mkdtemp(prefix="scale-dp-")}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes), __file__, "--worker", "--steps", str(steps), "--batch_size", str(batch_size)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(processes),
+        __file__,
+        "--worker",
+        "--steps",
+        str(steps),
+        "--batch_size",
+        str(batch_size),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
     return float(re.search(r"RESULT ([0-9.]+)", out).group(1))
 
@@ -71,7 +94,9 @@ def main() -> None:
     for n, rate in rates.items():
         print(f"{n:>10} {rate:>12,.0f} {rate / rates[1]:>9.2f}")
     if args.stream_gb > 0:
-        subprocess.run([sys.executable, os.path.join(HERE, "streaming_memory.py"), "--gb", str(args.stream_gb)], check=True)
+        subprocess.run(
+            [sys.executable, os.path.join(HERE, "streaming_memory.py"), "--gb", str(args.stream_gb)], check=True
+        )
 
 
 if __name__ == "__main__":

@@ -44,13 +44,20 @@ def build_census_export(directory: str, steps: int) -> str:
 
     wide, deep = census_columns()
     estimator = te.DNNLinearCombinedClassifier(
-        model_dir=os.path.join(directory, "model"), linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[100, 75, 50, 25],
+        model_dir=os.path.join(directory, "model"),
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[100, 75, 50, 25],
         config=te.RunConfig(log_step_count_steps=10**9),
     )
     features, labels = census_features(load_census("train"))
-    estimator.train(te.inputs.numpy_input_fn(features, labels, batch_size=256, num_epochs=None, shuffle=True), steps=steps)
+    estimator.train(
+        te.inputs.numpy_input_fn(features, labels, batch_size=256, num_epochs=None, shuffle=True), steps=steps
+    )
     spec = te.feature_column.make_parse_example_spec(wide + deep)
-    receivers = {name: te.export.placeholder("float32" if name in NUMERIC else "string", [None], name=name) for name in spec}
+    receivers = {
+        name: te.export.placeholder("float32" if name in NUMERIC else "string", [None], name=name) for name in spec
+    }
     base = os.path.join(directory, "export")
     estimator.export_saved_model(base, te.export.build_raw_serving_input_receiver_fn(receivers))
     return base
@@ -65,14 +72,30 @@ def _free_port() -> int:
 class Server:
     """A ``torch-estimator serve`` process on a free loopback port."""
 
-    def __init__(self, model_base_path: str, model_name: str, enable_batching: bool, loader: str | None, intra_op: int) -> None:
+    def __init__(
+        self, model_base_path: str, model_name: str, enable_batching: bool, loader: str | None, intra_op: int
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.model_name = model_name
         command = [
-            sys.executable, "-m", "torch_estimator", "--quiet", "serve", "--model_base_path", model_base_path, "--model_name", model_name,
-            "--port", str(self.port), "--host", "127.0.0.1", "--file_system_poll_wait_seconds", "0",
-            "--tensorflow_intra_op_parallelism", str(intra_op),
+            sys.executable,
+            "-m",
+            "torch_estimator",
+            "--quiet",
+            "serve",
+            "--model_base_path",
+            model_base_path,
+            "--model_name",
+            model_name,
+            "--port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
+            "--file_system_poll_wait_seconds",
+            "0",
+            "--tensorflow_intra_op_parallelism",
+            str(intra_op),
         ]
         command += ["--enable_batching"] if enable_batching else []
         command += ["--loader", loader] if loader else []
@@ -118,7 +141,9 @@ def build_instances(metadata: dict, signature_name: str, count: int) -> list[Any
         return [{"b64": base64.b64encode(encode_example(row)).decode()} for row in typed]
     missing = sorted(set(inputs) - set(rows[0]))
     if missing:
-        raise SystemExit(f"signature {signature_name!r} takes inputs {missing} that are not census columns; pass --signature_name.")
+        raise SystemExit(
+            f"signature {signature_name!r} takes inputs {missing} that are not census columns; pass --signature_name."
+        )
     return [{name: _census_value(name, row[name], info["dtype"]) for name, info in inputs.items()} for row in rows]
 
 
@@ -164,7 +189,13 @@ def load_test(url: str, body: dict, requests: int, concurrency: int, seconds: fl
         t.join()
     wall = time.perf_counter() - start
     ms = np.asarray(latencies) * 1000
-    return {"requests": len(ms), "errors": errors[0], "p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)), "rps": len(ms) / wall}
+    return {
+        "requests": len(ms),
+        "errors": errors[0],
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "rps": len(ms) / wall,
+    }
 
 
 def run_config(args: argparse.Namespace, base_path: str, enable_batching: bool) -> list[tuple]:
@@ -193,13 +224,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model_base_path", default=None, help="default: train and export a census model")
     parser.add_argument("--model_name", default="census")
-    parser.add_argument("--signature_name", default=None, help="default: serving_default if it is a predict signature, else predict")
-    parser.add_argument("--loader", default=None, help="'module:function' for the server (default: torch_estimator.export:load)")
+    parser.add_argument(
+        "--signature_name", default=None, help="default: serving_default if it is a predict signature, else predict"
+    )
+    parser.add_argument(
+        "--loader", default=None, help="'module:function' for the server (default: torch_estimator.export:load)"
+    )
     parser.add_argument("--requests", type=int, default=1000, help="requests per instance count")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--instances", default="1,100", help="instances per request, comma-separated")
     parser.add_argument("--seconds", type=float, default=30.0, help="time limit per instance count")
-    parser.add_argument("--intra_op", type=int, default=0, help="the server's --tensorflow_intra_op_parallelism (0: its default, torch's or 1 with batching)")
+    parser.add_argument(
+        "--intra_op",
+        type=int,
+        default=0,
+        help="the server's --tensorflow_intra_op_parallelism (0: its default, torch's or 1 with batching)",
+    )
     parser.add_argument("--train_steps", type=int, default=300, help="training steps of the default census model")
     batching = parser.add_mutually_exclusive_group()
     batching.add_argument("--enable_batching", action="store_true")
@@ -218,10 +258,16 @@ def main() -> None:
         rows = [row for enable in configs for row in run_config(args, base_path, enable)]
 
     threads = f"intra-op threads {args.intra_op}" if args.intra_op else "the server's default intra-op threads"
-    print(f"\n:predict on {args.model_name}, {args.concurrency} concurrent clients, up to {args.requests} requests per row, loopback, {threads}")
-    print(f"{'batching':>8} {'instances':>9} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'inst/s':>9}")
+    print(
+        f"\n:predict on {args.model_name}, {args.concurrency} concurrent clients, up to {args.requests} requests per row, loopback, {threads}"
+    )
+    print(
+        f"{'batching':>8} {'instances':>9} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'inst/s':>9}"
+    )
     for batching_state, n, r in rows:
-        print(f"{batching_state:>8} {n:>9} {r['requests']:>8} {r['errors']:>6} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.1f} {r['rps'] * n:>9.0f}")
+        print(
+            f"{batching_state:>8} {n:>9} {r['requests']:>8} {r['errors']:>6} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.1f} {r['rps'] * n:>9.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,10 @@ def generate(directory: str, gigabytes: float, seed: int = 0) -> tuple[str, str,
 
     census = pa.Table.from_pandas(load_census("train"), preserve_index=False)
     rng = np.random.default_rng(seed)
-    csv_path, parquet_path = os.path.join(directory, "census-large.csv"), os.path.join(directory, "census-large.parquet")
+    csv_path, parquet_path = (
+        os.path.join(directory, "census-large.csv"),
+        os.path.join(directory, "census-large.parquet"),
+    )
     target = gigabytes * 2**30
     rows = 0
     with pa.OSFile(csv_path, "wb") as csv_file:
@@ -111,9 +114,14 @@ def measure(fmt: str, path: str, batch_size: int, train_steps: int, one_pass: bo
     wide, deep = census_columns()
     model_dir = tempfile.mkdtemp(prefix="streaming-memory-")
     estimator = te.DNNLinearCombinedClassifier(
-        model_dir=model_dir, linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[100, 75, 50, 25],
+        model_dir=model_dir,
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[100, 75, 50, 25],
         label_vocabulary=LABELS,
-        config=te.RunConfig(save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9),
+        config=te.RunConfig(
+            save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9
+        ),
     )
     estimator.train(make(path, batch_size, label_key="class"), steps=20)  # builds the model: not input memory
     input_fn = make(path, batch_size, label_key="class", num_epochs=1 if one_pass else None)
@@ -154,11 +162,22 @@ def main() -> None:
     )
     training = "one pass" if args.one_pass else f"{args.train_steps} steps"
     print(f"Batch size {args.batch_size}; wide & deep trained for {training}.\n")
-    print(f"{'format':<8} {'input rows/s':>13} {'train rows/s':>13} {'baseline RSS MB':>16} {'peak +MB (input)':>17} {'peak +MB (train)':>17}")
+    print(
+        f"{'format':<8} {'input rows/s':>13} {'train rows/s':>13} {'baseline RSS MB':>16} {'peak +MB (input)':>17} {'peak +MB (train)':>17}"
+    )
     try:
         for fmt in args.formats.split(","):
-            command = [sys.executable, __file__, "--measure", fmt, paths[fmt], "--batch-size", str(args.batch_size),
-                       "--train-steps", str(args.train_steps)] + (["--one-pass"] if args.one_pass else [])
+            command = [
+                sys.executable,
+                __file__,
+                "--measure",
+                fmt,
+                paths[fmt],
+                "--batch-size",
+                str(args.batch_size),
+                "--train-steps",
+                str(args.train_steps),
+            ] + (["--one-pass"] if args.one_pass else [])
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 raise SystemExit(f"measuring {fmt} failed:\n{done.stderr}")

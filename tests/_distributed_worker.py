@@ -34,10 +34,18 @@ def main() -> None:
     features, labels = census_features(load_census("train").head(2000))
     wide, deep = census_columns()
     # a table large enough for sparse gradients (averaged densely across workers)
-    deep = deep + [te.feature_column.embedding_column(te.feature_column.categorical_column_with_hash_bucket("native-country", 60000), 4)]
+    deep = deep + [
+        te.feature_column.embedding_column(
+            te.feature_column.categorical_column_with_hash_bucket("native-country", 60000), 4
+        )
+    ]
     est = te.DNNLinearCombinedClassifier(
-        model_dir=os.path.join(out_dir, "model"), linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[16, 8],
-        dnn_optimizer=te.optimizers.Adagrad(0.1), linear_optimizer=te.optimizers.Ftrl(0.1),
+        model_dir=os.path.join(out_dir, "model"),
+        linear_feature_columns=wide,
+        dnn_feature_columns=deep,
+        dnn_hidden_units=[16, 8],
+        dnn_optimizer=te.optimizers.Adagrad(0.1),
+        linear_optimizer=te.optimizers.Ftrl(0.1),
         config=te.RunConfig(tf_random_seed=7, save_checkpoints_steps=5, log_step_count_steps=5),
     )
     input_fn = te.inputs.numpy_input_fn(features, labels, batch_size=64, num_epochs=None, shuffle=True)

@@ -18,9 +18,9 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator._core import checkpoint as _checkpoint, tensor_file as _tensor_file
-
 from conftest import dense_model_fn, make_binary_data
+from torch_estimator._core import checkpoint as _checkpoint
+from torch_estimator._core import tensor_file as _tensor_file
 
 X, Y = make_binary_data(128)
 
@@ -32,7 +32,9 @@ def _input(num_epochs=None):
 def _estimator(model_dir, model_fn=dense_model_fn, params=None, **config) -> te.Estimator:
     config.setdefault("save_checkpoints_steps", 5)
     config.setdefault("keep_checkpoint_max", 3)
-    return te.Estimator(model_fn, model_dir=str(model_dir), params=params or {}, config=te.RunConfig(tf_random_seed=1, **config))
+    return te.Estimator(
+        model_fn, model_dir=str(model_dir), params=params or {}, config=te.RunConfig(tf_random_seed=1, **config)
+    )
 
 
 def _deeper_model_fn(features, labels, mode, params):
@@ -74,7 +76,10 @@ def trained(tmp_path):
 def test_a_variable_the_checkpoint_lacks_fails_every_mode(trained):
     model_dir, _ = trained
     est = _estimator(model_dir, _deeper_model_fn)
-    pattern = re.escape(f"checkpoint {model_dir}/model.ckpt-20.safetensors lacks. Key hidden_2/") + r"(kernel|bias) not found in checkpoint \(and [13] more"
+    pattern = (
+        re.escape(f"checkpoint {model_dir}/model.ckpt-20.safetensors lacks. Key hidden_2/")
+        + r"(kernel|bias) not found in checkpoint \(and [13] more"
+    )
     for attempt in range(2):  # the failed model is never reused with fresh weights
         with pytest.raises(te.errors.NotFoundError, match=pattern) as info:
             _predictions(est)
@@ -92,7 +97,9 @@ def test_a_missing_optimizer_slot_fails_training_but_not_inference(trained):
     _rewrite(str(model_dir / "model.ckpt-20"), lambda t: t.pop("training/Adagrad/hidden/kernel/accumulator"))
     est = _estimator(model_dir)
     np.testing.assert_array_equal(_predictions(est), before)
-    with pytest.raises(te.errors.NotFoundError, match="Key training/Adagrad/hidden/kernel/accumulator not found in checkpoint"):
+    with pytest.raises(
+        te.errors.NotFoundError, match="Key training/Adagrad/hidden/kernel/accumulator not found in checkpoint"
+    ):
         est.train(_input(), steps=5)
 
 
@@ -100,7 +107,9 @@ def test_a_missing_global_step_fails(trained):
     model_dir, _ = trained
     _rewrite(str(model_dir / "model.ckpt-20"), lambda t: t.pop("global_step"))
     est = _estimator(model_dir)
-    with pytest.raises(te.errors.NotFoundError, match=f"Key global_step not found in checkpoint {model_dir}/model.ckpt-20"):
+    with pytest.raises(
+        te.errors.NotFoundError, match=f"Key global_step not found in checkpoint {model_dir}/model.ckpt-20"
+    ):
         _predictions(est)
     with pytest.raises(te.errors.NotFoundError, match="Key global_step"):
         est.train(_input(), steps=5)
@@ -113,7 +122,9 @@ def test_warm_start_still_fills_only_what_it_is_told(trained, tmp_path_factory):
     est.train(_input(), steps=1)  # hidden_2 and logits start fresh: no NotFoundError without a checkpoint
     assert {"hidden/kernel", "hidden_2/kernel", "logits/kernel"} <= set(est.get_variable_names())
     # One Adagrad step (learning rate 0.1) moves a weight by at most 0.1 from its warm start.
-    np.testing.assert_allclose(est.get_variable_value("hidden/kernel"), old.get_variable_value("hidden/kernel"), atol=0.101)
+    np.testing.assert_allclose(
+        est.get_variable_value("hidden/kernel"), old.get_variable_value("hidden/kernel"), atol=0.101
+    )
 
 
 # -- a damaged index ----------------------------------------------------------------------------
@@ -121,7 +132,10 @@ DAMAGED_INDEXES = {
     "empty": (b"", "is empty"),
     "cut mid-line": (b'model_checkpoint_path: "model.ckpt-2', "is damaged (line 1 is not a checkpoint state entry"),
     "garbage": (b"\x00\xffPK\x03\x04 not an index\n", "is unreadable"),
-    "names a file that is gone": (b'model_checkpoint_path: "model.ckpt-99"\nall_model_checkpoint_paths: "model.ckpt-99"\n', "names model.ckpt-99, whose file"),
+    "names a file that is gone": (
+        b'model_checkpoint_path: "model.ckpt-99"\nall_model_checkpoint_paths: "model.ckpt-99"\n',
+        "names model.ckpt-99, whose file",
+    ),
 }
 
 
@@ -136,7 +150,9 @@ def test_a_damaged_index_resumes_from_the_newest_checkpoint_on_disk(trained, dam
         np.testing.assert_array_equal(_predictions(est), expected)
         est.train(_input(), steps=5)
     warning = f"The checkpoint index {model_dir}/checkpoint {problem}"
-    assert any(warning in r.getMessage() and "model.ckpt-20.safetensors" in r.getMessage() for r in caplog.records), caplog.text
+    assert any(warning in r.getMessage() and "model.ckpt-20.safetensors" in r.getMessage() for r in caplog.records), (
+        caplog.text
+    )
     assert est.get_variable_value("global_step") == 25
     assert _checkpoint.read_index(str(model_dir)).problem is None  # the next save wrote a sound index
     assert _steps_on_disk(model_dir) == [15, 20, 25]  # no earlier checkpoint orphaned or lost
@@ -147,7 +163,9 @@ def test_a_damaged_index_without_checkpoint_files_raises(trained):
     for prefix in _checkpoint.on_disk(str(model_dir)):
         os.unlink(prefix + _checkpoint.SUFFIX)
     est = _estimator(model_dir)
-    with pytest.raises(te.errors.NotFoundError, match="whose file .* does not exist, and .* holds no checkpoint file to recover from"):
+    with pytest.raises(
+        te.errors.NotFoundError, match="whose file .* does not exist, and .* holds no checkpoint file to recover from"
+    ):
         est.train(_input(), steps=5)
 
 
@@ -177,7 +195,9 @@ def _flip_bytes_of(prefix: str, name: str, count: int = 4) -> None:
 def test_bit_rot_is_detected_and_named(trained, caplog):
     model_dir, est = trained
     _flip_bytes_of(str(model_dir / "model.ckpt-20"), "logits/kernel")
-    message = re.escape(f"Checksum mismatch in the checkpoint file {model_dir}/model.ckpt-20.safetensors: tensor 'logits/kernel'")
+    message = re.escape(
+        f"Checksum mismatch in the checkpoint file {model_dir}/model.ckpt-20.safetensors: tensor 'logits/kernel'"
+    )
     with pytest.raises(te.errors.DataLossError, match=message):
         _predictions(_estimator(model_dir), checkpoint_path=str(model_dir / "model.ckpt-20"))
     with pytest.raises(te.errors.DataLossError, match=message):
@@ -186,7 +206,9 @@ def test_bit_rot_is_detected_and_named(trained, caplog):
     with caplog.at_level(logging.WARNING, logger="torch_estimator"):
         fallback = _predictions(_estimator(model_dir))
     assert "restoring the newest intact checkpoint, " + str(model_dir / "model.ckpt-15") in caplog.text
-    np.testing.assert_array_equal(fallback, _predictions(_estimator(model_dir), checkpoint_path=str(model_dir / "model.ckpt-15")))
+    np.testing.assert_array_equal(
+        fallback, _predictions(_estimator(model_dir), checkpoint_path=str(model_dir / "model.ckpt-15"))
+    )
     assert np.abs(fallback).max() < 100
 
 
@@ -208,18 +230,26 @@ def test_nothing_intact_raises_naming_every_file(trained):
     model_dir, _ = trained
     for prefix in _checkpoint.on_disk(str(model_dir)):
         Path(prefix + _checkpoint.SUFFIX).write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
-    with pytest.raises(te.errors.DataLossError, match="No intact checkpoint in .*model.ckpt-20.*model.ckpt-15.*model.ckpt-10"):
+    with pytest.raises(
+        te.errors.DataLossError, match="No intact checkpoint in .*model.ckpt-20.*model.ckpt-15.*model.ckpt-10"
+    ):
         _estimator(model_dir).train(_input(), steps=1)
 
 
 @pytest.mark.parametrize(
     "content, problem",
-    [(b"", "header too small"), (b"PK\x03\x04" + bytes(60), "header"), (b"\x10\x00\x00\x00\x00\x00\x00\x00" + b"{not json}      ", "")],
+    [
+        (b"", "header too small"),
+        (b"PK\x03\x04" + bytes(60), "header"),
+        (b"\x10\x00\x00\x00\x00\x00\x00\x00" + b"{not json}      ", ""),
+    ],
 )
 def test_every_load_error_names_the_file(tmp_path, content, problem):
     path = tmp_path / "model.ckpt-1.safetensors"
     path.write_bytes(content)
-    with pytest.raises(te.errors.DataLossError, match=f"Unable to read the checkpoint file {re.escape(str(path))}: .*{problem}"):
+    with pytest.raises(
+        te.errors.DataLossError, match=f"Unable to read the checkpoint file {re.escape(str(path))}: .*{problem}"
+    ):
         _checkpoint.load(str(tmp_path / "model.ckpt-1"))
     with pytest.raises(te.errors.NotFoundError, match="does not exist"):
         _checkpoint.load(str(tmp_path / "model.ckpt-2"))
@@ -242,7 +272,13 @@ def test_leftovers_of_a_killed_save_are_cleaned_at_the_next_save(trained):
     (model_dir / ".tmp-model.ckpt-25.safetensors-abc").write_bytes(b"half a file")
     _estimator(model_dir).train(_input(), steps=5)
     assert sorted(os.listdir(model_dir)) == sorted(
-        [".train.lock", "checkpoint", "model.ckpt-15.safetensors", "model.ckpt-20.safetensors", "model.ckpt-25.safetensors"]
+        [
+            ".train.lock",
+            "checkpoint",
+            "model.ckpt-15.safetensors",
+            "model.ckpt-20.safetensors",
+            "model.ckpt-25.safetensors",
+        ]
         + [n for n in os.listdir(model_dir) if n.startswith("events.out")]
     )
 
@@ -291,14 +327,19 @@ def test_a_second_trainer_fails_at_once_and_readers_keep_working(tmp_path):
     script = tmp_path / "holder.py"
     script.write_text(_HOLDER)
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    holder = subprocess.Popen([sys.executable, str(script), str(model_dir), os.path.dirname(__file__), str(started)], env=env)
+    holder = subprocess.Popen(
+        [sys.executable, str(script), str(model_dir), os.path.dirname(__file__), str(started)], env=env
+    )
     try:
         deadline = time.time() + 120
         while not started.exists():
             assert holder.poll() is None and time.time() < deadline, "the first trainer did not start"
             time.sleep(0.1)
         est = _estimator(model_dir, save_checkpoints_steps=2)
-        with pytest.raises(te.errors.ModelDirLockedError, match=f"model_dir {model_dir} is being trained by another process \\(pid {holder.pid} on host"):
+        with pytest.raises(
+            te.errors.ModelDirLockedError,
+            match=f"model_dir {model_dir} is being trained by another process \\(pid {holder.pid} on host",
+        ):
             est.train(_input(), steps=5)
         # Readers need no lock.
         assert est.get_variable_value("global_step") >= 2

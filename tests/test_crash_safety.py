@@ -129,7 +129,10 @@ def _start(model_dir: Path, max_steps: int, log: Path) -> subprocess.Popen:
     """The worker in a fresh interpreter."""
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, str(WORKER), str(model_dir), str(max_steps)], stdout=out, stderr=subprocess.STDOUT, env=_ENV
+            [sys.executable, str(WORKER), str(model_dir), str(max_steps)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=_ENV,
         )
 
 
@@ -254,7 +257,9 @@ def test_sigkill_during_training_always_leaves_a_loadable_checkpoint_and_resumes
     procs = []
     for (model_dir, log_dir), history in zip(dirs, histories):
         target = history[-1] + 25
-        procs.append((model_dir, log_dir / "final.log", history[-1], target, _start(model_dir, target, log_dir / "final.log")))
+        procs.append(
+            (model_dir, log_dir / "final.log", history[-1], target, _start(model_dir, target, log_dir / "final.log"))
+        )
     worker = _load_worker()
     for model_dir, log, resumed_from, target, proc in procs:
         assert proc.wait(timeout=120) == 0, log.read_text(errors="replace")

@@ -23,7 +23,18 @@ WORKER = os.path.join(HERE, "_distributed_worker.py")
 
 
 def _torchrun(out_dir, steps: int, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", WORKER, str(out_dir), str(steps), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        WORKER,
+        str(out_dir),
+        str(steps),
+        *extra,
+    ]
     return subprocess.Popen(command, cwd=str(out_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -35,7 +46,9 @@ def test_two_workers_train_like_one_process_on_the_global_batch(tmp_path):
     out, _ = run.communicate(timeout=240)
     assert run.returncode == 0, out
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    alone = subprocess.run([sys.executable, WORKER, str(single), "12"], capture_output=True, text=True, timeout=240, env=env)
+    alone = subprocess.run(
+        [sys.executable, WORKER, str(single), "12"], capture_output=True, text=True, timeout=240, env=env
+    )
     assert alone.returncode == 0, alone.stderr
 
     rank0, rank1 = load_file(str(parallel / "vars-0.safetensors")), load_file(str(parallel / "vars-1.safetensors"))
@@ -45,12 +58,19 @@ def test_two_workers_train_like_one_process_on_the_global_batch(tmp_path):
         assert (rank0[name] == rank1[name]).all(), name
         np.testing.assert_allclose(rank0[name].numpy(), reference[name].numpy(), atol=1e-5, err_msg=name)
     # both workers evaluate the chief's final checkpoint
-    assert re.findall(r"rank (\d) global_step (\d+) loss ([0-9.]+)", out) and len(set(re.findall(r"global_step (\d+) loss ([0-9.]+)", out))) == 1
+    assert (
+        re.findall(r"rank (\d) global_step (\d+) loss ([0-9.]+)", out)
+        and len(set(re.findall(r"global_step (\d+) loss ([0-9.]+)", out))) == 1
+    )
 
     model_dir = parallel / "model"
     chief_pid = (parallel / "pid-0").read_text()
-    assert sorted(os.path.basename(p) for p in glob.glob(str(model_dir / "model.ckpt-*"))) == [f"model.ckpt-{s}.safetensors" for s in (0, 10, 12, 5)]
-    events = glob.glob(str(model_dir / "events.out.tfevents.*")) + glob.glob(str(model_dir / "eval" / "events.out.tfevents.*"))
+    assert sorted(os.path.basename(p) for p in glob.glob(str(model_dir / "model.ckpt-*"))) == [
+        f"model.ckpt-{s}.safetensors" for s in (0, 10, 12, 5)
+    ]
+    events = glob.glob(str(model_dir / "events.out.tfevents.*")) + glob.glob(
+        str(model_dir / "eval" / "events.out.tfevents.*")
+    )
     assert events and all(p.endswith("." + chief_pid) for p in events)  # summaries from the chief only
     assert te.Estimator(lambda features: None, model_dir=str(model_dir)).get_variable_value("global_step") == 12
 

@@ -24,7 +24,9 @@ def _run_readme_snippet(heading: str, model_dir: str, new_dir: str, namespace: d
 
 
 def test_readme_quickstart_runs(tmp_path, capsys):
-    namespace = _run_readme_snippet("## Quickstart: a custom model_fn with a head", "/tmp/quickstart", str(tmp_path / "quickstart"))
+    namespace = _run_readme_snippet(
+        "## Quickstart: a custom model_fn with a head", "/tmp/quickstart", str(tmp_path / "quickstart")
+    )
     estimator = namespace["estimator"]
     assert estimator.get_variable_value("global_step") == 500
     assert "'prediction/mean'" in capsys.readouterr().out
@@ -51,7 +53,10 @@ def test_census_data_is_shipped():
 def test_census_command_trains_wide_and_deep_to_target_quality(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "torch_estimator", "--quiet", "census", "--model_dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     ).stdout
     accuracy = float(re.search(r"\n  accuracy\s+([0-9.]+)", out).group(1))
     auc = float(re.search(r"\n  auc\s+([0-9.]+)", out).group(1))
@@ -59,10 +64,17 @@ def test_census_command_trains_wide_and_deep_to_target_quality(tmp_path):
     # AUC 0.9106-0.9125 (mean 0.9115); the bars sit 5 (accuracy) and 10 (AUC) standard deviations
     # below the mean, so another platform's float order cannot cross them.
     assert accuracy >= 0.85 and auc >= 0.905, out
-    assert "dnn/hiddenlayer_3/kernel" in te.Estimator(lambda features: None, model_dir=str(tmp_path)).get_variable_names()
+    assert (
+        "dnn/hiddenlayer_3/kernel" in te.Estimator(lambda features: None, model_dir=str(tmp_path)).get_variable_names()
+    )
     export_dir = re.search(r"Exported a servable model to (\S+)", out).group(1)
     assert os.path.dirname(export_dir) == str(tmp_path / "export" / "census")
-    assert sorted(te.saved_model.load(export_dir).signatures) == ["classification", "predict", "regression", "serving_default"]
+    assert sorted(te.saved_model.load(export_dir).signatures) == [
+        "classification",
+        "predict",
+        "regression",
+        "serving_default",
+    ]
 
 
 def test_custom_model_fn_head_example_runs(capsys):

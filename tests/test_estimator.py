@@ -11,9 +11,8 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator._core import checkpoint as _checkpoint
-
 from conftest import dense_model_fn, make_binary_data
+from torch_estimator._core import checkpoint as _checkpoint
 
 
 def _train_fn(x, y, batch_size=32, shuffle=True, num_epochs=None):
@@ -64,7 +63,9 @@ class TestFunctionModelFn:
         assert len(predictions) == 10
         assert set(predictions[0]) == {"logits", "probabilities"}
         assert isinstance(predictions[0]["logits"], np.ndarray) and predictions[0]["logits"].shape == (1,)
-        np.testing.assert_allclose(predictions[3]["probabilities"], 1 / (1 + np.exp(-predictions[3]["logits"])), rtol=1e-6)
+        np.testing.assert_allclose(
+            predictions[3]["probabilities"], 1 / (1 + np.exp(-predictions[3]["logits"])), rtol=1e-6
+        )
 
     def test_unnamed_layers_get_tf_style_unique_names(self, tmp_path, binary_data):
         x, y = binary_data
@@ -109,7 +110,9 @@ class TestModuleModelFn:
         assert after < before - 0.2
         assert "hidden/weight" in est.get_variable_names()
         assert "training/Adam/out/bias/m" in est.get_variable_names()
-        predictions = list(est.predict(te.inputs.numpy_input_fn({"x": x[:4]}, shuffle=False), yield_single_examples=False))
+        predictions = list(
+            est.predict(te.inputs.numpy_input_fn({"x": x[:4]}, shuffle=False), yield_single_examples=False)
+        )
         assert len(predictions) == 1 and predictions[0]["logits"].shape == (4, 1)
 
     def test_new_module_instance_restores_checkpoint(self, tmp_path, binary_data):
@@ -243,14 +246,21 @@ class TestEvaluate:
         est.train(_train_fn(x, y), steps=20)
         result = est.evaluate(_eval_fn(x, y, batch_size=100))  # batches of 100, 100, 56
         logits = np.concatenate(
-            [p["logits"] for p in est.predict(te.inputs.numpy_input_fn({"x": x}, batch_size=100, shuffle=False), yield_single_examples=False)]
+            [
+                p["logits"]
+                for p in est.predict(
+                    te.inputs.numpy_input_fn({"x": x}, batch_size=100, shuffle=False), yield_single_examples=False
+                )
+            ]
         )
         per_example = np.logaddexp(0, logits) - y * logits
         batch_means = [per_example[i : i + 100].mean() for i in (0, 100, 200)]
         np.testing.assert_allclose(result["loss"], np.mean(batch_means), rtol=1e-5)
         np.testing.assert_allclose(result["accuracy"], np.mean((logits > 0) == (y > 0.5)), rtol=1e-6)
         assert result == est.evaluate(_eval_fn(x, y, batch_size=100))  # state reset per call
-        assert est.evaluate(_eval_fn(x, y), steps=1)["accuracy"] == pytest.approx(np.mean(((logits > 0) == (y > 0.5))[:64]))
+        assert est.evaluate(_eval_fn(x, y), steps=1)["accuracy"] == pytest.approx(
+            np.mean(((logits > 0) == (y > 0.5))[:64])
+        )
 
     def test_checkpoint_path_selects_an_older_checkpoint(self, tmp_path, binary_data):
         x, y = binary_data
@@ -268,8 +278,12 @@ class TestEvaluate:
             result = est.evaluate(_eval_fn(x, y))
             list(est.predict(te.inputs.numpy_input_fn({"x": x[:2]}, shuffle=False)))
         assert result["global_step"] == 0
-        assert f"Could not find trained model in model_dir: {tmp_path}, running initialization to evaluate." in caplog.text
-        assert f"Could not find trained model in model_dir: {tmp_path}, running initialization to predict." in caplog.text
+        assert (
+            f"Could not find trained model in model_dir: {tmp_path}, running initialization to evaluate." in caplog.text
+        )
+        assert (
+            f"Could not find trained model in model_dir: {tmp_path}, running initialization to predict." in caplog.text
+        )
         for call in (est.get_variable_names, lambda: est.get_variable_value("hidden/kernel")):
             with pytest.raises(ValueError, match=re.escape(f"Could not find trained model in model_dir: {tmp_path}.")):
                 call()
@@ -305,7 +319,10 @@ class TestPredict:
         assert len(only) == 10 and set(only[0]) == {"logits"}
         batches = list(est.predict(input_fn, yield_single_examples=False))
         assert [b["logits"].shape[0] for b in batches] == [4, 4, 2]
-        with pytest.raises(ValueError, match=re.escape("Expected to run at least one output from ['logits', 'probabilities'], provided ['nope'].")):
+        with pytest.raises(
+            ValueError,
+            match=re.escape("Expected to run at least one output from ['logits', 'probabilities'], provided ['nope']."),
+        ):
             list(est.predict(input_fn, predict_keys=["nope"]))
 
     def test_non_dict_predictions(self, tmp_path, binary_data):
@@ -328,7 +345,9 @@ class TestPredict:
             return te.EstimatorSpec(mode, predictions={"logits": logits, "bad": logits[:-1]})
 
         est = te.Estimator(model_fn, model_dir=str(tmp_path))
-        with pytest.raises(ValueError, match="Batch length of predictions should be same. bad has different batch length than others."):
+        with pytest.raises(
+            ValueError, match="Batch length of predictions should be same. bad has different batch length than others."
+        ):
             list(est.predict(te.inputs.numpy_input_fn({"x": x[:5]}, shuffle=False)))
         batches = list(est.predict(te.inputs.numpy_input_fn({"x": x[:5]}, shuffle=False), yield_single_examples=False))
         assert batches[0]["bad"].shape == (4, 1)

@@ -66,8 +66,15 @@ def test_call_logit_fn_passes_only_features_when_nothing_else_named(call_logit_f
 
 @pytest.mark.parametrize(
     "names",
-    [("mode",), ("params",), ("config",), ("mode", "params"), ("mode", "config"), ("params", "config"),
-     ("mode", "params", "config")],
+    [
+        ("mode",),
+        ("params",),
+        ("config",),
+        ("mode", "params"),
+        ("mode", "config"),
+        ("params", "config"),
+        ("mode", "params", "config"),
+    ],
 )
 def test_call_logit_fn_passes_named_args_only(call_logit_fn, names):
     received = {}
@@ -222,7 +229,9 @@ def test_empty_params_also_need_params_argument(tmp_path):
 
 @pytest.mark.parametrize("config", [{"model_dir": "x"}, "config", 5])
 def test_config_must_be_run_config(tmp_path, config):
-    with pytest.raises(ValueError, match=re.escape(f"config must be an instance of `RunConfig`, but provided {config}.")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"config must be an instance of `RunConfig`, but provided {config}.")
+    ):
         te.Estimator(model_fn, model_dir=tmp_path, config=config)
 
 
@@ -413,7 +422,7 @@ def test_input_fn_receives_mode_params_config_when_named(tmp_path):
     est = te.Estimator(fn, model_dir=tmp_path, config=_config(), params={"batch_size": 4})
     est.train(recording_input_fn, steps=1)
     est.evaluate(recording_input_fn, steps=1)
-    list(est.predict(lambda mode: ({"x": torch.ones(2, 1)} if mode == PREDICT else None)))
+    list(est.predict(lambda mode: {"x": torch.ones(2, 1)} if mode == PREDICT else None))
     assert [r["mode"] for r in received] == [TRAIN, EVAL]
     for r in received:
         assert r["params"] == {"batch_size": 4}
@@ -475,7 +484,9 @@ def test_subclass_overriding_members_is_rejected(tmp_path, member):
         raise AssertionError("not called")
 
     subclass = type("BadEstimator", (te.Estimator,), {member: override})
-    with pytest.raises(ValueError, match=re.escape("Subclasses of Estimator cannot override members of Estimator.")) as info:
+    with pytest.raises(
+        ValueError, match=re.escape("Subclasses of Estimator cannot override members of Estimator.")
+    ) as info:
         subclass(model_fn, model_dir=tmp_path)
     assert member in str(info.value)
 
@@ -485,7 +496,9 @@ def test_subclass_overriding_train_message(tmp_path):
         def train(self, input_fn, hooks=None, steps=None, max_steps=None, saving_listeners=None):
             raise AssertionError("not called")
 
-    with pytest.raises(ValueError, match="^" + re.escape("Subclasses of Estimator cannot override members of Estimator.")):
+    with pytest.raises(
+        ValueError, match="^" + re.escape("Subclasses of Estimator cannot override members of Estimator.")
+    ):
         MyEstimator(model_fn, model_dir=tmp_path)
 
 

@@ -32,8 +32,17 @@ FUZZ = settings(
 )
 
 #: Text of numpy / torch errors that must never reach the user unexplained.
-_BARE = ("setting an array element", "cannot reshape", "invalid entry in coordinates", "index out of range", "can't convert np.ndarray",
-         "could not convert", "object has no attribute", "codec can't", "not supported between instances")
+_BARE = (
+    "setting an array element",
+    "cannot reshape",
+    "invalid entry in coordinates",
+    "index out of range",
+    "can't convert np.ndarray",
+    "could not convert",
+    "object has no attribute",
+    "codec can't",
+    "not supported between instances",
+)
 
 _VOCAB_FILE = os.path.join(tempfile.mkdtemp(), "vocab.txt")
 with open(_VOCAB_FILE, "w", encoding="utf-8") as _f:
@@ -93,11 +102,33 @@ def _scalars() -> st.SearchStrategy[Any]:
 @st.composite
 def feature_values(draw: Any, batch: int) -> Any:
     """A batch value of some kind: typed arrays, object arrays, ragged lists, RaggedValues, tensors."""
-    kind = draw(st.sampled_from(["float", "int", "uint64", "text", "bytes", "object", "ragged", "ragged_value", "tensor", "wide", "scalar", "mixed"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "float",
+                "int",
+                "uint64",
+                "text",
+                "bytes",
+                "object",
+                "ragged",
+                "ragged_value",
+                "tensor",
+                "wide",
+                "scalar",
+                "mixed",
+            ]
+        )
+    )
     if kind == "float":
-        return np.array(draw(st.lists(_FLOATS, min_size=batch, max_size=batch)), dtype=draw(st.sampled_from([np.float32, np.float64])))
+        return np.array(
+            draw(st.lists(_FLOATS, min_size=batch, max_size=batch)),
+            dtype=draw(st.sampled_from([np.float32, np.float64])),
+        )
     if kind == "int":
-        return np.array(draw(st.lists(_INTS, min_size=batch, max_size=batch)), dtype=np.int64).astype(draw(st.sampled_from([np.int64, np.int32, np.uint8])))
+        return np.array(draw(st.lists(_INTS, min_size=batch, max_size=batch)), dtype=np.int64).astype(
+            draw(st.sampled_from([np.int64, np.int32, np.uint8]))
+        )
     if kind == "uint64":
         return np.array(draw(st.lists(st.integers(0, 2**64 - 1), min_size=batch, max_size=batch)), dtype=np.uint64)
     if kind == "text":
@@ -110,13 +141,22 @@ def feature_values(draw: Any, batch: int) -> Any:
         element = draw(st.sampled_from([_FLOATS, _INTS, _TEXT, _BYTES]))
         return draw(st.lists(st.lists(element, max_size=3), min_size=batch, max_size=batch))
     if kind == "ragged_value":
-        rows = draw(st.lists(st.lists(draw(st.sampled_from([st.integers(-2, 6), _TEXT])), max_size=3), min_size=batch, max_size=batch))
+        rows = draw(
+            st.lists(
+                st.lists(draw(st.sampled_from([st.integers(-2, 6), _TEXT])), max_size=3), min_size=batch, max_size=batch
+            )
+        )
         return te.RaggedValue.from_lists(rows)
     if kind == "tensor":
-        return torch.tensor(draw(st.lists(st.integers(-3, 8), min_size=batch, max_size=batch)), dtype=draw(st.sampled_from([torch.int64, torch.float32])))
+        return torch.tensor(
+            draw(st.lists(st.integers(-3, 8), min_size=batch, max_size=batch)),
+            dtype=draw(st.sampled_from([torch.int64, torch.float32])),
+        )
     if kind == "wide":
         width = draw(st.integers(0, 3))
-        return np.array(draw(st.lists(_INTS, min_size=batch * width, max_size=batch * width)), dtype=np.int64).reshape(batch, width)
+        return np.array(draw(st.lists(_INTS, min_size=batch * width, max_size=batch * width)), dtype=np.int64).reshape(
+            batch, width
+        )
     if kind == "scalar":
         return draw(_scalars())
     return draw(st.lists(_scalars() | st.lists(_INTS, max_size=2), min_size=batch, max_size=batch))
@@ -196,25 +236,47 @@ HEADS = _heads()
 
 @st.composite
 def label_values(draw: Any, batch: int, dim: int) -> Any:
-    kind = draw(st.sampled_from(["float", "int", "text", "bytes", "bool", "shape", "ragged", "tensor", "scalar", "object"]))
+    kind = draw(
+        st.sampled_from(["float", "int", "text", "bytes", "bool", "shape", "ragged", "tensor", "scalar", "object"])
+    )
     shape = draw(st.sampled_from([(batch,), (batch, dim), (batch, 1)]))
     size = math.prod(shape)
     if kind == "float":
-        return np.array(draw(st.lists(_FLOATS | st.floats(-0.5, 3.5, width=32), min_size=size, max_size=size)), np.float32).reshape(shape)
+        return np.array(
+            draw(st.lists(_FLOATS | st.floats(-0.5, 3.5, width=32), min_size=size, max_size=size)), np.float32
+        ).reshape(shape)
     if kind == "int":
-        return np.array(draw(st.lists(st.integers(-2, 4) | _INTS, min_size=size, max_size=size)), np.int64).reshape(shape)
+        return np.array(draw(st.lists(st.integers(-2, 4) | _INTS, min_size=size, max_size=size)), np.int64).reshape(
+            shape
+        )
     if kind == "text":
-        return np.array(draw(st.lists(st.sampled_from(["a", "b", "c", "no", "yes", "", "zz"]), min_size=size, max_size=size)), dtype=object).reshape(shape)
+        return np.array(
+            draw(st.lists(st.sampled_from(["a", "b", "c", "no", "yes", "", "zz"]), min_size=size, max_size=size)),
+            dtype=object,
+        ).reshape(shape)
     if kind == "bytes":
-        return np.array(draw(st.lists(_BYTES | st.sampled_from([b"a", b"yes"]), min_size=size, max_size=size)) + [None], dtype=object)[:size].reshape(shape)
+        return np.array(
+            draw(st.lists(_BYTES | st.sampled_from([b"a", b"yes"]), min_size=size, max_size=size)) + [None],
+            dtype=object,
+        )[:size].reshape(shape)
     if kind == "bool":
         return np.array(draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool).reshape(shape)
     if kind == "shape":
         return np.zeros(draw(st.sampled_from([(batch + 1, dim), (batch, dim + 1), (batch, dim, 2), ()])), np.float32)
     if kind == "ragged":
-        return draw(st.lists(st.lists(st.integers(-1, 4) | st.sampled_from(["a", "c", "q"]), max_size=3), min_size=batch, max_size=batch))
+        return draw(
+            st.lists(
+                st.lists(st.integers(-1, 4) | st.sampled_from(["a", "c", "q"]), max_size=3),
+                min_size=batch,
+                max_size=batch,
+            )
+        )
     if kind == "tensor":
-        return torch.tensor(draw(st.lists(st.integers(-1, 3), min_size=size, max_size=size))).reshape(shape).to(draw(st.sampled_from([torch.int64, torch.float32])))
+        return (
+            torch.tensor(draw(st.lists(st.integers(-1, 3), min_size=size, max_size=size)))
+            .reshape(shape)
+            .to(draw(st.sampled_from([torch.int64, torch.float32])))
+        )
     if kind == "scalar":
         return draw(_scalars())
     return draw(st.lists(_scalars() | st.lists(st.integers(0, 2), max_size=2), min_size=batch, max_size=batch))
@@ -227,11 +289,17 @@ def test_heads_on_bad_labels(data: Any) -> None:
     head = HEADS[name]
     batch = data.draw(st.integers(0, 4), label="batch")
     dim = head.logits_dimension
-    logits = torch.tensor(np.array(data.draw(st.lists(st.floats(-20, 20, width=32), min_size=batch * dim, max_size=batch * dim)), np.float32).reshape(batch, dim))
+    logits = torch.tensor(
+        np.array(
+            data.draw(st.lists(st.floats(-20, 20, width=32), min_size=batch * dim, max_size=batch * dim)), np.float32
+        ).reshape(batch, dim)
+    )
     labels = data.draw(label_values(batch, dim), label="labels")
     if isinstance(head, te.MultiHead) and data.draw(st.booleans(), label="labels as dict"):
         labels = {"b": labels[..., :1] if isinstance(labels, np.ndarray) and labels.ndim == 2 else labels, "r": labels}
-    features = {"w": np.array(data.draw(st.lists(st.floats(0, 5, width=32), min_size=batch, max_size=batch)), np.float32)}
+    features = {
+        "w": np.array(data.draw(st.lists(st.floats(0, 5, width=32), min_size=batch, max_size=batch)), np.float32)
+    }
     mode = data.draw(st.sampled_from([te.ModeKeys.EVAL, "loss"]), label="mode")
     try:
         if mode == "loss":

@@ -26,7 +26,9 @@ LOSS_LINE = re.compile(r"^loss = (\S+), step = (\d+)( \(\d+\.\d{3} sec\))?$")
 # ---------------------------------------------------------------------------------------------
 
 
-def make_model_fn(losses=None, calls=None, nan=False, training_hooks=None, evaluation_hooks=None, prediction_hooks=None):
+def make_model_fn(
+    losses=None, calls=None, nan=False, training_hooks=None, evaluation_hooks=None, prediction_hooks=None
+):
     """A one-dense-layer regression model_fn; ``*_hooks`` may be a list or a zero-arg factory."""
 
     def _hooks(spec_hooks):
@@ -62,9 +64,7 @@ def make_model_fn(losses=None, calls=None, nan=False, training_hooks=None, evalu
 def make_estimator(tmp_path, model_fn=None, **config):
     settings = dict(save_checkpoints_steps=1000, log_step_count_steps=1000, save_summary_steps=1000)
     settings.update(config)
-    return te.Estimator(
-        model_fn or make_model_fn(), model_dir=str(tmp_path / "model"), config=te.RunConfig(**settings)
-    )
+    return te.Estimator(model_fn or make_model_fn(), model_dir=str(tmp_path / "model"), config=te.RunConfig(**settings))
 
 
 def input_fn(num_epochs=None, batch_size=4, shuffle=False, labels=True):
@@ -342,16 +342,20 @@ def test_default_train_log_lines(tmp_path, caplog):
         return msgs.index(text)
 
     assert index("Calling model_fn.") < index("Done calling model_fn.") < index("Create CheckpointSaverHook.")
-    assert index("Calling checkpoint listeners before saving checkpoint 0...") < index(
-        f"Saving checkpoints for 0 into {prefix}."
-    ) < index("Calling checkpoint listeners after saving checkpoint 0...")
+    assert (
+        index("Calling checkpoint listeners before saving checkpoint 0...")
+        < index(f"Saving checkpoints for 0 into {prefix}.")
+        < index("Calling checkpoint listeners after saving checkpoint 0...")
+    )
     assert f"Saving checkpoints for 4 into {prefix}." in msgs
     assert f"Saving checkpoints for 5 into {prefix}." in msgs  # at the end
     rates = [m for m in msgs if m.startswith("global_step/sec: ")]
     assert len(rates) == 2  # at global steps 2 and 4
     assert all(re.fullmatch(r"global_step/sec: [0-9.e+-]+", m) and float(m.split(": ")[1]) > 0 for m in rates)
     assert msgs[-1] == "Loss for final step: " + str(np.float32(losses[-1])) + "."
-    assert index(f"Saving checkpoints for 0 into {prefix}.") < index("loss = " + str(np.float32(losses[0])) + ", step = 0")
+    assert index(f"Saving checkpoints for 0 into {prefix}.") < index(
+        "loss = " + str(np.float32(losses[0])) + ", step = 0"
+    )
 
 
 def test_train_with_no_steps_warns(tmp_path, caplog):
@@ -543,9 +547,7 @@ def test_after_save_returning_true_stops_training(tmp_path, caplog):
         ("end", 2),  # no extra save at the end: step 2 was just saved
     ]
     assert est.latest_checkpoint().endswith("model.ckpt-2")
-    assert any(
-        m.startswith("A CheckpointSaverListener requested that training be stopped.") for m in messages(caplog)
-    )
+    assert any(m.startswith("A CheckpointSaverListener requested that training be stopped.") for m in messages(caplog))
 
 
 def test_saving_listeners_require_a_checkpoint_saver_hook(tmp_path):
@@ -568,7 +570,11 @@ def test_saving_listeners_attach_to_a_user_checkpoint_saver_hook(tmp_path):
     listener = RecordingListener()
     saver = te.CheckpointSaverHook(est.model_dir, save_steps=3)
     est.train(input_fn(), steps=4, hooks=[saver], saving_listeners=[listener])
-    assert [c for c in listener.calls if c[0] == "after_save"] == [("after_save", 0), ("after_save", 3), ("after_save", 4)]
+    assert [c for c in listener.calls if c[0] == "after_save"] == [
+        ("after_save", 0),
+        ("after_save", 3),
+        ("after_save", 4),
+    ]
     assert est.latest_checkpoint().endswith("model.ckpt-4")
 
 
@@ -597,7 +603,9 @@ def test_saving_listeners_must_be_checkpoint_saver_listeners(tmp_path):
         TypeError, match=re.escape("saving_listeners must be a list of CheckpointSaverListener, given: nope")
     ):
         est.train(input_fn(), steps=1, saving_listeners=["nope"])
-    with pytest.raises(TypeError, match=re.escape("saving_listeners must be a list of CheckpointSaverListener, given: ")):
+    with pytest.raises(
+        TypeError, match=re.escape("saving_listeners must be a list of CheckpointSaverListener, given: ")
+    ):
         est.train(input_fn(), steps=1, saving_listeners=[Recorder()])  # a hook is not a listener
     assert est.latest_checkpoint() is None
 

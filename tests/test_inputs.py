@@ -13,12 +13,9 @@ import torch
 import torch_estimator as te
 
 SHUFFLE_ERR = (
-    "shuffle must be provided and explicitly set as boolean "
-    "(it is recommended to set it as True for training); got {}"
+    "shuffle must be provided and explicitly set as boolean (it is recommended to set it as True for training); got {}"
 )
-MISMATCH_ERR = (
-    "Length of tensors in x and y is mismatched. All elements in x and y must have the same length."
-)
+MISMATCH_ERR = "Length of tensors in x and y is mismatched. All elements in x and y must have the same length."
 
 
 def _ids(n: int = 10) -> np.ndarray:

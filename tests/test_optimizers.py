@@ -14,7 +14,9 @@ import torch_estimator as te
 from torch_estimator._core import optimizers
 
 
-def _run(opt: optimizers.Optimizer, w0: np.ndarray, grads: list[np.ndarray], sparse_rows: list[np.ndarray] | None = None) -> np.ndarray:
+def _run(
+    opt: optimizers.Optimizer, w0: np.ndarray, grads: list[np.ndarray], sparse_rows: list[np.ndarray] | None = None
+) -> np.ndarray:
     """Applies ``grads`` (dense, or rows of a sparse gradient) to a variable starting at ``w0``."""
     store = te.VariableStore()
     with store.activate():
@@ -102,7 +104,9 @@ def test_sgd_matches_keras_formula(momentum, nesterov):
     for g in grads:
         v = momentum * v - 0.1 * g
         w = w + (momentum * v - 0.1 * g if nesterov else v)
-    np.testing.assert_allclose(_run(optimizers.SGD(0.1, momentum=momentum, nesterov=nesterov), w0, grads), w, rtol=1e-12)
+    np.testing.assert_allclose(
+        _run(optimizers.SGD(0.1, momentum=momentum, nesterov=nesterov), w0, grads), w, rtol=1e-12
+    )
 
 
 def test_get_resolves_names_instances_classes_and_callables():
@@ -194,7 +198,12 @@ def test_torch_optimizer_state_is_checkpointed_and_restored():
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "optimizers.json").read_text())
 GOLDEN_CASES = [pytest.param(case, id=case["name"]) for case in GOLDEN["cases"]]
 FTRL_HYPER_PARAMETERS = [
-    "beta", "decay", "l1_regularization_strength", "l2_regularization_strength", "learning_rate", "learning_rate_power",
+    "beta",
+    "decay",
+    "l1_regularization_strength",
+    "l2_regularization_strength",
+    "learning_rate",
+    "learning_rate_power",
 ]
 
 
@@ -224,7 +233,9 @@ def _golden_trajectory(case: dict, dtype: torch.dtype, float32_hyper_parameters:
     for step, grad in enumerate(inputs["grads"]):
         if isinstance(grad, dict):  # IndexedSlices, possibly with a duplicated row
             values = torch.from_numpy(np.asarray(grad["values"], np.float32).astype(np_dtype))
-            var.grad = torch.sparse_coo_tensor(torch.tensor([grad["indices"]]), values, init.shape, check_invariants=True)
+            var.grad = torch.sparse_coo_tensor(
+                torch.tensor([grad["indices"]]), values, init.shape, check_invariants=True
+            )
         else:
             var.grad = torch.from_numpy(np.asarray(grad, np.float32).astype(np_dtype))
         opt.apply_gradients([var])
@@ -245,7 +256,13 @@ def test_golden_trajectory_float32(case):
     for step, got in _golden_trajectory(case, torch.float32, float32_hyper_parameters=False):
         for key, value in got.items():
             atol = 1e-6 if key == "var" else 1e-6 * scale[key]
-            np.testing.assert_allclose(value, np.asarray(expected[key][step], np.float32), rtol=0, atol=atol, err_msg=f"{key} after step {step + 1}")
+            np.testing.assert_allclose(
+                value,
+                np.asarray(expected[key][step], np.float32),
+                rtol=0,
+                atol=atol,
+                err_msg=f"{key} after step {step + 1}",
+            )
 
 
 @pytest.mark.parametrize("case", GOLDEN_CASES)
@@ -254,7 +271,9 @@ def test_golden_trajectory_float64(case):
     expected = case["trajectory"]["float64"]
     for step, got in _golden_trajectory(case, torch.float64, float32_hyper_parameters=True):
         for key, value in got.items():
-            np.testing.assert_allclose(value, expected[key][step], rtol=1e-10, atol=1e-12, err_msg=f"{key} after step {step + 1}")
+            np.testing.assert_allclose(
+                value, expected[key][step], rtol=1e-10, atol=1e-12, err_msg=f"{key} after step {step + 1}"
+            )
 
 
 def _ftrl_reference(w, n, z, g, lr, power=-0.5, l1=0.0, l2=0.0, shrinkage=0.0, beta=0.0):
@@ -262,8 +281,8 @@ def _ftrl_reference(w, n, z, g, lr, power=-0.5, l1=0.0, l2=0.0, shrinkage=0.0, b
     l2 = l2 + beta / (2 * lr)
     ghat = g + 2 * shrinkage * w
     n_new = n + g * g
-    z = z + ghat - (n_new ** -power - n ** -power) / lr * w
-    q = n_new ** -power / lr + 2 * l2
+    z = z + ghat - (n_new**-power - n**-power) / lr * w
+    q = n_new**-power / lr + 2 * l2
     w = np.where(np.abs(z) > l1, (np.sign(z) * l1 - z) / np.where(q == 0, 1, q), 0.0)
     return w, n_new, z
 
@@ -284,8 +303,12 @@ def test_ftrl_matches_spec_formula(kwargs):
     grads[2][1] = 0.0
     opt = optimizers.Ftrl(**kwargs)
     ref = {
-        "lr": opt.learning_rate, "power": opt.learning_rate_power, "l1": opt.l1_regularization_strength,
-        "l2": opt.l2_regularization_strength, "shrinkage": opt.l2_shrinkage_regularization_strength, "beta": opt.beta,
+        "lr": opt.learning_rate,
+        "power": opt.learning_rate_power,
+        "l1": opt.l1_regularization_strength,
+        "l2": opt.l2_regularization_strength,
+        "shrinkage": opt.l2_shrinkage_regularization_strength,
+        "beta": opt.beta,
     }
     w, n, z = w0.copy(), np.full_like(w0, opt.initial_accumulator_value), np.zeros_like(w0)
     for g in grads:
@@ -309,12 +332,17 @@ def test_ftrl_sparse_equals_dense_on_touched_rows_and_leaves_others(kwargs):
     for step in range(6):
         rows = np.array([[1, 4, 7], [4], [0, 9, 4, 4], [2, 3], [7, 1], [5]][step])
         values = rng.normal(size=(len(rows), 3))
-        before = {"var": sparse_var.detach().clone(), **{k: v.clone() for k, v in sparse_opt.slots_for(sparse_var).items()}}
+        before = {
+            "var": sparse_var.detach().clone(),
+            **{k: v.clone() for k, v in sparse_opt.slots_for(sparse_var).items()},
+        }
         # the dense twin starts each step from the sparse optimizer's state
         dense_var.data.copy_(before["var"])
         for k, v in dense_opt.slots_for(dense_var).items():
             v.copy_(before[k])
-        sparse_var.grad = torch.sparse_coo_tensor(torch.from_numpy(rows)[None], torch.from_numpy(values), w0.shape, check_invariants=True)
+        sparse_var.grad = torch.sparse_coo_tensor(
+            torch.from_numpy(rows)[None], torch.from_numpy(values), w0.shape, check_invariants=True
+        )
         dense_grad = np.zeros_like(w0)
         np.add.at(dense_grad, rows, values)
         dense_var.grad = torch.from_numpy(dense_grad)
@@ -334,8 +362,15 @@ def test_ftrl_element_sparse_gradient_updates_the_rows_it_touches():
     w0 = np.random.default_rng(1).uniform(-1, 1, size=(6, 2))
     row_var, row_opt = _ftrl_store(w0, learning_rate=0.2, l2_shrinkage_regularization_strength=0.1)
     elem_var, elem_opt = _ftrl_store(w0, learning_rate=0.2, l2_shrinkage_regularization_strength=0.1)
-    row_var.grad = torch.sparse_coo_tensor(torch.tensor([[1, 4]]), torch.tensor([[0.5, 0.0], [0.0, -1.0]], dtype=torch.float64), (6, 2), check_invariants=True)
-    elem_var.grad = torch.sparse_coo_tensor(torch.tensor([[1, 4], [0, 1]]), torch.tensor([0.5, -1.0], dtype=torch.float64), (6, 2), check_invariants=True)
+    row_var.grad = torch.sparse_coo_tensor(
+        torch.tensor([[1, 4]]),
+        torch.tensor([[0.5, 0.0], [0.0, -1.0]], dtype=torch.float64),
+        (6, 2),
+        check_invariants=True,
+    )
+    elem_var.grad = torch.sparse_coo_tensor(
+        torch.tensor([[1, 4], [0, 1]]), torch.tensor([0.5, -1.0], dtype=torch.float64), (6, 2), check_invariants=True
+    )
     row_opt.apply_gradients([row_var])
     elem_opt.apply_gradients([elem_var])
     torch.testing.assert_close(elem_var.detach(), row_var.detach(), rtol=0, atol=0)
@@ -348,7 +383,9 @@ def test_ftrl_sparse_step_on_a_large_table_touches_only_its_rows():
     w0[:, 0] = 0.25
     var, opt = _ftrl_store(w0, learning_rate=0.2, l2_shrinkage_regularization_strength=0.1)
     rows = torch.arange(0, 200_000, 2_000)
-    var.grad = torch.sparse_coo_tensor(rows[None], torch.ones(100, 2, dtype=torch.float64), w0.shape, check_invariants=True)
+    var.grad = torch.sparse_coo_tensor(
+        rows[None], torch.ones(100, 2, dtype=torch.float64), w0.shape, check_invariants=True
+    )
     opt.apply_gradients([var])
     changed = (var.detach() != torch.from_numpy(w0)).any(dim=1).nonzero().flatten()
     torch.testing.assert_close(changed, rows)
@@ -358,17 +395,34 @@ def test_ftrl_sparse_step_on_a_large_table_touches_only_its_rows():
 def test_ftrl_defaults_and_get():
     opt = optimizers.get("Ftrl", learning_rate=0.2)
     assert type(opt) is optimizers.Ftrl and "Ftrl" in optimizers.__all__
-    assert (opt.name, opt.learning_rate, opt.learning_rate_power, opt.initial_accumulator_value) == ("Ftrl", 0.2, -0.5, 0.1)
-    assert (opt.l1_regularization_strength, opt.l2_regularization_strength, opt.l2_shrinkage_regularization_strength, opt.beta) == (0, 0, 0, 0)
+    assert (opt.name, opt.learning_rate, opt.learning_rate_power, opt.initial_accumulator_value) == (
+        "Ftrl",
+        0.2,
+        -0.5,
+        0.1,
+    )
+    assert (
+        opt.l1_regularization_strength,
+        opt.l2_regularization_strength,
+        opt.l2_shrinkage_regularization_strength,
+        opt.beta,
+    ) == (0, 0, 0, 0)
     assert optimizers.get("Ftrl").learning_rate == 0.001
     assert opt.slot_names == ("accumulator", "linear")
     assert list(opt.hyper_parameters()) == [
-        "learning_rate", "decay", "learning_rate_power", "l1_regularization_strength", "l2_regularization_strength", "beta",
+        "learning_rate",
+        "decay",
+        "learning_rate_power",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "beta",
     ]
     assert sorted(opt.hyper_parameters()) == FTRL_HYPER_PARAMETERS
     assert sorted(set(GOLDEN["checkpoint_names"]["Ftrl"]["non_slot"]) - {"iter"}) == FTRL_HYPER_PARAMETERS
     assert GOLDEN["checkpoint_names"]["Ftrl"]["slots"] == ["accumulator", "linear"]
-    with pytest.raises(ValueError, match=re.escape("Supported names are: ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD')")):
+    with pytest.raises(
+        ValueError, match=re.escape("Supported names are: ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD')")
+    ):
         optimizers.get("Nadam")
 
 
@@ -399,7 +453,11 @@ def test_ftrl_checkpoint_names_as_tf():
     assert sorted(state) == sorted(
         ["global_step", "linear/linear_model/x/weights", "linear/linear_model/bias_weights"]
         + [f"training/Ftrl/{k}" for k in FTRL_HYPER_PARAMETERS]
-        + [f"training/Ftrl/linear/linear_model/{v}/{s}" for v in ("x/weights", "bias_weights") for s in ("accumulator", "linear")]
+        + [
+            f"training/Ftrl/linear/linear_model/{v}/{s}"
+            for v in ("x/weights", "bias_weights")
+            for s in ("accumulator", "linear")
+        ]
     )
     assert float(state["training/Ftrl/learning_rate"]) == pytest.approx(0.2)
     assert float(state["training/Ftrl/learning_rate_power"]) == -0.5
@@ -414,7 +472,9 @@ def test_ftrl_as_second_optimizer_keeps_iter_and_restores():
             a = te.get_variable("dnn/w", [2], initializer=[0.5, -0.5])
             b = te.get_variable("linear/w", [2], initializer=[0.1, 0.2])
             loss = ((a * b).sum() - 1.0) ** 2 + (a**2).sum()
-            optimizers.TrainOp(loss, [(optimizers.Adagrad(0.1), [a]), (optimizers.Ftrl(0.2, l1_regularization_strength=0.01), [b])])()
+            optimizers.TrainOp(
+                loss, [(optimizers.Adagrad(0.1), [a]), (optimizers.Ftrl(0.2, l1_regularization_strength=0.01), [b])]
+            )()
         store.global_step += 1
 
     store = te.VariableStore()

@@ -33,7 +33,9 @@ def _run_in_pty(*args: str) -> str:
     """Runs the script with stderr on a pseudo-terminal; returns everything written there."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -62,6 +64,8 @@ def test_progress_bars_on_a_terminal():
 
 
 def test_no_progress_bar_when_piped_or_quiet():
-    piped = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, check=True).stderr
+    piped = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, check=True
+    ).stderr
     assert "loss = " in piped and "%|" not in piped
     assert "%|" not in _run_in_pty("--quiet")

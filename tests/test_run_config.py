@@ -318,7 +318,9 @@ def test_unknown_attribute_raises_attribute_error():
 
 
 def test_train_distribute_takes_a_strategy_of_ours():
-    with pytest.raises(ValueError, match="train_distribute must be a te.distribute.DataParallelStrategy; got 'strategy'"):
+    with pytest.raises(
+        ValueError, match="train_distribute must be a te.distribute.DataParallelStrategy; got 'strategy'"
+    ):
         te.RunConfig(train_distribute="strategy")
 
 
@@ -326,6 +328,12 @@ def test_distributed_properties_come_from_torchrun_environment(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "2")
     config = te.RunConfig()
-    assert (config.task_type, config.task_id, config.global_id_in_cluster, config.is_chief, config.num_worker_replicas) == ("worker", 1, 2, False, 3)
+    assert (
+        config.task_type,
+        config.task_id,
+        config.global_id_in_cluster,
+        config.is_chief,
+        config.num_worker_replicas,
+    ) == ("worker", 1, 2, False, 3)
     monkeypatch.setenv("RANK", "0")
     assert (config.task_type, config.task_id, config.is_chief) == ("chief", 0, True)

@@ -316,7 +316,9 @@ def test_classification_output_valid():
     assert isinstance(out, te.ExportOutput)
 
 
-@pytest.mark.parametrize("value", [torch.tensor([1, 2]), np.ones(2, dtype=np.float32), None], ids=["int", "numpy", "none"])
+@pytest.mark.parametrize(
+    "value", [torch.tensor([1, 2]), np.ones(2, dtype=np.float32), None], ids=["int", "numpy", "none"]
+)
 def test_regression_value_must_be_float_tensor(value):
     with pytest.raises(ValueError, match=re.escape(f"Regression output value must be a float32 Tensor; got {value}")):
         te.RegressionOutput(value)

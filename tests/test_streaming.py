@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import torch_estimator as te
-from torch_estimator._inputs.streaming import make_csv_input_fn, make_parquet_input_fn
-from torch_estimator._engine.distribute import InputContext
 from torch_estimator._core.values import EncodedStrings
+from torch_estimator._engine.distribute import InputContext
+from torch_estimator._inputs.streaming import make_csv_input_fn, make_parquet_input_fn
 
 CENSUS = Path(te.__file__).parent / "datasets" / "census" / "adult.data.csv.gz"
 PREFETCH_THREAD = "torch_estimator-input-prefetch"
@@ -29,12 +29,14 @@ PREFETCH_THREAD = "torch_estimator-input-prefetch"
 
 def _frame(n: int, start: int = 0, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "id": np.arange(start, start + n, dtype=np.int64),
-        "score": rng.normal(size=n).round(3).astype(np.float32),
-        "color": rng.choice(["red", "green", "blue"], size=n),
-        "label": rng.integers(0, 2, size=n),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(start, start + n, dtype=np.int64),
+            "score": rng.normal(size=n).round(3).astype(np.float32),
+            "color": rng.choice(["red", "green", "blue"], size=n),
+            "label": rng.integers(0, 2, size=n),
+        }
+    )
 
 
 def _write_csv(path: Path, frame: pd.DataFrame, header: bool = True) -> Path:
@@ -92,8 +94,13 @@ def test_csv_without_header_takes_column_names_and_defaults(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("1,2.5,a\n2,,b\n3,7,\n")
     fn = make_csv_input_fn(
-        str(path), batch_size=10, column_names=["n", "x", "s"], column_defaults=[np.int32, [-1.0], "none"],
-        header=False, num_epochs=1, shuffle=False,
+        str(path),
+        batch_size=10,
+        column_names=["n", "x", "s"],
+        column_defaults=[np.int32, [-1.0], "none"],
+        header=False,
+        num_epochs=1,
+        shuffle=False,
     )
     (batch,) = list(fn())
     assert batch["n"].dtype == np.int32 and batch["x"].dtype == np.float32
@@ -126,12 +133,19 @@ def test_csv_column_defaults_dtypes_and_required_columns(tmp_path):
 def test_csv_select_columns_by_name_or_index_in_file_order(tmp_path):
     path = _write_csv(tmp_path / "data.csv", _frame(6))
     for select in (["label", "id"], [3, 0]):
-        (batch,) = list(make_csv_input_fn(str(path), 8, label_key="label", select_columns=select, num_epochs=1, shuffle=False)())
+        (batch,) = list(
+            make_csv_input_fn(str(path), 8, label_key="label", select_columns=select, num_epochs=1, shuffle=False)()
+        )
         features, labels = batch
         assert list(features) == ["id"] and len(labels) == 6
-    with pytest.raises(ValueError, match=r"Column 'nope' specified in `select_columns` .* columns are \['id', 'score', 'color', 'label'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'nope' specified in `select_columns` .* columns are \['id', 'score', 'color', 'label'\]",
+    ):
         make_csv_input_fn(str(path), 8, select_columns=["id", "nope"])
-    with pytest.raises(ValueError, match=r"`label_key` provided must be one of the columns: \['id'\]\. Received: 'label'"):
+    with pytest.raises(
+        ValueError, match=r"`label_key` provided must be one of the columns: \['id'\]\. Received: 'label'"
+    ):
         make_csv_input_fn(str(path), 8, label_key="label", select_columns=["id"])
 
 
@@ -140,7 +154,12 @@ def test_csv_na_value_and_type_inference(tmp_path):
     path.write_text("i,f,s,mixed,empty,big\n1,1.5,a,1,,1e300\n?,2,?,x,,2\n3,?,c,2.5,,3\n")
     (batch,) = list(make_csv_input_fn(str(path), 8, na_value="?", num_epochs=1, shuffle=False)())
     assert {k: v.dtype.name for k, v in batch.items()} == {
-        "i": "int64", "f": "float32", "s": "object", "mixed": "object", "empty": "object", "big": "float64",
+        "i": "int64",
+        "f": "float32",
+        "s": "object",
+        "mixed": "object",
+        "empty": "object",
+        "big": "float64",
     }
     np.testing.assert_array_equal(batch["i"], [1, 0, 3])  # inferred columns default to 0 / ''
     np.testing.assert_array_equal(batch["f"], [1.5, 2.0, 0.0])
@@ -213,7 +232,9 @@ def test_ignore_errors_skips_malformed_records(tmp_path):
 def test_header_mismatch_between_files(tmp_path):
     _write_csv(tmp_path / "a.csv", _frame(3))
     _write_csv(tmp_path / "b.csv", _frame(3).rename(columns={"score": "points"}))
-    with pytest.raises(ValueError, match=r"same column names in the header row\. File .*b\.csv has different column names"):
+    with pytest.raises(
+        ValueError, match=r"same column names in the header row\. File .*b\.csv has different column names"
+    ):
         list(make_csv_input_fn(str(tmp_path / "*.csv"), 4, num_epochs=1, shuffle=False)())
 
 
@@ -343,7 +364,11 @@ def test_parquet_values_and_dtypes(tmp_path):
     batches = list(make_parquet_input_fn(str(path), 16, label_key="label", num_epochs=1, shuffle=False)())
     features, labels = batches[0]
     assert {k: v.dtype.name for k, v in features.items()} == {
-        "id": "int64", "score": "float32", "color": "object", "flag": "bool", "small": "int64",
+        "id": "int64",
+        "score": "float32",
+        "color": "object",
+        "flag": "bool",
+        "small": "int64",
     }
     assert isinstance(features["color"], EncodedStrings)
     np.testing.assert_array_equal(_rows(batches), frame["id"])
@@ -356,7 +381,11 @@ def test_parquet_values_and_dtypes(tmp_path):
 def test_parquet_nulls_and_unsupported_types(tmp_path):
     table = pa.table({"f": pa.array([1.0, None]), "s": pa.array(["a", None]), "i": pa.array([1, None])})
     pq.write_table(table, tmp_path / "nulls.parquet")
-    (batch,) = list(make_parquet_input_fn(str(tmp_path / "nulls.parquet"), 4, select_columns=["f", "s"], num_epochs=1, shuffle=False)())
+    (batch,) = list(
+        make_parquet_input_fn(
+            str(tmp_path / "nulls.parquet"), 4, select_columns=["f", "s"], num_epochs=1, shuffle=False
+        )()
+    )
     assert np.isnan(batch["f"][1]) and batch["s"][1] == ""
     with pytest.raises(ValueError, match=r"nulls\.parquet: column 'i' \(int64\) has 1 missing values"):
         list(make_parquet_input_fn(str(tmp_path / "nulls.parquet"), 4, num_epochs=1)())
@@ -378,7 +407,9 @@ def test_parquet_sharding_exactly_once_per_epoch(tmp_path, layout, workers):
         frames = [_frame(1000)]
         _write_parquet(tmp_path / "p0.parquet", frames[0], row_group_size=100 if layout == "row_groups" else 1000)
     ids = np.concatenate([f["id"] for f in frames])
-    fn = make_parquet_input_fn(str(tmp_path / "*.parquet"), 64, label_key="label", num_epochs=2, shuffle_buffer_size=150, chunk_rows=128)
+    fn = make_parquet_input_fn(
+        str(tmp_path / "*.parquet"), 64, label_key="label", num_epochs=2, shuffle_buffer_size=150, chunk_rows=128
+    )
     _assert_exactly_once_per_epoch(_worker_rows(fn, workers), ids, epochs=2)
 
 
@@ -457,7 +488,9 @@ def large_csv_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, int, f
         while out.tell() < 150 * 2**20:
             out.write(body)
             repeats += 1
-    done = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(path)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(path)], capture_output=True, text=True, timeout=120
+    )
     size_mb = path.stat().st_size / 2**20
     path.unlink()
     return done, repeats * len(block), size_mb
@@ -489,5 +522,7 @@ def test_census_csv_trains_a_linear_classifier():
         estimator = te.LinearClassifier(wide, model_dir=model_dir, label_vocabulary=["<=50K", ">50K"])
         estimator.train(input_fn, steps=30)
         assert estimator.get_variable_value("global_step") == 30
-        metrics = estimator.evaluate(make_csv_input_fn(str(CENSUS), 4096, label_key="class", num_epochs=1, shuffle=False), steps=2)
+        metrics = estimator.evaluate(
+            make_csv_input_fn(str(CENSUS), 4096, label_key="class", num_epochs=1, shuffle=False), steps=2
+        )
     assert metrics["accuracy"] > 0.7

@@ -33,7 +33,9 @@ def test_get_variable_errors():
     store = te.VariableStore()
     with store.activate():
         te.get_variable("w", [2])
-        with pytest.raises(ValueError, match=re.escape("Trying to share variable w, but specified shape [3] and found shape [2].")):
+        with pytest.raises(
+            ValueError, match=re.escape("Trying to share variable w, but specified shape [3] and found shape [2].")
+        ):
             te.get_variable("w", [3])
         with pytest.raises(ValueError, match="needs a shape"):
             te.get_variable("v")
@@ -153,7 +155,9 @@ def test_load_state_restores_existing_and_later_variables():
     with store.activate():
         b = te.get_variable("b", [1], initializer="zeros")
         a = te.get_variable("a", [2])
-        with pytest.raises(ValueError, match=re.escape("Variable c has shape [2] in the model but [3] in the checkpoint.")):
+        with pytest.raises(
+            ValueError, match=re.escape("Variable c has shape [2] in the model but [3] in the checkpoint.")
+        ):
             store.load_state({"c": torch.zeros(3), "global_step": torch.tensor(0)})
             te.get_variable("c", [2])
     assert a.tolist() == [5.0, 6.0] and b.tolist() == [7.0] and store.global_step == 0
@@ -172,9 +176,12 @@ def test_variables_created_after_a_restore_must_come_from_the_checkpoint():
         store.check_restored()
         te.get_variable("b", [3])
         te.get_variable("c", [1])
-    with pytest.raises(te.errors.NotFoundError, match=re.escape(
-        "checkpoint /m/model.ckpt-4.safetensors lacks. Key b not found in checkpoint (and 1 more: ['c'])"
-    )):
+    with pytest.raises(
+        te.errors.NotFoundError,
+        match=re.escape(
+            "checkpoint /m/model.ckpt-4.safetensors lacks. Key b not found in checkpoint (and 1 more: ['c'])"
+        ),
+    ):
         store.check_restored()
 
 

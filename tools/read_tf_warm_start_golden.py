@@ -39,11 +39,51 @@ OLD_VOCAB = ["a", "b", "c", "d"]
 NEW_VOCAB = ["c", "x", "a", "y", "b"]
 OLD = (np.arange(12, dtype=np.float32).reshape(4, 3) + 1).tolist()
 REMAP_CASES = [
-    {"name": "axis0_zeros", "shape": [7, 3], "new_vocab_size": 5, "num_oov_buckets": 2, "old_vocab_size": -1, "backup": None, "axis": 0},
-    {"name": "axis0_range", "shape": [7, 3], "new_vocab_size": 5, "num_oov_buckets": 2, "old_vocab_size": -1, "backup": "range_from_100", "axis": 0},
-    {"name": "axis0_old_size_2", "shape": [7, 3], "new_vocab_size": 5, "num_oov_buckets": 2, "old_vocab_size": 2, "backup": "range_from_100", "axis": 0},
-    {"name": "axis0_new_size_3", "shape": [4, 3], "new_vocab_size": 3, "num_oov_buckets": 1, "old_vocab_size": -1, "backup": None, "axis": 0},
-    {"name": "axis1_range", "shape": [4, 6], "new_vocab_size": 5, "num_oov_buckets": 1, "old_vocab_size": 3, "backup": "range_from_100", "axis": 1},
+    {
+        "name": "axis0_zeros",
+        "shape": [7, 3],
+        "new_vocab_size": 5,
+        "num_oov_buckets": 2,
+        "old_vocab_size": -1,
+        "backup": None,
+        "axis": 0,
+    },
+    {
+        "name": "axis0_range",
+        "shape": [7, 3],
+        "new_vocab_size": 5,
+        "num_oov_buckets": 2,
+        "old_vocab_size": -1,
+        "backup": "range_from_100",
+        "axis": 0,
+    },
+    {
+        "name": "axis0_old_size_2",
+        "shape": [7, 3],
+        "new_vocab_size": 5,
+        "num_oov_buckets": 2,
+        "old_vocab_size": 2,
+        "backup": "range_from_100",
+        "axis": 0,
+    },
+    {
+        "name": "axis0_new_size_3",
+        "shape": [4, 3],
+        "new_vocab_size": 3,
+        "num_oov_buckets": 1,
+        "old_vocab_size": -1,
+        "backup": None,
+        "axis": 0,
+    },
+    {
+        "name": "axis1_range",
+        "shape": [4, 6],
+        "new_vocab_size": 5,
+        "num_oov_buckets": 1,
+        "old_vocab_size": 3,
+        "backup": "range_from_100",
+        "axis": 1,
+    },
 ]
 
 
@@ -73,7 +113,9 @@ def warm_start_values(ckpt, variables, vars_to_warm_start=".*", vocab_info=None,
     """Values of ``variables`` ({name: (shape, trainable)}, initialised to -7) after warm_start."""
     with tf.Graph().as_default():
         created = {
-            name: tf.compat.v1.get_variable(name, shape, initializer=tf.compat.v1.constant_initializer(-7.0), trainable=trainable)
+            name: tf.compat.v1.get_variable(
+                name, shape, initializer=tf.compat.v1.constant_initializer(-7.0), trainable=trainable
+            )
             for name, (shape, trainable) in variables.items()
         }
         ws.warm_start(ckpt, vars_to_warm_start, vocab_info, prev)
@@ -113,7 +155,9 @@ def estimator_logs(directory):
 
     old = tfe.estimator.Estimator(model_fn, os.path.join(directory, "old"))
     old.train(input_fn, steps=2)
-    receiver = tfe.estimator.export.build_raw_serving_input_receiver_fn({"x": tf.compat.v1.placeholder(tf.float32, [None, 2])})
+    receiver = tfe.estimator.export.build_raw_serving_input_receiver_fn(
+        {"x": tf.compat.v1.placeholder(tf.float32, [None, 2])}
+    )
     export_dir = old.export_saved_model(os.path.join(directory, "export"), receiver).decode()
     handler = Lines()
     logger = tf.get_logger()
@@ -134,7 +178,9 @@ def estimator_logs(directory):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "golden", "warm_start.json"))
+    parser.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "golden", "warm_start.json")
+    )
     args = parser.parse_args()
     tf.compat.v1.disable_eager_execution()
     directory = tempfile.mkdtemp()
@@ -145,8 +191,13 @@ def main():
     remap = []
     for case in REMAP_CASES:
         info = ws.VocabInfo(
-            new_vocab, case["new_vocab_size"], case["num_oov_buckets"], old_vocab, case["old_vocab_size"],
-            range_from_100 if case["backup"] else None, case["axis"],
+            new_vocab,
+            case["new_vocab_size"],
+            case["num_oov_buckets"],
+            old_vocab,
+            case["old_vocab_size"],
+            range_from_100 if case["backup"] else None,
+            case["axis"],
         )
         values = warm_start_values(ckpt, {"emb": (case["shape"], True)}, ".*", {"emb": info})
         remap.append({**case, "expected": values["emb"]})
@@ -158,18 +209,30 @@ def main():
     selection = []
     for pattern in [".*", "dense", "kernel", ".*kernel$", ".*kernel:0$", ["dense"], ["bn"], [".*"], "", []]:
         values = warm_start_values(sel_ckpt, variables, pattern)
-        selection.append({"vars_to_warm_start": pattern, "warm_started": sorted(n for n, v in values.items() if np.all(np.asarray(v) == 1.0))})
+        selection.append(
+            {
+                "vars_to_warm_start": pattern,
+                "warm_started": sorted(n for n, v in values.items() if np.all(np.asarray(v) == 1.0)),
+            }
+        )
 
     messages = {
         "shape_mismatch": error_text(lambda: warm_start_values(ckpt, {"emb": ([5, 3], True)}), ckpt),
         "not_found": error_text(lambda: warm_start_values(ckpt, {"other": ([4, 3], True)}), ckpt),
-        "prev_not_used": error_text(lambda: warm_start_values(ckpt, {"emb": ([4, 3], True)}, ".*", None, {"zzz": "emb"}), ckpt),
+        "prev_not_used": error_text(
+            lambda: warm_start_values(ckpt, {"emb": ([4, 3], True)}, ".*", None, {"zzz": "emb"}), ckpt
+        ),
         "vocab_not_used": error_text(
-            lambda: warm_start_values(ckpt, {"emb": ([4, 3], True)}, ".*", {"zzz": ws.VocabInfo(new_vocab, 5, 0, old_vocab)}), ckpt
+            lambda: warm_start_values(
+                ckpt, {"emb": ([4, 3], True)}, ".*", {"zzz": ws.VocabInfo(new_vocab, 5, 0, old_vocab)}
+            ),
+            ckpt,
         ),
         "axis": error_text(lambda: ws.VocabInfo(new_vocab, 5, 0, old_vocab, axis=2), ckpt),
         "empty_ckpt": error_text(lambda: tfe.estimator.WarmStartSettings(""), ckpt),
-        "warm_start_from_type": error_text(lambda: tfe.estimator.Estimator(lambda features: None, warm_start_from=3), ckpt),
+        "warm_start_from_type": error_text(
+            lambda: tfe.estimator.Estimator(lambda features: None, warm_start_from=3), ckpt
+        ),
         "settings_repr": repr(tfe.estimator.WarmStartSettings("/x", vars_to_warm_start=".*linear.*")),
         "vocab_info_repr": repr(ws.VocabInfo("new.txt", 5, 1, "old.txt")),
     }

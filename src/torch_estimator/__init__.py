@@ -23,31 +23,10 @@ from torch_estimator import (
     saved_model,
     summary,
 )
-from torch_estimator._estimator.add_metrics import add_metrics
-from torch_estimator.canned import (
-    BaselineClassifier,
-    BaselineEstimator,
-    BaselineRegressor,
-    DNNClassifier,
-    DNNEstimator,
-    DNNLinearCombinedClassifier,
-    DNNLinearCombinedEstimator,
-    DNNLinearCombinedRegressor,
-    DNNRegressor,
-    LinearClassifier,
-    LinearEstimator,
-    LinearRegressor,
-)
-from torch_estimator._estimator.estimator import Estimator
-from torch_estimator._estimator.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
 from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from torch_estimator._core.fn_args import call_logit_fn
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._engine.run_config import RunConfig
 from torch_estimator._core.spec import EstimatorSpec
-from torch_estimator._estimator.training import EvalSpec, TrainSpec, train_and_evaluate
-from torch_estimator._engine.warm_start import VocabInfo, WarmStartSettings
-from torch_estimator.feature_column import RaggedValue
 from torch_estimator._core.variables import (
     VariableStore,
     get_global_step,
@@ -55,16 +34,6 @@ from torch_estimator._core.variables import (
     module,
     trainable_variables,
     variable_scope,
-)
-from torch_estimator.head import (
-    BinaryClassHead,
-    Head,
-    LogisticRegressionHead,
-    MultiClassHead,
-    MultiHead,
-    MultiLabelHead,
-    PoissonRegressionHead,
-    RegressionHead,
 )
 from torch_estimator._engine.hooks import (
     CheckpointSaverHook,
@@ -81,6 +50,37 @@ from torch_estimator._engine.hooks import (
     StepCounterHook,
     StopAtStepHook,
     SummarySaverHook,
+)
+from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._engine.warm_start import VocabInfo, WarmStartSettings
+from torch_estimator._estimator.add_metrics import add_metrics
+from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._estimator.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
+from torch_estimator._estimator.training import EvalSpec, TrainSpec, train_and_evaluate
+from torch_estimator.canned import (
+    BaselineClassifier,
+    BaselineEstimator,
+    BaselineRegressor,
+    DNNClassifier,
+    DNNEstimator,
+    DNNLinearCombinedClassifier,
+    DNNLinearCombinedEstimator,
+    DNNLinearCombinedRegressor,
+    DNNRegressor,
+    LinearClassifier,
+    LinearEstimator,
+    LinearRegressor,
+)
+from torch_estimator.feature_column import RaggedValue
+from torch_estimator.head import (
+    BinaryClassHead,
+    Head,
+    LogisticRegressionHead,
+    MultiClassHead,
+    MultiHead,
+    MultiLabelHead,
+    PoissonRegressionHead,
+    RegressionHead,
 )
 
 __version__ = "0.1.0"

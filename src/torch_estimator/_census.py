@@ -5,29 +5,64 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from torch_estimator import feature_column as fc
-from torch_estimator._inputs import numpy_pandas as inputs
-from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._core.optimizers import Adagrad, Ftrl
 from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._inputs import numpy_pandas as inputs
 from torch_estimator.canned import DNNClassifier, DNNLinearCombinedClassifier, LinearClassifier
 from torch_estimator.datasets import load_census
 from torch_estimator.export import build_parsing_serving_input_receiver_fn
-from torch_estimator._core.optimizers import Adagrad, Ftrl
 
 __all__ = ["census_columns", "census_features", "census_input_fn", "run_census", "NUMERIC_COLUMNS"]
 
 NUMERIC_COLUMNS = ("age", "education-num", "capital-gain", "capital-loss", "hours-per-week")
-EDUCATION = ["Bachelors", "HS-grad", "11th", "Masters", "9th", "Some-college", "Assoc-acdm", "Assoc-voc", "7th-8th", "Doctorate",
-             "Prof-school", "5th-6th", "10th", "1st-4th", "Preschool", "12th"]
-MARITAL_STATUS = ["Married-civ-spouse", "Divorced", "Married-spouse-absent", "Never-married", "Separated", "Married-AF-spouse", "Widowed"]
+EDUCATION = [
+    "Bachelors",
+    "HS-grad",
+    "11th",
+    "Masters",
+    "9th",
+    "Some-college",
+    "Assoc-acdm",
+    "Assoc-voc",
+    "7th-8th",
+    "Doctorate",
+    "Prof-school",
+    "5th-6th",
+    "10th",
+    "1st-4th",
+    "Preschool",
+    "12th",
+]
+MARITAL_STATUS = [
+    "Married-civ-spouse",
+    "Divorced",
+    "Married-spouse-absent",
+    "Never-married",
+    "Separated",
+    "Married-AF-spouse",
+    "Widowed",
+]
 RELATIONSHIP = ["Husband", "Not-in-family", "Wife", "Own-child", "Unmarried", "Other-relative"]
-WORKCLASS = ["Self-emp-not-inc", "Private", "State-gov", "Federal-gov", "Local-gov", "?", "Self-emp-inc", "Without-pay", "Never-worked"]
+WORKCLASS = [
+    "Self-emp-not-inc",
+    "Private",
+    "State-gov",
+    "Federal-gov",
+    "Local-gov",
+    "?",
+    "Self-emp-inc",
+    "Without-pay",
+    "Never-worked",
+]
 AGE_BOUNDARIES = [18, 25, 30, 35, 40, 45, 50, 55, 60, 65]
 CAPITAL_GAIN_BOUNDARIES = [1, 3000, 5000, 7000, 10000, 15000]
 CAPITAL_LOSS_BOUNDARIES = [1, 1500, 1800, 2000, 2500]
@@ -59,7 +94,12 @@ def census_columns(scaled: bool = False) -> tuple[list[fc.FeatureColumn], list[f
     occupation = fc.categorical_column_with_hash_bucket("occupation", 1000)
     age_buckets = fc.bucketized_column(age, AGE_BOUNDARIES)
     wide = [
-        education, marital, relationship, workclass, occupation, age_buckets,
+        education,
+        marital,
+        relationship,
+        workclass,
+        occupation,
+        age_buckets,
         fc.crossed_column(["education", "occupation"], 1000),
         fc.crossed_column([age_buckets, "education", "occupation"], 1000),
     ]
@@ -71,8 +111,11 @@ def census_columns(scaled: bool = False) -> tuple[list[fc.FeatureColumn], list[f
         ]
         numeric = [_log_scaled(name) if name.startswith("capital") else _standardized(name) for name in NUMERIC_COLUMNS]
     deep = numeric + [
-        fc.indicator_column(workclass), fc.indicator_column(education), fc.indicator_column(marital),
-        fc.indicator_column(relationship), fc.embedding_column(occupation, 8),
+        fc.indicator_column(workclass),
+        fc.indicator_column(education),
+        fc.indicator_column(marital),
+        fc.indicator_column(relationship),
+        fc.embedding_column(occupation, 8),
     ]
     return wide, deep
 
@@ -92,18 +135,29 @@ def census_input_fn(split: str, batch_size: int, num_epochs: int | None, shuffle
     return inputs.numpy_input_fn(features, labels, batch_size=batch_size, num_epochs=num_epochs, shuffle=shuffle)
 
 
-def build_estimator(model_type: str, model_dir: str, dnn_learning_rate: float, linear_learning_rate: float, seed: int) -> Estimator:
+def build_estimator(
+    model_type: str, model_dir: str, dnn_learning_rate: float, linear_learning_rate: float, seed: int
+) -> Estimator:
     wide, deep = census_columns(scaled=True)
     config = RunConfig(tf_random_seed=seed, save_checkpoints_steps=2000, log_step_count_steps=200)
     hidden = [100, 75, 50, 25]
     if model_type == "wide":
-        return LinearClassifier(wide, model_dir=model_dir, optimizer=Ftrl(learning_rate=linear_learning_rate), config=config)
+        return LinearClassifier(
+            wide, model_dir=model_dir, optimizer=Ftrl(learning_rate=linear_learning_rate), config=config
+        )
     if model_type == "deep":
-        return DNNClassifier(hidden, deep, model_dir=model_dir, optimizer=Adagrad(learning_rate=dnn_learning_rate), config=config)
+        return DNNClassifier(
+            hidden, deep, model_dir=model_dir, optimizer=Adagrad(learning_rate=dnn_learning_rate), config=config
+        )
     if model_type == "wide_deep":
         return DNNLinearCombinedClassifier(
-            model_dir=model_dir, linear_feature_columns=wide, linear_optimizer=Ftrl(learning_rate=linear_learning_rate),
-            dnn_feature_columns=deep, dnn_optimizer=Adagrad(learning_rate=dnn_learning_rate), dnn_hidden_units=hidden, config=config,
+            model_dir=model_dir,
+            linear_feature_columns=wide,
+            linear_optimizer=Ftrl(learning_rate=linear_learning_rate),
+            dnn_feature_columns=deep,
+            dnn_optimizer=Adagrad(learning_rate=dnn_learning_rate),
+            dnn_hidden_units=hidden,
+            config=config,
         )
     raise ValueError(f"model_type must be 'wide', 'deep' or 'wide_deep'; got {model_type!r}.")
 

@@ -31,44 +31,83 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
         description="Serve the newest numeric version under MODEL_BASE_PATH at /v1/models/MODEL_NAME, "
         "with TensorFlow Serving's REST API and flag names (REST only: there is no gRPC port).",
     )
-    serve.add_argument("export_dir", nargs="?", default=None, metavar="MODEL_BASE_PATH", help="same as --model_base_path")
-    serve.add_argument("--model_base_path", default=None, help="directory of version subdirectories (1/, 2/, ...)")
-    serve.add_argument("--model_name", default="default", help="name in the request paths (default: 'default', as TF Serving)")
-    serve.add_argument("--port", "--rest_api_port", dest="port", type=_port, default=8501, help="REST API port (default 8501)")
-    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0, every interface, as TF Serving; 127.0.0.1 for local only)")
     serve.add_argument(
-        "--file_system_poll_wait_seconds", type=float, default=1.0,
+        "export_dir", nargs="?", default=None, metavar="MODEL_BASE_PATH", help="same as --model_base_path"
+    )
+    serve.add_argument("--model_base_path", default=None, help="directory of version subdirectories (1/, 2/, ...)")
+    serve.add_argument(
+        "--model_name", default="default", help="name in the request paths (default: 'default', as TF Serving)"
+    )
+    serve.add_argument(
+        "--port", "--rest_api_port", dest="port", type=_port, default=8501, help="REST API port (default 8501)"
+    )
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="address to listen on (default 0.0.0.0, every interface, as TF Serving; 127.0.0.1 for local only)",
+    )
+    serve.add_argument(
+        "--file_system_poll_wait_seconds",
+        type=float,
+        default=1.0,
         help="seconds between polls of the base path for new versions; 0 loads once (default 1)",
     )
     serve.add_argument(
-        "--enable_batching", action="store_true",
+        "--enable_batching",
+        action="store_true",
         help="merge concurrent requests of a signature into one model call (pays under concurrent requests)",
     )
     serve.add_argument(
-        "--max_request_bytes", type=_positive_int, default=None,
+        "--max_request_bytes",
+        type=_positive_int,
+        default=None,
         help="largest request body accepted; a larger one gets 413 (default 32 MiB; TF Serving has no limit)",
     )
-    serve.add_argument("--batching_parameters_file", default=None, help="TF Serving batching parameters (text proto: max_batch_size, batch_timeout_micros, num_batch_threads)")
-    serve.add_argument("--rest_api_num_threads", type=_positive_int, default=None, help="requests whose model calls run at once (default: 4 per CPU)")
     serve.add_argument(
-        "--tensorflow_intra_op_parallelism", type=int, default=0,
+        "--batching_parameters_file",
+        default=None,
+        help="TF Serving batching parameters (text proto: max_batch_size, batch_timeout_micros, num_batch_threads)",
+    )
+    serve.add_argument(
+        "--rest_api_num_threads",
+        type=_positive_int,
+        default=None,
+        help="requests whose model calls run at once (default: 4 per CPU)",
+    )
+    serve.add_argument(
+        "--tensorflow_intra_op_parallelism",
+        type=int,
+        default=0,
         help="threads one model call may use (torch.set_num_threads); 0: torch's default, or 1 with --enable_batching",
     )
-    serve.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0, help="torch.set_num_interop_threads; 0: torch's default")
-    serve.add_argument("--loader", default=None, help="'module:function' loading a version directory (default: torch_estimator.export:load)")
+    serve.add_argument(
+        "--tensorflow_inter_op_parallelism",
+        type=int,
+        default=0,
+        help="torch.set_num_interop_threads; 0: torch's default",
+    )
+    serve.add_argument(
+        "--loader",
+        default=None,
+        help="'module:function' loading a version directory (default: torch_estimator.export:load)",
+    )
 
 
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from torch_estimator import serving
 
     if args.export_dir and args.model_base_path and args.export_dir != args.model_base_path:
-        parser.error(f"serve: MODEL_BASE_PATH {args.export_dir!r} and --model_base_path {args.model_base_path!r} differ; give one.")
+        parser.error(
+            f"serve: MODEL_BASE_PATH {args.export_dir!r} and --model_base_path {args.model_base_path!r} differ; give one."
+        )
     base_path = args.model_base_path or args.export_dir
     if not base_path:
         parser.error("serve: --model_base_path (or MODEL_BASE_PATH) is required.")
     if args.batching_parameters_file and not args.enable_batching:
         parser.error("serve: --batching_parameters_file needs --enable_batching.")
-    parameters = serving.read_batching_parameters(args.batching_parameters_file) if args.batching_parameters_file else None
+    parameters = (
+        serving.read_batching_parameters(args.batching_parameters_file) if args.batching_parameters_file else None
+    )
     serving.serve(
         base_path,
         args.model_name,
@@ -92,17 +131,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="torch-estimator", description="The TensorFlow Estimator API on PyTorch.")
     parser.add_argument("--quiet", action="store_true", help="only warnings and results")
     commands = parser.add_subparsers(dest="command", required=True)
-    census = commands.add_parser("census", help="train, evaluate and report a wide & deep income classifier on the census data")
+    census = commands.add_parser(
+        "census", help="train, evaluate and report a wide & deep income classifier on the census data"
+    )
     census.add_argument("--model_type", choices=["wide", "deep", "wide_deep"], default="wide_deep")
     census.add_argument("--epochs", type=_positive_int, help="default: 8")
     census.add_argument("--batch_size", type=_positive_int, help="default: 256")
-    census.add_argument("--dnn_learning_rate", type=float, help="Adagrad learning rate of the deep part (default: 0.05)")
+    census.add_argument(
+        "--dnn_learning_rate", type=float, help="Adagrad learning rate of the deep part (default: 0.05)"
+    )
     census.add_argument("--linear_learning_rate", type=float, help="Ftrl learning rate of the wide part (default: 0.1)")
     census.add_argument("--seed", type=int, help="tf_random_seed (default: 0)")
     census.add_argument("--model_dir", default=None, help="default: a new temporary directory")
     _add_serve_parser(commands)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
     if args.command == "census":
         from torch_estimator._census import run_census
 

@@ -3,7 +3,7 @@
 The public ``te.distribute`` namespace; the implementation is in ``torch_estimator._engine.distribute``.
 """
 
-from torch_estimator._engine.distribute import InputContext, DataParallelStrategy, environment, Environment
+from torch_estimator._engine.distribute import DataParallelStrategy, Environment, InputContext, environment
 
 __all__ = [
     "InputContext",

@@ -3,7 +3,7 @@
 The public ``te.errors`` namespace; the implementation is in ``torch_estimator._core.errors``.
 """
 
-from torch_estimator._core.errors import OpError, NotFoundError, DataLossError, ModelDirLockedError
+from torch_estimator._core.errors import DataLossError, ModelDirLockedError, NotFoundError, OpError
 
 __all__ = [
     "OpError",

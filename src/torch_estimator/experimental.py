@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from torch_estimator._core.fn_args import call_logit_fn
 from torch_estimator._estimator.early_stopping import (
     InMemoryEvaluatorHook,
     make_early_stopping_hook,
@@ -11,7 +12,6 @@ from torch_estimator._estimator.early_stopping import (
     stop_if_no_decrease_hook,
     stop_if_no_increase_hook,
 )
-from torch_estimator._core.fn_args import call_logit_fn
 
 __all__ = [
     "call_logit_fn",

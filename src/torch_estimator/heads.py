@@ -4,15 +4,15 @@ The public ``te.heads`` namespace; the implementation is in ``torch_estimator.he
 """
 
 from torch_estimator.head._factories import (
-    binary_classification_head,
-    multi_class_head,
-    multi_label_head,
-    regression_head,
-    logistic_regression_head,
-    poisson_regression_head,
-    multi_head,
-    no_op_train_fn,
     ModelFnOps,
+    binary_classification_head,
+    logistic_regression_head,
+    multi_class_head,
+    multi_head,
+    multi_label_head,
+    no_op_train_fn,
+    poisson_regression_head,
+    regression_head,
 )
 
 __all__ = [

@@ -4,20 +4,20 @@ The public ``te.hooks`` namespace; the implementation is in ``torch_estimator._e
 """
 
 from torch_estimator._engine.hooks import (
-    SessionRunHook,
+    CheckpointSaverHook,
+    CheckpointSaverListener,
+    FinalOpsHook,
+    LoggingTensorHook,
+    NanLossDuringTrainingError,
+    NanTensorHook,
+    SecondOrStepTimer,
     SessionRunArgs,
     SessionRunContext,
+    SessionRunHook,
     SessionRunValues,
-    CheckpointSaverListener,
-    SecondOrStepTimer,
-    LoggingTensorHook,
-    StopAtStepHook,
     StepCounterHook,
-    NanTensorHook,
-    NanLossDuringTrainingError,
-    CheckpointSaverHook,
+    StopAtStepHook,
     SummarySaverHook,
-    FinalOpsHook,
 )
 
 __all__ = [

@@ -5,15 +5,15 @@ The public ``te.initializers`` namespace; the implementation is in ``torch_estim
 
 from torch_estimator._core.initializers import (
     Initializer,
-    zeros,
-    ones,
     constant,
-    random_uniform,
-    random_normal,
-    truncated_normal,
-    glorot_uniform,
-    glorot_normal,
     get,
+    glorot_normal,
+    glorot_uniform,
+    ones,
+    random_normal,
+    random_uniform,
+    truncated_normal,
+    zeros,
 )
 
 __all__ = [

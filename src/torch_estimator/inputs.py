@@ -4,10 +4,10 @@ The public ``te.inputs`` namespace; the implementation is in ``torch_estimator._
 """
 
 from torch_estimator._inputs.numpy_pandas import (
-    numpy_input_fn,
-    pandas_input_fn,
     make_csv_input_fn,
     make_parquet_input_fn,
+    numpy_input_fn,
+    pandas_input_fn,
 )
 
 __all__ = [

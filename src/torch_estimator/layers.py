@@ -4,9 +4,9 @@ The public ``te.layers`` namespace; the implementation is in ``torch_estimator._
 """
 
 from torch_estimator._core.layers import (
+    batch_normalization,
     dense,
     dropout,
-    batch_normalization,
     embedding,
     embedding_lookup,
     get_activation,

@@ -4,16 +4,16 @@ The public ``te.metrics`` namespace; the implementation is in ``torch_estimator.
 """
 
 from torch_estimator._core.metrics import (
-    Metric,
-    Mean,
+    AUC,
     Accuracy,
     BinaryAccuracy,
+    ExactAUC,
+    Mean,
+    Metric,
     Precision,
     Recall,
-    AUC,
-    ExactAUC,
-    mean,
     accuracy,
+    mean,
 )
 
 __all__ = [

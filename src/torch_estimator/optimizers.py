@@ -4,12 +4,12 @@ The public ``te.optimizers`` namespace; the implementation is in ``torch_estimat
 """
 
 from torch_estimator._core.optimizers import (
-    Optimizer,
+    SGD,
     Adagrad,
     Adam,
     Ftrl,
+    Optimizer,
     RMSprop,
-    SGD,
     TorchOptimizer,
     TrainOp,
     get,

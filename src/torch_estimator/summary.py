@@ -3,7 +3,7 @@
 The public ``te.summary`` namespace; the implementation is in ``torch_estimator._core.summary``.
 """
 
-from torch_estimator._core.summary import scalar, histogram
+from torch_estimator._core.summary import histogram, scalar
 
 __all__ = [
     "scalar",

@@ -13,7 +13,19 @@ from torch_estimator._census import census_columns, census_features
 from torch_estimator.datasets import load_census
 
 fc = te.feature_column
-BINARY_EVAL = ["accuracy", "accuracy_baseline", "auc", "auc_precision_recall", "average_loss", "global_step", "label/mean", "loss", "precision", "prediction/mean", "recall"]
+BINARY_EVAL = [
+    "accuracy",
+    "accuracy_baseline",
+    "auc",
+    "auc_precision_recall",
+    "average_loss",
+    "global_step",
+    "label/mean",
+    "loss",
+    "precision",
+    "prediction/mean",
+    "recall",
+]
 BINARY_PREDICT = ["all_class_ids", "all_classes", "class_ids", "classes", "logistic", "logits", "probabilities"]
 MULTI_EVAL = ["accuracy", "average_loss", "global_step", "loss"]
 MULTI_PREDICT = ["all_class_ids", "all_classes", "class_ids", "classes", "logits", "probabilities"]
@@ -31,14 +43,19 @@ def _census_input(labels=LABELS, epochs=None, shuffle=True, batch_size=100):
 CLASSIFIERS = {
     "linear": lambda d, **kw: te.LinearClassifier(WIDE, model_dir=d, **kw),
     "dnn": lambda d, **kw: te.DNNClassifier([16, 8], DEEP, model_dir=d, **kw),
-    "wide_deep": lambda d, **kw: te.DNNLinearCombinedClassifier(model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[16, 8], **kw),
+    "wide_deep": lambda d, **kw: te.DNNLinearCombinedClassifier(
+        model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[16, 8], **kw
+    ),
     "baseline": lambda d, **kw: te.BaselineClassifier(model_dir=d, **kw),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(CLASSIFIERS))
 def test_classifiers_on_census(tmp_path, kind):
-    fast = {"dnn": {"optimizer": te.optimizers.Adagrad(0.1)}, "wide_deep": {"dnn_optimizer": te.optimizers.Adagrad(0.1)}}.get(kind, {})
+    fast = {
+        "dnn": {"optimizer": te.optimizers.Adagrad(0.1)},
+        "wide_deep": {"dnn_optimizer": te.optimizers.Adagrad(0.1)},
+    }.get(kind, {})
     est = CLASSIFIERS[kind](str(tmp_path), config=te.RunConfig(tf_random_seed=0), **fast)
     before = est.evaluate(_census_input(epochs=1, shuffle=False))
     est.train(_census_input(), steps=40)
@@ -60,7 +77,11 @@ def test_multi_class_variants(tmp_path, kind):
     est.train(_census_input(labels), steps=10)
     assert sorted(est.evaluate(_census_input(labels, epochs=1, shuffle=False))) == MULTI_EVAL
     assert sorted(next(est.predict(_census_input(None, epochs=1, shuffle=False)))) == MULTI_PREDICT
-    logits_var = "dnn/logits/kernel" if kind in ("dnn", "wide_deep") else ("linear/linear_model/bias_weights" if kind == "linear" else "baseline/bias")
+    logits_var = (
+        "dnn/logits/kernel"
+        if kind in ("dnn", "wide_deep")
+        else ("linear/linear_model/bias_weights" if kind == "linear" else "baseline/bias")
+    )
     assert est.get_variable_value(logits_var).shape[-1] == 3
 
 
@@ -68,11 +89,16 @@ RNG = np.random.default_rng(0)
 REG_X = RNG.normal(size=(400, 3)).astype(np.float32)
 REG_CAT = RNG.choice(["a", "b", "c"], 400)
 REG_Y = np.stack([REG_X @ [1.0, -2.0, 0.5] + (REG_CAT == "a") * 2.0, REG_X[:, 0]], axis=1).astype(np.float32)
-REG_COLS = [fc.numeric_column("x", shape=3), fc.indicator_column(fc.categorical_column_with_vocabulary_list("cat", ["a", "b", "c"]))]
+REG_COLS = [
+    fc.numeric_column("x", shape=3),
+    fc.indicator_column(fc.categorical_column_with_vocabulary_list("cat", ["a", "b", "c"])),
+]
 REGRESSORS = {
     "linear": lambda d, **kw: te.LinearRegressor(REG_COLS, model_dir=d, **kw),
     "dnn": lambda d, **kw: te.DNNRegressor([16], REG_COLS, model_dir=d, **kw),
-    "wide_deep": lambda d, **kw: te.DNNLinearCombinedRegressor(model_dir=d, linear_feature_columns=REG_COLS, dnn_feature_columns=REG_COLS, dnn_hidden_units=[16], **kw),
+    "wide_deep": lambda d, **kw: te.DNNLinearCombinedRegressor(
+        model_dir=d, linear_feature_columns=REG_COLS, dnn_feature_columns=REG_COLS, dnn_hidden_units=[16], **kw
+    ),
     "baseline": lambda d, **kw: te.BaselineRegressor(model_dir=d, **kw),
 }
 
@@ -81,7 +107,13 @@ REGRESSORS = {
 def test_regressors_on_synthetic_data(tmp_path, kind):
     config = te.RunConfig(tf_random_seed=3)
     if kind == "wide_deep":
-        est = REGRESSORS[kind](str(tmp_path), label_dimension=2, dnn_optimizer=te.optimizers.Adagrad(0.05), linear_optimizer=te.optimizers.Ftrl(0.05), config=config)
+        est = REGRESSORS[kind](
+            str(tmp_path),
+            label_dimension=2,
+            dnn_optimizer=te.optimizers.Adagrad(0.05),
+            linear_optimizer=te.optimizers.Ftrl(0.05),
+            config=config,
+        )
     else:
         est = REGRESSORS[kind](str(tmp_path), label_dimension=2, optimizer=te.optimizers.SGD(0.05), config=config)
     features = {"x": REG_X, "cat": REG_CAT}
@@ -97,18 +129,28 @@ def test_regressors_on_synthetic_data(tmp_path, kind):
 def test_estimators_with_heads(tmp_path):
     head = te.MultiLabelHead(2, name="ml")
     labels = np.stack([LABELS, (FEATURES["age"] > 40).astype(np.int64)], axis=1)
-    for i, est in enumerate([
-        te.DNNEstimator(head, [8], DEEP, model_dir=str(tmp_path / "a")),
-        te.LinearEstimator(head, WIDE, model_dir=str(tmp_path / "b")),
-        te.DNNLinearCombinedEstimator(head, model_dir=str(tmp_path / "c"), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]),
-        te.BaselineEstimator(head, model_dir=str(tmp_path / "d")),
-    ]):
+    for i, est in enumerate(
+        [
+            te.DNNEstimator(head, [8], DEEP, model_dir=str(tmp_path / "a")),
+            te.LinearEstimator(head, WIDE, model_dir=str(tmp_path / "b")),
+            te.DNNLinearCombinedEstimator(
+                head,
+                model_dir=str(tmp_path / "c"),
+                linear_feature_columns=WIDE,
+                dnn_feature_columns=DEEP,
+                dnn_hidden_units=[8],
+            ),
+            te.BaselineEstimator(head, model_dir=str(tmp_path / "d")),
+        ]
+    ):
         est.train(_census_input(labels), steps=5)
         assert "auc/ml" in est.evaluate(_census_input(labels, epochs=1, shuffle=False), steps=2), i
 
 
 def test_default_optimizers_and_learning_rates(tmp_path):
-    est = te.DNNLinearCombinedClassifier(model_dir=str(tmp_path / "c"), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[4])
+    est = te.DNNLinearCombinedClassifier(
+        model_dir=str(tmp_path / "c"), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[4]
+    )
     est.train(_census_input(), steps=3)
     assert est.get_variable_value("training/Adagrad/learning_rate") == pytest.approx(0.001)
     assert est.get_variable_value("training/Ftrl/learning_rate") == pytest.approx(min(0.005, 1 / np.sqrt(len(WIDE))))
@@ -124,7 +166,9 @@ def test_default_optimizers_and_learning_rates(tmp_path):
     baseline.train(_census_input(), steps=1)
     assert baseline.get_variable_value("training/Ftrl/learning_rate") == pytest.approx(0.3)
     assert sorted(n for n in baseline.get_variable_names() if "baseline" in n) == [
-        "baseline/bias", "training/Ftrl/baseline/bias/accumulator", "training/Ftrl/baseline/bias/linear",
+        "baseline/bias",
+        "training/Ftrl/baseline/bias/accumulator",
+        "training/Ftrl/baseline/bias/linear",
     ]
 
 

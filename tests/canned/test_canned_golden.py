@@ -31,8 +31,12 @@ def _features(names):
 
 @pytest.mark.parametrize("config", GOLDEN["configs"], ids=lambda c: c["name"])
 def test_variables_and_keys_match_tf(tmp_path, config):
-    kwargs = {k: ([build(GOLDEN["columns"][c]) for c in v] if k in COLUMN_KEYS else v) for k, v in config["kwargs"].items()}
-    est = getattr(te, config["estimator"])(model_dir=str(tmp_path), config=te.RunConfig(tf_random_seed=DATA["tf_random_seed"]), **kwargs)
+    kwargs = {
+        k: ([build(GOLDEN["columns"][c]) for c in v] if k in COLUMN_KEYS else v) for k, v in config["kwargs"].items()
+    }
+    est = getattr(te, config["estimator"])(
+        model_dir=str(tmp_path), config=te.RunConfig(tf_random_seed=DATA["tf_random_seed"]), **kwargs
+    )
     features = _features(config["features"])
     labels = np.asarray(DATA["labels"][config["label"]], dtype=DATA["label_dtypes"][config["label"]])
     train = te.inputs.numpy_input_fn(features, labels, batch_size=DATA["batch_size"], num_epochs=None, shuffle=False)

@@ -55,7 +55,9 @@ def _encodable(kind: str, values: list[Any]) -> Any:
 
 def _spec(spec: dict[str, Any]) -> dict[str, FixedLenFeature | VarLenFeature]:
     return {
-        name: VarLenFeature(s["dtype"]) if s["type"] == "var" else FixedLenFeature(s["shape"], s["dtype"], s.get("default"))
+        name: VarLenFeature(s["dtype"])
+        if s["type"] == "var"
+        else FixedLenFeature(s["shape"], s["dtype"], s.get("default"))
         for name, s in spec.items()
     }
 
@@ -74,7 +76,9 @@ def _assert_parsed(ours: dict[str, Any], tf_outputs: dict[str, Any]) -> None:
             lengths = np.bincount(np.asarray(tf_out["indices"], dtype=np.int64).reshape(-1, 2)[:, 0], minlength=rows)
             np.testing.assert_array_equal(value.row_splits, np.concatenate([[0], np.cumsum(lengths)]), err_msg=name)
             expected = value.values
-            kind = {np.dtype(object): "bytes", np.dtype(np.float32): "float", np.dtype(np.int64): "int64"}[expected.dtype]
+            kind = {np.dtype(object): "bytes", np.dtype(np.float32): "float", np.dtype(np.int64): "int64"}[
+                expected.dtype
+            ]
             np.testing.assert_array_equal(value.values, _values(kind, tf_out["values"]), err_msg=name)
         else:
             assert isinstance(value, np.ndarray), name
@@ -232,7 +236,9 @@ def test_error_messages_name_received_and_expected_values() -> None:
     with pytest.raises(ValueError) as info:
         parse_examples([encode_example({"x": 1}), encode_example({})], {"x": FixedLenFeature([1], "int64")})
     assert "Feature: x (data type: int64) is required but could not be found. Index: 1" in str(info.value)
-    with pytest.raises(ValueError, match=r"Number of string values != expected\.  Values size: 2 but output shape: \[1\]"):
+    with pytest.raises(
+        ValueError, match=r"Number of string values != expected\.  Values size: 2 but output shape: \[1\]"
+    ):
         parse_examples([encode_example({"s": ["a", "b"]})], {"s": FixedLenFeature([1], "string")})
     with pytest.raises(ValueError, match=r"Index: 0: length-delimited field of 5 bytes at byte 2 runs past the end"):
         parse_examples([b"\x0a\x05abc"], {"s": VarLenFeature("string")})
@@ -278,11 +284,17 @@ def test_encode_value_kinds() -> None:
 
 def test_encode_empty_values() -> None:
     """An empty list has no kind: a Feature with no list, read as missing; empty arrays keep their kind."""
-    serialized = encode_example({"untyped": [], "floats": np.zeros(0, np.float32), "strings": np.array([], dtype=object)})
+    serialized = encode_example(
+        {"untyped": [], "floats": np.zeros(0, np.float32), "strings": np.array([], dtype=object)}
+    )
     _assert_decoded(decode_example(serialized), {"floats": ("float", np.zeros(0, np.float32))})
     parsed = parse_examples(
         [serialized],
-        {"untyped": VarLenFeature("int64"), "strings": VarLenFeature("float32"), "d": FixedLenFeature([1], "string", "z")},
+        {
+            "untyped": VarLenFeature("int64"),
+            "strings": VarLenFeature("float32"),
+            "d": FixedLenFeature([1], "string", "z"),
+        },
     )
     assert parsed["untyped"].to_lists() == [[]] and parsed["strings"].to_lists() == [[]]
     assert parsed["d"].tolist() == [[b"z"]]
@@ -355,7 +367,9 @@ def test_decode_accepts_unpacked_negative_and_merged_values() -> None:
     unpacked_ints = b"\x1a\x10" + b"\x08\x05" + b"\x08" + b"\xff" * 9 + b"\x01" + b"\x08\x96\x01"
     unpacked_floats = b"\x12\x0a" + b"\x0d" + struct.pack("<f", 1.5) + b"\x0d" + struct.pack("<f", -2.0)
     merged_bytes = b"\x0a\x03\x0a\x01a" + b"\x0a\x03\x0a\x01b"  # BytesList twice: merged
-    decoded = decode_example(_example(_entry(b"i", unpacked_ints), _entry(b"f", unpacked_floats), _entry(b"b", merged_bytes)))
+    decoded = decode_example(
+        _example(_entry(b"i", unpacked_ints), _entry(b"f", unpacked_floats), _entry(b"b", merged_bytes))
+    )
     assert decoded["i"][1].tolist() == [5, -1, 150]
     assert decoded["f"][1].tolist() == [1.5, -2.0]
     assert decoded["b"][1].tolist() == [b"a", b"b"]
@@ -377,7 +391,9 @@ def test_parse_examples_inputs_and_outputs() -> None:
         parsed = parse_examples(serialized, spec)
         assert parsed["x"].tolist() == [[1.0, 2.0], [3.0, 4.0]] and parsed["x"].flags.writeable
         assert parsed["s"].tolist() == [b"a", b"-"]
-    assert parse_examples([encode_example({"x": "é"})], {"x": VarLenFeature("string")})["x"].values.tolist() == ["é".encode()]
+    assert parse_examples([encode_example({"x": "é"})], {"x": VarLenFeature("string")})["x"].values.tolist() == [
+        "é".encode()
+    ]
     assert parse_examples(["\n\x00"], {"x": VarLenFeature("string")})["x"].row_splits.tolist() == [0, 0]
 
 
@@ -445,9 +461,16 @@ def test_round_trip(features: dict[str, tuple[str, list[Any]]]) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.lists(_INT64, max_size=5), st.lists(st.floats(width=32), min_size=2, max_size=2) | st.none()), max_size=20))
+@given(
+    st.lists(
+        st.tuples(st.lists(_INT64, max_size=5), st.lists(st.floats(width=32), min_size=2, max_size=2) | st.none()),
+        max_size=20,
+    )
+)
 def test_parse_round_trip(rows: list[tuple[list[int], list[float] | None]]) -> None:
-    batch = [encode_example({"ids": np.array(ids, dtype=np.int64), **({} if xy is None else {"xy": xy})}) for ids, xy in rows]
+    batch = [
+        encode_example({"ids": np.array(ids, dtype=np.int64), **({} if xy is None else {"xy": xy})}) for ids, xy in rows
+    ]
     parsed = parse_examples(batch, {"ids": VarLenFeature("int64"), "xy": FixedLenFeature([2], "float32", [-1.0, -2.0])})
     assert parsed["ids"].to_lists() == [ids for ids, _ in rows]
     expected = np.array([[-1.0, -2.0] if xy is None else xy for _, xy in rows], dtype=np.float32).reshape(len(rows), 2)
@@ -456,13 +479,18 @@ def test_parse_round_trip(rows: list[tuple[list[int], list[float] | None]]) -> N
 
 @settings(max_examples=150, deadline=None)
 @given(_FEATURES, st.data())
-def test_corrupted_input_raises_value_error_or_decodes(features: dict[str, tuple[str, list[Any]]], data: st.DataObject) -> None:
+def test_corrupted_input_raises_value_error_or_decodes(
+    features: dict[str, tuple[str, list[Any]]], data: st.DataObject
+) -> None:
     serialized = bytearray(encode_example({name: values for name, (_, values) in features.items()}))
     for _ in range(data.draw(st.integers(1, 4))):
         position = data.draw(st.integers(0, len(serialized) - 1))
         serialized[position] = data.draw(st.integers(0, 255))
     serialized = serialized[: data.draw(st.integers(0, len(serialized)))]
-    spec = {name: VarLenFeature({"bytes": "string", "float": "float32", "int64": "int64"}[kind]) for name, (kind, _) in features.items()}
+    spec = {
+        name: VarLenFeature({"bytes": "string", "float": "float32", "int64": "int64"}[kind])
+        for name, (kind, _) in features.items()
+    }
     for parse in (lambda: decode_example(bytes(serialized)), lambda: parse_examples([bytes(serialized)], spec)):
         try:
             parse()

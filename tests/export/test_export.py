@@ -31,7 +31,9 @@ N = 64
 def _input(labels=LABELS, epochs=None, shuffle=True, n=None):
     features = FEATURES if n is None else {k: v[:n] for k, v in FEATURES.items()}
     labels = labels if n is None or labels is None else labels[:n]
-    return te.inputs.numpy_input_fn(features, labels, batch_size=100 if n is None else n, num_epochs=epochs, shuffle=shuffle)
+    return te.inputs.numpy_input_fn(
+        features, labels, batch_size=100 if n is None else n, num_epochs=epochs, shuffle=shuffle
+    )
 
 
 def _examples(keys, n=N) -> np.ndarray:
@@ -86,7 +88,9 @@ def _run_in_fresh_process(tmp_path, calls: list[dict]) -> list[dict[str, np.ndar
         """
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    subprocess.run([sys.executable, "-c", script, str(request), str(response)], check=True, cwd=str(tmp_path), env=env, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", script, str(request), str(response)], check=True, cwd=str(tmp_path), env=env, timeout=300
+    )
 
     def decode(e):
         if "strings" in e:
@@ -107,7 +111,13 @@ def _assert_same(served: dict[str, np.ndarray], expected: dict[str, np.ndarray],
 
 
 def _custom_logistic_model_fn(features, labels, mode):
-    x = fc.DenseFeatures([fc.numeric_column("age"), fc.numeric_column("hours-per-week"), fc.embedding_column(fc.categorical_column_with_hash_bucket("occupation", 50), 3)])(features)
+    x = fc.DenseFeatures(
+        [
+            fc.numeric_column("age"),
+            fc.numeric_column("hours-per-week"),
+            fc.embedding_column(fc.categorical_column_with_hash_bucket("occupation", 50), 3),
+        ]
+    )(features)
     tower = te.module("tower", lambda: torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh()))
     logits = te.layers.dense(tower(x / 50.0), 1, name="logits")
     head = te.LogisticRegressionHead()
@@ -118,18 +128,35 @@ ESTIMATORS = {
     "linear_classifier": lambda d: te.LinearClassifier(WIDE, model_dir=d),
     "dnn_classifier": lambda d: te.DNNClassifier([8, 4], DEEP, model_dir=d, optimizer=te.optimizers.Adagrad(0.1)),
     "wide_deep_classifier": lambda d: te.DNNLinearCombinedClassifier(
-        model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8, 4], dnn_optimizer=te.optimizers.Adagrad(0.1)
+        model_dir=d,
+        linear_feature_columns=WIDE,
+        dnn_feature_columns=DEEP,
+        dnn_hidden_units=[8, 4],
+        dnn_optimizer=te.optimizers.Adagrad(0.1),
     ),
     "wide_deep_3_classes_vocab": lambda d: te.DNNLinearCombinedClassifier(
-        model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8], n_classes=3, label_vocabulary=["young", "mid", "old"]
+        model_dir=d,
+        linear_feature_columns=WIDE,
+        dnn_feature_columns=DEEP,
+        dnn_hidden_units=[8],
+        n_classes=3,
+        label_vocabulary=["young", "mid", "old"],
     ),
     "linear_regressor": lambda d: te.LinearRegressor(WIDE, model_dir=d),
     "dnn_regressor": lambda d: te.DNNRegressor([8], DEEP, model_dir=d, batch_norm=True),
-    "wide_deep_regressor": lambda d: te.DNNLinearCombinedRegressor(model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]),
+    "wide_deep_regressor": lambda d: te.DNNLinearCombinedRegressor(
+        model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]
+    ),
     "custom_logistic_regression_head": lambda d: te.Estimator(_custom_logistic_model_fn, model_dir=d),
     "linear_estimator": lambda d: te.LinearEstimator(te.BinaryClassHead(), WIDE, model_dir=d),
     "dnn_estimator": lambda d: te.DNNEstimator(te.MultiLabelHead(3), [8], DEEP, model_dir=d),
-    "wide_deep_estimator": lambda d: te.DNNLinearCombinedEstimator(te.RegressionHead(label_dimension=2), model_dir=d, linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]),
+    "wide_deep_estimator": lambda d: te.DNNLinearCombinedEstimator(
+        te.RegressionHead(label_dimension=2),
+        model_dir=d,
+        linear_feature_columns=WIDE,
+        dnn_feature_columns=DEEP,
+        dnn_hidden_units=[8],
+    ),
 }
 AGE_CLASSES = np.array(["young", "mid", "old"], dtype=object)[np.digitize(FEATURES["age"], [30, 45])]
 REGRESSION_LABELS = (FEATURES["hours-per-week"] / 40.0).astype(np.float32)
@@ -142,7 +169,13 @@ LABELS_FOR = {
     "dnn_estimator": np.stack([LABELS, 1 - LABELS, LABELS], axis=1).astype(np.int64),
     "wide_deep_estimator": np.stack([REGRESSION_LABELS, REGRESSION_LABELS * 2], axis=1),
 }
-COLUMNS_FOR = {"custom_logistic_regression_head": [fc.numeric_column("age"), fc.numeric_column("hours-per-week"), fc.categorical_column_with_hash_bucket("occupation", 50)]}
+COLUMNS_FOR = {
+    "custom_logistic_regression_head": [
+        fc.numeric_column("age"),
+        fc.numeric_column("hours-per-week"),
+        fc.categorical_column_with_hash_bucket("occupation", 50),
+    ]
+}
 
 
 def test_every_estimator_exports_and_serves_the_same_predictions_in_a_fresh_process(tmp_path):
@@ -163,9 +196,15 @@ def test_every_estimator_exports_and_serves_the_same_predictions_in_a_fresh_proc
 
 def test_baseline_estimators_export_with_a_raw_receiver(tmp_path):
     calls, expected = [], []
-    for name, est in {"classifier": te.BaselineClassifier(model_dir=str(tmp_path / "c")), "regressor": te.BaselineRegressor(model_dir=str(tmp_path / "r"))}.items():
+    for name, est in {
+        "classifier": te.BaselineClassifier(model_dir=str(tmp_path / "c")),
+        "regressor": te.BaselineRegressor(model_dir=str(tmp_path / "r")),
+    }.items():
         labels = LABELS if name == "classifier" else REGRESSION_LABELS
-        est.train(te.inputs.numpy_input_fn({"age": FEATURES["age"]}, labels, batch_size=50, num_epochs=None, shuffle=True), steps=5)
+        est.train(
+            te.inputs.numpy_input_fn({"age": FEATURES["age"]}, labels, batch_size=50, num_epochs=None, shuffle=True),
+            steps=5,
+        )
         receiver = te.export.build_raw_serving_input_receiver_fn({"age": FEATURES["age"][:2]})
         path = est.export_saved_model(str(tmp_path / "export" / name), receiver)
         calls.append({"path": path.decode(), "signature": "predict", "inputs": {"age": FEATURES["age"][:N]}})
@@ -177,7 +216,9 @@ def test_baseline_estimators_export_with_a_raw_receiver(tmp_path):
 @pytest.fixture(scope="module")
 def trained_wide_deep(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("wide_deep")
-    est = te.DNNLinearCombinedClassifier(model_dir=str(model_dir), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8])
+    est = te.DNNLinearCombinedClassifier(
+        model_dir=str(model_dir), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]
+    )
     est.train(_input(), steps=5)
     return est
 
@@ -189,11 +230,19 @@ def test_signatures_match_tensorflow(trained_wide_deep, tmp_path):
     assert sorted(sigs) == ["classification", "predict", "regression", "serving_default"]
     assert sigs["serving_default"].method_name == "tensorflow/serving/classify"
     assert {k: (v.dtype, v.shape) for k, v in sigs["classification"].inputs.items()} == {"inputs": ("DT_STRING", (-1,))}
-    assert {k: (v.dtype, v.shape) for k, v in sigs["classification"].outputs.items()} == {"classes": ("DT_STRING", (-1, 2)), "scores": ("DT_FLOAT", (-1, 2))}
+    assert {k: (v.dtype, v.shape) for k, v in sigs["classification"].outputs.items()} == {
+        "classes": ("DT_STRING", (-1, 2)),
+        "scores": ("DT_FLOAT", (-1, 2)),
+    }
     assert {k: (v.dtype, v.shape) for k, v in sigs["regression"].outputs.items()} == {"outputs": ("DT_FLOAT", (-1, 1))}
     assert {k: v.dtype for k, v in sigs["predict"].outputs.items()} == {
-        "all_class_ids": "DT_INT32", "all_classes": "DT_STRING", "class_ids": "DT_INT64", "classes": "DT_STRING",
-        "logistic": "DT_FLOAT", "logits": "DT_FLOAT", "probabilities": "DT_FLOAT",
+        "all_class_ids": "DT_INT32",
+        "all_classes": "DT_STRING",
+        "class_ids": "DT_INT64",
+        "classes": "DT_STRING",
+        "logistic": "DT_FLOAT",
+        "logits": "DT_FLOAT",
+        "probabilities": "DT_FLOAT",
     }
     assert list(sigs["predict"].inputs) == ["examples"]
     examples = _examples(sorted(fc.make_parse_example_spec(WIDE + DEEP)), n=5)
@@ -208,7 +257,9 @@ def test_export_directory_layout_and_assets(trained_wide_deep, tmp_path, caplog)
     extra = tmp_path / "notes.txt"
     extra.write_text("hello")
     with caplog.at_level(logging.INFO, logger="torch_estimator"):
-        first = trained_wide_deep.export_saved_model(str(tmp_path / "base"), _parsing_receiver(WIDE + DEEP), assets_extra={"docs/notes.txt": str(extra)})
+        first = trained_wide_deep.export_saved_model(
+            str(tmp_path / "base"), _parsing_receiver(WIDE + DEEP), assets_extra={"docs/notes.txt": str(extra)}
+        )
         second = trained_wide_deep.export_saved_model(str(tmp_path / "base"), _parsing_receiver(WIDE + DEEP))
     names = sorted(os.listdir(tmp_path / "base"))
     assert [os.path.basename(first).decode(), os.path.basename(second).decode()] == names
@@ -237,7 +288,9 @@ def test_multi_head_signatures(tmp_path):
 
     def model_fn(features, labels, mode):
         logits = te.layers.dense(features["x"], 2, name="logits")
-        return te.MultiHead(heads).create_estimator_spec(features, mode, logits, labels=labels, optimizer=te.optimizers.SGD(0.1))
+        return te.MultiHead(heads).create_estimator_spec(
+            features, mode, logits, labels=labels, optimizer=te.optimizers.SGD(0.1)
+        )
 
     x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
     labels = {"h1": (x[:, :1] > 0).astype(np.float32), "h2": x[:, 1:2]}
@@ -275,7 +328,9 @@ def test_export_errors(tmp_path, trained_wide_deep):
     with pytest.raises(ValueError, match="must return a ServingInputReceiver"):
         trained_wide_deep.export_saved_model(str(tmp_path / "e"), lambda: {"x": 1})
     with pytest.raises(te.export.NotExportableError, match="Only the 'infer' mode"):
-        trained_wide_deep.experimental_export_all_saved_models(str(tmp_path / "e"), {te.ModeKeys.TRAIN: _parsing_receiver(WIDE)})
+        trained_wide_deep.experimental_export_all_saved_models(
+            str(tmp_path / "e"), {te.ModeKeys.TRAIN: _parsing_receiver(WIDE)}
+        )
     assert not os.path.exists(tmp_path / "e") or os.listdir(tmp_path / "e") == []
 
 
@@ -283,11 +338,24 @@ def test_what_cannot_be_exported_fails_at_export_time(tmp_path):
     def uses_strings_directly(features, labels, mode):
         offset = torch.tensor([[float(len(s)) for s in features["occupation"]]]).T  # host work outside feature columns
         logits = te.layers.dense(features["age"] + offset, 1, name="logits")
-        return te.LogisticRegressionHead().create_estimator_spec(features, mode, logits, labels=labels, optimizer=te.optimizers.SGD(0.01))
+        return te.LogisticRegressionHead().create_estimator_spec(
+            features, mode, logits, labels=labels, optimizer=te.optimizers.SGD(0.01)
+        )
 
     est = te.Estimator(uses_strings_directly, model_dir=str(tmp_path / "a"))
-    est.train(te.inputs.numpy_input_fn({"age": FEATURES["age"][:, None], "occupation": FEATURES["occupation"]}, LABELS.astype(np.float32)[:, None], batch_size=20, num_epochs=None, shuffle=True), steps=2)
-    receiver = te.export.build_raw_serving_input_receiver_fn({"age": FEATURES["age"][:2, None], "occupation": FEATURES["occupation"][:2]})
+    est.train(
+        te.inputs.numpy_input_fn(
+            {"age": FEATURES["age"][:, None], "occupation": FEATURES["occupation"]},
+            LABELS.astype(np.float32)[:, None],
+            batch_size=20,
+            num_epochs=None,
+            shuffle=True,
+        ),
+        steps=2,
+    )
+    receiver = te.export.build_raw_serving_input_receiver_fn(
+        {"age": FEATURES["age"][:2, None], "occupation": FEATURES["occupation"][:2]}
+    )
     with pytest.raises(te.export.NotExportableError, match="feature 'occupation'"):
         est.export_saved_model(str(tmp_path / "ea"), receiver)
     assert not os.path.exists(tmp_path / "ea") or os.listdir(tmp_path / "ea") == []

@@ -37,12 +37,18 @@ def trained(tmp_path_factory):
     vocabulary = root / "education.txt"
     vocabulary.write_text("Bachelors\nHS-grad\nMasters\n")
     rng = np.random.default_rng(0)
-    features = {"age": rng.uniform(20, 60, 200).astype(np.float32), "education": rng.choice(["Bachelors", "HS-grad", "Masters"], 200).astype(object)}
+    features = {
+        "age": rng.uniform(20, 60, 200).astype(np.float32),
+        "education": rng.choice(["Bachelors", "HS-grad", "Masters"], 200).astype(object),
+    }
     labels = (features["age"] > 40).astype(np.int64)
     education = fc.categorical_column_with_vocabulary_file("education", str(vocabulary))
     age = fc.numeric_column("age")
     est = te.DNNLinearCombinedClassifier(
-        model_dir=str(root / "model"), linear_feature_columns=[education], dnn_feature_columns=[age, fc.embedding_column(education, 2)], dnn_hidden_units=[4]
+        model_dir=str(root / "model"),
+        linear_feature_columns=[education],
+        dnn_feature_columns=[age, fc.embedding_column(education, 2)],
+        dnn_hidden_units=[4],
     )
     est.train(te.inputs.numpy_input_fn(features, labels, batch_size=50, num_epochs=None, shuffle=True), steps=3)
     receiver = te.export.build_parsing_serving_input_receiver_fn(fc.make_parse_example_spec([age, education]))
@@ -105,7 +111,9 @@ def test_a_damaged_file_is_data_loss_naming_it(copy, name, damage):
 
 def test_bit_rot_in_a_number_of_saved_model_json_fails_its_checksum(copy):
     _rewrite(os.path.join(copy, "saved_model.json"), _flip_a_digit)
-    with pytest.raises(DataLossError, match="Checksum mismatch in the export file .*saved_model.json: .*modified or is corrupted"):
+    with pytest.raises(
+        DataLossError, match="Checksum mismatch in the export file .*saved_model.json: .*modified or is corrupted"
+    ):
         te.saved_model.load(copy)
 
 
@@ -118,7 +126,12 @@ def test_a_missing_file_is_not_found_naming_it(copy, name):
 
 def test_a_directory_that_is_no_export_is_not_found(tmp_path):
     for path in (tmp_path, tmp_path / "missing"):
-        with pytest.raises(NotFoundError, match=re.escape(f"The export file {path / 'saved_model.json'} does not exist: {path} is not an export directory.")):
+        with pytest.raises(
+            NotFoundError,
+            match=re.escape(
+                f"The export file {path / 'saved_model.json'} does not exist: {path} is not an export directory."
+            ),
+        ):
             te.saved_model.load(str(path))
 
 
@@ -132,7 +145,10 @@ def test_bit_rot_in_a_kernel_names_the_file_and_the_tensor(copy):
     with open(path, "r+b") as f:
         f.seek(offset)
         f.write(bytes(b ^ 0x40 for b in data[offset : offset + 4]))
-    with pytest.raises(DataLossError, match=r"Checksum mismatch in the export variables file .*variables.safetensors: tensor 'dnn/hiddenlayer_0/kernel'"):
+    with pytest.raises(
+        DataLossError,
+        match=r"Checksum mismatch in the export variables file .*variables.safetensors: tensor 'dnn/hiddenlayer_0/kernel'",
+    ):
         te.saved_model.load(copy)
 
 
@@ -150,10 +166,19 @@ def _edit_document(export_dir: str, edit, recompute_checksum: bool = False) -> N
 MALFORMED = [
     (lambda d: d.pop("layers"), 'field "layers" is missing'),
     (lambda d: d["receiver"].pop("tensors"), 'field "receiver.tensors" is missing'),
-    (lambda d: d["receiver"]["tensors"]["examples"].update(dtype=7), "field \"receiver.tensors['examples'].dtype\" must be a string; got 7"),
-    (lambda d: d["signature_defs"]["predict"]["outputs"].update(logits="nope"), "field \"signature_defs['predict'].outputs['logits']\" names 'nope', which is not in outputs"),
+    (
+        lambda d: d["receiver"]["tensors"]["examples"].update(dtype=7),
+        "field \"receiver.tensors['examples'].dtype\" must be a string; got 7",
+    ),
+    (
+        lambda d: d["signature_defs"]["predict"]["outputs"].update(logits="nope"),
+        "field \"signature_defs['predict'].outputs['logits']\" names 'nope', which is not in outputs",
+    ),
     (lambda d: d.pop("crc32c"), 'field "crc32c" is missing'),
-    (lambda d: d.update(format="torch_estimator.saved_model/1"), "has format 'torch_estimator.saved_model/1'; this version of torch_estimator reads"),
+    (
+        lambda d: d.update(format="torch_estimator.saved_model/1"),
+        "has format 'torch_estimator.saved_model/1'; this version of torch_estimator reads",
+    ),
 ]
 
 
@@ -168,7 +193,9 @@ def test_a_malformed_saved_model_json_names_the_field(copy, edit, message):
 
 def test_a_valid_but_modified_saved_model_json_fails_its_checksum(copy):
     _edit_document(copy, lambda d: d["string_tables"]["classes"].reverse())
-    with pytest.raises(DataLossError, match="Checksum mismatch in the export file .*saved_model.json: .*modified or is corrupted"):
+    with pytest.raises(
+        DataLossError, match="Checksum mismatch in the export file .*saved_model.json: .*modified or is corrupted"
+    ):
         te.saved_model.load(copy)
 
 
@@ -183,8 +210,14 @@ def _replace_variables(export_dir: str, change) -> None:
 
 VARIABLE_MISMATCHES = [
     (lambda t: t.pop("dnn/logits/bias"), "missing variables ['dnn/logits/bias']"),
-    (lambda t: t.update({"dnn/logits/kernel": torch.zeros(4, 2)}), "'dnn/logits/kernel' is [4, 2] float32 but the program expects [4, 1] float32"),
-    (lambda t: t.update({"dnn/logits/bias": t["dnn/logits/bias"].double()}), "'dnn/logits/bias' is [1] float64 but the program expects [1] float32"),
+    (
+        lambda t: t.update({"dnn/logits/kernel": torch.zeros(4, 2)}),
+        "'dnn/logits/kernel' is [4, 2] float32 but the program expects [4, 1] float32",
+    ),
+    (
+        lambda t: t.update({"dnn/logits/bias": t["dnn/logits/bias"].double()}),
+        "'dnn/logits/bias' is [1] float64 but the program expects [1] float32",
+    ),
     (lambda t: t.update({"dnn/extra": torch.zeros(1)}), "unexpected variables ['dnn/extra']"),
 ]
 
@@ -200,7 +233,9 @@ def test_variables_that_do_not_fit_the_program_are_named(copy, change, message):
 
 def test_variables_of_another_model_fail_the_sample_batch(copy):
     _replace_variables(copy, lambda t: t["dnn/logits/bias"].add_(1.0))
-    with pytest.raises(ValueError, match=r"output 'logits' on the sample batch is .* but the export recorded .*do not belong together"):
+    with pytest.raises(
+        ValueError, match=r"output 'logits' on the sample batch is .* but the export recorded .*do not belong together"
+    ):
         te.saved_model.load(copy)
 
 
@@ -219,7 +254,12 @@ SERVE_WHILE_REWRITTEN = textwrap.dedent(
 
 
 def test_a_loaded_model_survives_its_files_being_rewritten(copy):
-    result = subprocess.run([sys.executable, "-c", SERVE_WHILE_REWRITTEN, copy, os.path.join(copy, VARIABLES)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_WHILE_REWRITTEN, copy, os.path.join(copy, VARIABLES)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert (result.returncode, result.stdout) == (0, "(1, 1)\n"), result.stderr[-2000:]
 
 
@@ -260,7 +300,10 @@ def test_the_next_export_removes_what_killed_exports_left(trained, tmp_path, cap
     assert not os.path.exists(killed) and not os.path.exists(old_style)
     assert os.path.isdir(recent_unlocked) and os.path.isdir(just_created)
     assert sorted(os.listdir(base)) == sorted(["temp-102", "temp-103", os.path.basename(path)])
-    assert f"Removed the temporary export directory {killed} left by an interrupted export: its writer (pid 999999999 on host gone) is gone." in caplog.text
+    assert (
+        f"Removed the temporary export directory {killed} left by an interrupted export: its writer (pid 999999999 on host gone) is gone."
+        in caplog.text
+    )
     assert LOCK_FILE not in os.listdir(path)
 
 

@@ -33,7 +33,9 @@ def test_shared_embeddings_are_created_eagerly_and_trained(tmp_path):
     def model_fn(features, labels, mode):
         net = fc.DenseFeatures(shared + [fc.numeric_column("x")])(features)
         logits = te.layers.dense(net, 1)
-        return te.BinaryClassHead().create_estimator_spec(features, mode, logits, labels, optimizer=te.optimizers.Adagrad(0.3))
+        return te.BinaryClassHead().create_estimator_spec(
+            features, mode, logits, labels, optimizer=te.optimizers.Adagrad(0.3)
+        )
 
     features, y = _data()
     est = te.Estimator(model_fn, model_dir=str(tmp_path), config=te.RunConfig(tf_random_seed=0))
@@ -81,13 +83,19 @@ def test_large_tables_get_sparse_gradients_and_row_wise_updates():
     op()
     assert table.grad is None or table.grad.is_sparse
     touched = np.flatnonzero(table.detach().numpy()[:, 0])
-    expected = fc.categorical_column_with_hash_bucket("id", _columns.SPARSE_GRADIENT_MIN_ROWS).transform({"id": np.array(["a", "b"], dtype=object)}).ids.values
+    expected = (
+        fc.categorical_column_with_hash_bucket("id", _columns.SPARSE_GRADIENT_MIN_ROWS)
+        .transform({"id": np.array(["a", "b"], dtype=object)})
+        .ids.values
+    )
     assert sorted(touched.tolist()) == sorted(expected.tolist())
 
 
 def test_ragged_inputs_and_combiners():
     column = fc.categorical_column_with_vocabulary_list("tags", ["a", "b", "c"])
-    emb = fc.embedding_column(column, 2, combiner="sqrtn", initializer=te.initializers.constant([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    emb = fc.embedding_column(
+        column, 2, combiner="sqrtn", initializer=te.initializers.constant([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    )
     store = te.VariableStore()
     with store.activate():
         out = fc.DenseFeatures([emb])({"tags": te.RaggedValue.from_lists([["a", "b"], [], ["c", "c", "zz"]])})
@@ -107,6 +115,10 @@ def test_crosses_of_encoded_strings_equal_plain_ones():
     plain = cross.transform({"a": a, "b": b, "n": n}).ids
     codes_a, dict_a = np.unique(a, return_inverse=True)[1], np.unique(a)
     codes_b, dict_b = np.unique(b, return_inverse=True)[1], np.unique(b)
-    encoded = {"a": encode_strings(codes_a, dict_a.astype(object)), "b": encode_strings(codes_b, dict_b.astype(object)), "n": n}
+    encoded = {
+        "a": encode_strings(codes_a, dict_a.astype(object)),
+        "b": encode_strings(codes_b, dict_b.astype(object)),
+        "n": n,
+    }
     for _ in range(2):  # the second call reuses the cached table
         assert cross.transform(encoded).ids.to_lists() == plain.to_lists()

@@ -79,7 +79,11 @@ def test_categorical_ids(case):
     if case["weights"] is None:
         assert result.weights is None
     else:
-        np.testing.assert_allclose(result.weights, np.concatenate([np.asarray(r, np.float32) for r in case["weights"]["ragged"]] or [np.zeros(0)]), rtol=1e-6)
+        np.testing.assert_allclose(
+            result.weights,
+            np.concatenate([np.asarray(r, np.float32) for r in case["weights"]["ragged"]] or [np.zeros(0)]),
+            rtol=1e-6,
+        )
 
 
 @pytest.mark.parametrize("case", GOLDEN["dense"], ids=lambda c: c["name"])
@@ -98,13 +102,17 @@ def test_linear_model_output(case):
     model = fc.LinearModel(columns, units=case["units"], sparse_combiner=case["sparse_combiner"])
     assert [c.name for c in model.feature_columns] == case["column_names"]
     store = te.VariableStore()
-    store.load_state({
-        "global_step": torch.tensor(0),
-        **{
-            ("linear_model/bias_weights" if name == "bias_weights" else f"linear_model/{name}/weights"): torch.tensor(np.asarray(value, np.float32))
-            for name, value in case["variables"].items()
-        },
-    })
+    store.load_state(
+        {
+            "global_step": torch.tensor(0),
+            **{
+                (
+                    "linear_model/bias_weights" if name == "bias_weights" else f"linear_model/{name}/weights"
+                ): torch.tensor(np.asarray(value, np.float32))
+                for name, value in case["variables"].items()
+            },
+        }
+    )
     with store.activate():
         output = model(features_of(case))
     assert not store._pending, f"unused variables: {sorted(store._pending)}"
@@ -115,7 +123,12 @@ def _spec_as_json(spec: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in spec.items():
         if isinstance(value, fc.FixedLenFeature):
-            out[key] = {"type": "FixedLenFeature", "shape": list(value.shape), "dtype": value.dtype, "default_value": value.default_value}
+            out[key] = {
+                "type": "FixedLenFeature",
+                "shape": list(value.shape),
+                "dtype": value.dtype,
+                "default_value": value.default_value,
+            }
         else:
             out[key] = {"type": "VarLenFeature", "dtype": value.dtype, "shape": None, "default_value": None}
     return out
@@ -142,7 +155,9 @@ OUR_BEHAVIOUR = {
 }
 
 
-@pytest.mark.parametrize("case", GOLDEN["errors"], ids=lambda c: f"{c['call']}-{(c.get('message') or c.get('note') or '')[:40]}")
+@pytest.mark.parametrize(
+    "case", GOLDEN["errors"], ids=lambda c: f"{c['call']}-{(c.get('message') or c.get('note') or '')[:40]}"
+)
 def test_errors(case):
     kwargs = dict(case["kwargs"])
     call = case["call"]
@@ -156,7 +171,12 @@ def test_errors(case):
             return build(kwargs["column"]).transform(features_of(kwargs))
         if call == "make_parse_example_spec":
             return fc.make_parse_example_spec(build(kwargs.get("columns") or kwargs["feature_columns"]))
-        built = {k: build(v) if isinstance(v, dict) and "fn" in v else (build(v) if isinstance(v, list) and v and isinstance(v[0], dict) else v) for k, v in kwargs.items()}
+        built = {
+            k: build(v)
+            if isinstance(v, dict) and "fn" in v
+            else (build(v) if isinstance(v, list) and v and isinstance(v[0], dict) else v)
+            for k, v in kwargs.items()
+        }
         if "vocabulary_file" in built:
             built["vocabulary_file"] = os.path.join(HERE, built["vocabulary_file"])
         return getattr(fc, call)(**built)

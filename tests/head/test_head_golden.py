@@ -92,7 +92,9 @@ def test_streaming_eval_metrics_match_tf(name):
     merged: dict[str, Metric] = {}
     for i in range(len(case["batches"])):
         features, logits, labels = _batch(case, i)
-        batch_metrics = head.update_metrics(head.metrics(reg), features, logits, labels, te.ModeKeys.EVAL, regularization_losses=reg)
+        batch_metrics = head.update_metrics(
+            head.metrics(reg), features, logits, labels, te.ModeKeys.EVAL, regularization_losses=reg
+        )
         if not merged:
             merged = batch_metrics
         else:
@@ -134,7 +136,9 @@ def test_errors_match_tf(index):
         return
     if record["error_type"] not in ("ValueError", "TypeError"):  # TF's op error for string labels
         with pytest.raises(ValueError, match="labels must be numeric"):
-            build_head(record["head"]).loss(_value(args["labels"]), _value(args["logits"]), _value(args.get("features") or {}))
+            build_head(record["head"]).loss(
+                _value(args["labels"]), _value(args["logits"]), _value(args.get("features") or {})
+            )
         return
     message = record["message"]
     with pytest.raises((ValueError, TypeError)) as info:

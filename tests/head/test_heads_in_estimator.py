@@ -23,7 +23,19 @@ REGRESSION = np.stack([SCORE, 0.5 * SCORE + 1], axis=1).astype(np.float32)
 PROBABILITY = (1 / (1 + np.exp(-SCORE)))[:, None].astype(np.float32)
 COUNTS = RNG.poisson(np.exp(0.3 * SCORE)).astype(np.float32)[:, None]
 
-BINARY_EVAL = ["accuracy", "accuracy_baseline", "auc", "auc_precision_recall", "average_loss", "global_step", "label/mean", "loss", "precision", "prediction/mean", "recall"]
+BINARY_EVAL = [
+    "accuracy",
+    "accuracy_baseline",
+    "auc",
+    "auc_precision_recall",
+    "average_loss",
+    "global_step",
+    "label/mean",
+    "loss",
+    "precision",
+    "prediction/mean",
+    "recall",
+]
 BINARY_PREDICT = ["all_class_ids", "all_classes", "class_ids", "classes", "logistic", "logits", "probabilities"]
 
 CASES = {
@@ -37,25 +49,90 @@ CASES = {
     "binary_named_thresholds": (
         lambda: te.BinaryClassHead(thresholds=[0.3, 0.5], name="bh"),
         BINARY,
-        ["accuracy/bh", "accuracy/positive_threshold_0.3/bh", "accuracy/positive_threshold_0.5/bh", "accuracy_baseline/bh", "auc/bh", "auc_precision_recall/bh", "average_loss/bh", "global_step", "label/mean/bh", "loss", "precision/bh", "precision/positive_threshold_0.3/bh", "precision/positive_threshold_0.5/bh", "prediction/mean/bh", "recall/bh", "recall/positive_threshold_0.3/bh", "recall/positive_threshold_0.5/bh"],
+        [
+            "accuracy/bh",
+            "accuracy/positive_threshold_0.3/bh",
+            "accuracy/positive_threshold_0.5/bh",
+            "accuracy_baseline/bh",
+            "auc/bh",
+            "auc_precision_recall/bh",
+            "average_loss/bh",
+            "global_step",
+            "label/mean/bh",
+            "loss",
+            "precision/bh",
+            "precision/positive_threshold_0.3/bh",
+            "precision/positive_threshold_0.5/bh",
+            "prediction/mean/bh",
+            "recall/bh",
+            "recall/positive_threshold_0.3/bh",
+            "recall/positive_threshold_0.5/bh",
+        ],
         BINARY_PREDICT,
     ),
-    "multi_class": (lambda: te.MultiClassHead(3, name="mh"), MULTI, ["accuracy/mh", "average_loss/mh", "global_step", "loss"], ["all_class_ids", "all_classes", "class_ids", "classes", "logits", "probabilities"]),
+    "multi_class": (
+        lambda: te.MultiClassHead(3, name="mh"),
+        MULTI,
+        ["accuracy/mh", "average_loss/mh", "global_step", "loss"],
+        ["all_class_ids", "all_classes", "class_ids", "classes", "logits", "probabilities"],
+    ),
     "multi_label": (
         lambda: te.MultiLabelHead(3, thresholds=[0.5], classes_for_class_based_metrics=[0, 2]),
         MULTI_LABEL,
-        ["accuracy/positive_threshold_0.5", "auc", "auc/class0", "auc/class2", "auc_precision_recall", "auc_precision_recall/class0", "auc_precision_recall/class2", "average_loss", "global_step", "loss", "precision/positive_threshold_0.5", "probability_mean/class0", "probability_mean/class2", "recall/positive_threshold_0.5"],
+        [
+            "accuracy/positive_threshold_0.5",
+            "auc",
+            "auc/class0",
+            "auc/class2",
+            "auc_precision_recall",
+            "auc_precision_recall/class0",
+            "auc_precision_recall/class2",
+            "average_loss",
+            "global_step",
+            "loss",
+            "precision/positive_threshold_0.5",
+            "probability_mean/class0",
+            "probability_mean/class2",
+            "recall/positive_threshold_0.5",
+        ],
         ["classes", "logits", "probabilities"],
     ),
     "multi_label_vocab": (
         lambda: te.MultiLabelHead(3, label_vocabulary=["a", "b", "c"], classes_for_class_based_metrics=["a", "c"]),
         MULTI_LABEL,
-        ["auc", "auc/a", "auc/c", "auc_precision_recall", "auc_precision_recall/a", "auc_precision_recall/c", "average_loss", "global_step", "loss", "probability_mean/a", "probability_mean/c"],
+        [
+            "auc",
+            "auc/a",
+            "auc/c",
+            "auc_precision_recall",
+            "auc_precision_recall/a",
+            "auc_precision_recall/c",
+            "average_loss",
+            "global_step",
+            "loss",
+            "probability_mean/a",
+            "probability_mean/c",
+        ],
         ["classes", "logits", "probabilities"],
     ),
-    "regression": (lambda: te.RegressionHead(label_dimension=2, name="r2"), REGRESSION, ["average_loss/r2", "global_step", "label/mean/r2", "loss", "prediction/mean/r2"], ["predictions"]),
-    "logistic_regression": (lambda: te.LogisticRegressionHead(), PROBABILITY, ["average_loss", "global_step", "label/mean", "loss", "prediction/mean"], ["logits", "predictions"]),
-    "poisson_regression": (lambda: te.PoissonRegressionHead(), COUNTS, ["average_loss", "global_step", "label/mean", "loss", "prediction/mean"], ["logits", "predictions"]),
+    "regression": (
+        lambda: te.RegressionHead(label_dimension=2, name="r2"),
+        REGRESSION,
+        ["average_loss/r2", "global_step", "label/mean/r2", "loss", "prediction/mean/r2"],
+        ["predictions"],
+    ),
+    "logistic_regression": (
+        lambda: te.LogisticRegressionHead(),
+        PROBABILITY,
+        ["average_loss", "global_step", "label/mean", "loss", "prediction/mean"],
+        ["logits", "predictions"],
+    ),
+    "poisson_regression": (
+        lambda: te.PoissonRegressionHead(),
+        COUNTS,
+        ["average_loss", "global_step", "label/mean", "loss", "prediction/mean"],
+        ["logits", "predictions"],
+    ),
 }
 
 
@@ -65,7 +142,11 @@ def _model_fn(make_head):
         hidden = te.layers.dense(features["x"], 16, activation="relu", name="hidden")
         logits = te.layers.dense(hidden, head.logits_dimension, name="logits")
         return head.create_estimator_spec(
-            features=features, mode=mode, labels=labels, optimizer=te.optimizers.Adagrad(learning_rate=0.3), logits=logits
+            features=features,
+            mode=mode,
+            labels=labels,
+            optimizer=te.optimizers.Adagrad(learning_rate=0.3),
+            logits=logits,
         )
 
     return model_fn
@@ -109,10 +190,29 @@ def test_multi_head_trains_with_dict_labels_and_tuple_prediction_keys(tmp_path):
     labels = {"h1": BINARY, "h2": SCORE[:, None].astype(np.float32)}
     est.train(te.inputs.numpy_input_fn({"x": X}, labels, batch_size=40, num_epochs=None, shuffle=True), steps=20)
     result = est.evaluate(te.inputs.numpy_input_fn({"x": X}, labels, shuffle=False))
-    assert sorted(result) == ["accuracy/h1", "accuracy_baseline/h1", "auc/h1", "auc_precision_recall/h1", "average_loss/h1", "average_loss/h2", "global_step", "label/mean/h1", "label/mean/h2", "loss", "loss/h1", "loss/h2", "precision/h1", "prediction/mean/h1", "prediction/mean/h2", "recall/h1"]
+    assert sorted(result) == [
+        "accuracy/h1",
+        "accuracy_baseline/h1",
+        "auc/h1",
+        "auc_precision_recall/h1",
+        "average_loss/h1",
+        "average_loss/h2",
+        "global_step",
+        "label/mean/h1",
+        "label/mean/h2",
+        "loss",
+        "loss/h1",
+        "loss/h2",
+        "precision/h1",
+        "prediction/mean/h1",
+        "prediction/mean/h2",
+        "recall/h1",
+    ]
     prediction = next(est.predict(te.inputs.numpy_input_fn({"x": X[:2]}, shuffle=False)))
     assert sorted(prediction) == [("h1", k) for k in BINARY_PREDICT] + [("h2", "predictions")]
-    only = next(est.predict(te.inputs.numpy_input_fn({"x": X[:2]}, shuffle=False), predict_keys=[("h2", "predictions")]))
+    only = next(
+        est.predict(te.inputs.numpy_input_fn({"x": X[:2]}, shuffle=False), predict_keys=[("h2", "predictions")])
+    )
     assert list(only) == [("h2", "predictions")]
 
 
@@ -162,7 +262,9 @@ def test_logits_input_errors():
 def test_no_op_train_fn_leaves_variables_unchanged(tmp_path):
     def model_fn(features, labels, mode):
         logits = te.layers.dense(features["x"], 1)
-        return te.heads.logistic_regression_head().create_estimator_spec(features, mode, logits, labels, train_op_fn=te.heads.no_op_train_fn)
+        return te.heads.logistic_regression_head().create_estimator_spec(
+            features, mode, logits, labels, train_op_fn=te.heads.no_op_train_fn
+        )
 
     est = te.Estimator(model_fn, model_dir=str(tmp_path))
     est.train(te.inputs.numpy_input_fn({"x": X}, PROBABILITY, batch_size=32, shuffle=False), steps=3)
@@ -173,8 +275,15 @@ def test_no_op_train_fn_leaves_variables_unchanged(tmp_path):
 
 
 def test_factories_validate_loss_reduction():
-    for factory in (te.heads.logistic_regression_head, te.heads.regression_head, te.heads.binary_classification_head, te.heads.poisson_regression_head):
-        with pytest.raises(ValueError, match=re.escape("Invalid loss_reduction: none. See `tf.losses.Reduction` for valid options.")):
+    for factory in (
+        te.heads.logistic_regression_head,
+        te.heads.regression_head,
+        te.heads.binary_classification_head,
+        te.heads.poisson_regression_head,
+    ):
+        with pytest.raises(
+            ValueError, match=re.escape("Invalid loss_reduction: none. See `tf.losses.Reduction` for valid options.")
+        ):
             factory(loss_reduction="none")
     assert te.heads.multi_class_head(4).logits_dimension == 4
     assert te.heads.multi_label_head(2).logits_dimension == 2
@@ -195,7 +304,9 @@ class TestSpecErrors:
             self._run()
 
     def test_trainable_variables_and_update_ops_types(self):
-        with pytest.raises(ValueError, match="trainable_variables should be a list or a tuple. Given type: <class 'set'>."):
+        with pytest.raises(
+            ValueError, match="trainable_variables should be a list or a tuple. Given type: <class 'set'>."
+        ):
             self._run(optimizer="SGD", trainable_variables=set())
         with pytest.raises(ValueError, match="update_ops should be a list or a tuple. Given type: <class 'str'>."):
             self._run(optimizer="SGD", update_ops="x")
@@ -208,7 +319,9 @@ class TestSpecErrors:
 
 
 def test_loss_fn_argument_rules():
-    with pytest.raises(ValueError, match=re.escape("loss_fn must contain argument: logits. Given arguments: ('labels',)")):
+    with pytest.raises(
+        ValueError, match=re.escape("loss_fn must contain argument: logits. Given arguments: ('labels',)")
+    ):
         te.BinaryClassHead(loss_fn=lambda labels: labels)
     with pytest.raises(ValueError, match=re.escape("loss_fn has unexpected args: ['extra']")):
         te.RegressionHead(loss_fn=lambda labels, logits, extra: labels)
@@ -240,7 +353,10 @@ def test_soft_labels_and_logistic_range_errors():
     head = te.BinaryClassHead()
     soft = head.loss(torch.tensor([[0.25]]), torch.tensor([[0.0]]))
     assert float(soft) == pytest.approx(np.log(2), rel=1e-6)
-    with pytest.raises(ValueError, match=re.escape("Labels must be in range [0, 1] for LogisticRegressionHead; got labels in [-0.5, 1.7].")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("Labels must be in range [0, 1] for LogisticRegressionHead; got labels in [-0.5, 1.7]."),
+    ):
         te.LogisticRegressionHead().loss(torch.tensor([[1.7], [-0.5]]), torch.zeros(2, 1))
 
 
@@ -264,7 +380,9 @@ def test_exact_auc_metric_matches_sklearn():
     other = te.metrics.ExactAUC()
     other.update_state(BINARY[100:], scores[100:, None], W[100:])
     metric.merge_state(other)
-    assert float(metric.result()) == pytest.approx(roc_auc_score(BINARY.ravel(), scores, sample_weight=W.ravel()), rel=1e-12)
+    assert float(metric.result()) == pytest.approx(
+        roc_auc_score(BINARY.ravel(), scores, sample_weight=W.ravel()), rel=1e-12
+    )
 
 
 def test_add_metrics_reports_exact_auc_next_to_tf_auc(tmp_path):
@@ -288,7 +406,10 @@ def test_add_metrics_reports_exact_auc_next_to_tf_auc(tmp_path):
 
 def test_sparse_labels_and_bad_optimizer_are_rejected():
     sparse = torch.tensor([[1.0], [0.0]]).to_sparse()
-    with pytest.raises(ValueError, match=re.escape("SparseTensor labels are not supported. Labels must be a Tensor of shape [D0, D1, ..., DN, 1]")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("SparseTensor labels are not supported. Labels must be a Tensor of shape [D0, D1, ..., DN, 1]"),
+    ):
         te.BinaryClassHead().loss(sparse, torch.zeros(2, 1))
     store = te.VariableStore()
     with store.activate():

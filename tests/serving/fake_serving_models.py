@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,10 @@ def _classifier(bias: float, model: FakeModel) -> dict[str, Signature]:
         model.calls.append(len(inputs["inputs"]))
         p = _sigmoid(_example_logits(inputs["inputs"], bias))
         n = len(p)
-        return {"classes": np.tile(np.array([b"0", b"1"], dtype=object), (n, 1)), "scores": np.stack([1 - p, p], axis=1)}
+        return {
+            "classes": np.tile(np.array([b"0", b"1"], dtype=object), (n, 1)),
+            "scores": np.stack([1 - p, p], axis=1),
+        }
 
     def regress(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         model.calls.append(len(inputs["inputs"]))
@@ -96,9 +100,13 @@ def _classifier(bias: float, model: FakeModel) -> dict[str, Signature]:
     classification_outputs = {"classes": TensorInfo("DT_STRING", (-1, 2)), "scores": TensorInfo("DT_FLOAT", (-1, 2))}
     classification = Signature("classification", CLASSIFY_METHOD_NAME, examples, classification_outputs, classify)
     return {
-        "serving_default": Signature("serving_default", CLASSIFY_METHOD_NAME, examples, classification_outputs, classify),
+        "serving_default": Signature(
+            "serving_default", CLASSIFY_METHOD_NAME, examples, classification_outputs, classify
+        ),
         "classification": classification,
-        "regression": Signature("regression", REGRESS_METHOD_NAME, examples, {"outputs": TensorInfo("DT_FLOAT", (-1, 1))}, regress),
+        "regression": Signature(
+            "regression", REGRESS_METHOD_NAME, examples, {"outputs": TensorInfo("DT_FLOAT", (-1, 1))}, regress
+        ),
         "predict": Signature(
             "predict",
             PREDICT_METHOD_NAME,
@@ -123,7 +131,9 @@ def _raw(bias: float, model: FakeModel) -> dict[str, Signature]:
     def predict(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         model.calls.append(len(inputs["age"]))
         education = inputs["education"]
-        logits = (0.1 * (inputs["age"] - 40.0) + (education == b"Bachelors") + 0.01 * inputs["hours"] + bias).astype(np.float32)[:, None]
+        logits = (0.1 * (inputs["age"] - 40.0) + (education == b"Bachelors") + 0.01 * inputs["hours"] + bias).astype(
+            np.float32
+        )[:, None]
         p = _sigmoid(logits)
         return {
             "logits": logits,
@@ -169,7 +179,13 @@ def _raw(bias: float, model: FakeModel) -> dict[str, Signature]:
             predict,
         ),
         "sum": Signature("sum", PREDICT_METHOD_NAME, x, y, total),
-        "length": Signature("length", PREDICT_METHOD_NAME, {"image_bytes": TensorInfo("DT_STRING", (-1,))}, {"length": TensorInfo("DT_INT64", (-1,))}, length),
+        "length": Signature(
+            "length",
+            PREDICT_METHOD_NAME,
+            {"image_bytes": TensorInfo("DT_STRING", (-1,))},
+            {"length": TensorInfo("DT_INT64", (-1,))},
+            length,
+        ),
         "fails": Signature("fails", PREDICT_METHOD_NAME, x, y, fails),
         "rejects": Signature("rejects", PREDICT_METHOD_NAME, x, y, rejects),
         "flags": Signature(

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from fake_serving_models import TestClient, load, write_version
+
 from torch_estimator.serving import BatchingParameters, create_app, read_batching_parameters
 from torch_estimator.serving._batching import SignatureBatcher
 
@@ -63,7 +63,10 @@ def test_a_bad_call_gets_its_own_error_and_the_others_their_rows():
 def test_batch_size_limit_timeout_and_incompatible_shapes():
     model = SlowDouble()
     batcher = SignatureBatcher(model, BatchingParameters(max_batch_size=4, batch_timeout_micros=100_000))
-    inputs = [{"x": np.ones((1, 2), np.float32)} for _ in range(8)] + [{"x": np.ones((1, 5), np.float32)}, {"x": np.ones((9, 2), np.float32)}]
+    inputs = [{"x": np.ones((1, 2), np.float32)} for _ in range(8)] + [
+        {"x": np.ones((1, 5), np.float32)},
+        {"x": np.ones((9, 2), np.float32)},
+    ]
     results = _call_concurrently(batcher, inputs)
     assert [r["y"].shape for r in results] == [(1, 2)] * 8 + [(1, 5), (9, 2)]
     assert max(size for size in model.sizes if size != 9) <= 4  # the 9-row call ran on its own
@@ -88,8 +91,12 @@ def test_outputs_that_are_not_batch_major_turn_batching_off():
 
 def test_batching_parameters_file(tmp_path, caplog):
     path = tmp_path / "batching.txt"
-    path.write_text("max_batch_size { value: 128 }\nbatch_timeout_micros { value: 2000 }  # 2 ms\nmax_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\n")
-    assert read_batching_parameters(str(path)) == BatchingParameters(max_batch_size=128, batch_timeout_micros=2000, num_batch_threads=2)
+    path.write_text(
+        "max_batch_size { value: 128 }\nbatch_timeout_micros { value: 2000 }  # 2 ms\nmax_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\n"
+    )
+    assert read_batching_parameters(str(path)) == BatchingParameters(
+        max_batch_size=128, batch_timeout_micros=2000, num_batch_threads=2
+    )
     assert "max_enqueued_batches is not used" in caplog.text
     path.write_text("max_batch_sise { value: 128 }")
     with pytest.raises(ValueError, match="unknown batching parameter 'max_batch_sise'"):
@@ -100,13 +107,21 @@ def test_batching_parameters_file(tmp_path, caplog):
 
 def test_the_server_merges_concurrent_predict_requests(tmp_path):
     write_version(str(tmp_path), 1, kind="raw")
-    app = create_app(str(tmp_path), "m", loader=load, file_system_poll_wait_seconds=0, enable_batching=True,
-                     batching_parameters=BatchingParameters(batch_timeout_micros=20_000))
+    app = create_app(
+        str(tmp_path),
+        "m",
+        loader=load,
+        file_system_poll_wait_seconds=0,
+        enable_batching=True,
+        batching_parameters=BatchingParameters(batch_timeout_micros=20_000),
+    )
     with TestClient(app) as client:
         model = app.state.manager.get(None).model
 
         def predict(i):
-            return client.post("/v1/models/m:predict", json={"signature_name": "sum", "instances": [[i, 0, 0]] * (i % 2 + 1)}).json()
+            return client.post(
+                "/v1/models/m:predict", json={"signature_name": "sum", "instances": [[i, 0, 0]] * (i % 2 + 1)}
+            ).json()
 
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(predict, range(16)))

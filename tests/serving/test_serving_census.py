@@ -42,7 +42,9 @@ def served(tmp_path_factory):
     """Two exports of one trained wide & deep model (tf.Example and raw receivers) behind two servers."""
     root = tmp_path_factory.mktemp("census_serving")
     features, labels = census_features(load_census("train").sample(500, random_state=0))
-    est = te.DNNLinearCombinedClassifier(model_dir=str(root / "model"), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8])
+    est = te.DNNLinearCombinedClassifier(
+        model_dir=str(root / "model"), linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]
+    )
     est.train(te.inputs.numpy_input_fn(features, labels, batch_size=100, num_epochs=None, shuffle=True), steps=5)
     est.export_saved_model(str(root / "examples"), te.export.build_parsing_serving_input_receiver_fn(SPEC))
     raw = {k: TEST[k][:2] for k in KEYS}
@@ -53,8 +55,19 @@ def served(tmp_path_factory):
         for name in ("examples", "raw"):
             port = _free_port()
             command = [
-                sys.executable, "-m", "torch_estimator", "--quiet", "serve", "--model_base_path", str(root / name),
-                "--model_name", "census", "--port", str(port), "--host", "127.0.0.1",
+                sys.executable,
+                "-m",
+                "torch_estimator",
+                "--quiet",
+                "serve",
+                "--model_base_path",
+                str(root / name),
+                "--model_name",
+                "census",
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
             ]
             processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
             clients[name] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -82,7 +95,9 @@ def test_predict_row_and_columnar_formats(served):
     clients, expected = served
     probabilities = np.stack([e["probabilities"] for e in expected])
     client = clients["raw"]
-    rows = client.post("/v1/models/census:predict", json={"signature_name": "predict", "instances": [_row(i) for i in range(5)]})
+    rows = client.post(
+        "/v1/models/census:predict", json={"signature_name": "predict", "instances": [_row(i) for i in range(5)]}
+    )
     assert rows.status_code == 200, rows.text
     predictions = rows.json()["predictions"]
     np.testing.assert_allclose([p["probabilities"] for p in predictions], probabilities[:5], atol=1e-6)
@@ -92,10 +107,17 @@ def test_predict_row_and_columnar_formats(served):
     assert cols.status_code == 200, cols.text
     np.testing.assert_allclose(cols.json()["outputs"]["probabilities"], probabilities[:5], atol=1e-6)
 
-    serialized = [{"b64": base64.b64encode(encode_example({k: [v] for k, v in _row(i).items()})).decode()} for i in range(5)]
-    by_examples = clients["examples"].post("/v1/models/census/versions/" + _version(clients["examples"]) + ":predict", json={"signature_name": "predict", "instances": serialized})
+    serialized = [
+        {"b64": base64.b64encode(encode_example({k: [v] for k, v in _row(i).items()})).decode()} for i in range(5)
+    ]
+    by_examples = clients["examples"].post(
+        "/v1/models/census/versions/" + _version(clients["examples"]) + ":predict",
+        json={"signature_name": "predict", "instances": serialized},
+    )
     assert by_examples.status_code == 200, by_examples.text
-    np.testing.assert_allclose([p["logistic"] for p in by_examples.json()["predictions"]], [e["logistic"] for e in expected[:5]], atol=1e-6)
+    np.testing.assert_allclose(
+        [p["logistic"] for p in by_examples.json()["predictions"]], [e["logistic"] for e in expected[:5]], atol=1e-6
+    )
 
 
 def _version(client: httpx.Client) -> str:
@@ -105,7 +127,10 @@ def _version(client: httpx.Client) -> str:
 def test_classify_and_regress(served):
     clients, expected = served
     client = clients["examples"]
-    body = {"examples": [{k: v for k, v in _row(i).items() if k != "age"} for i in range(3)], "context": {"age": _row(0)["age"]}}
+    body = {
+        "examples": [{k: v for k, v in _row(i).items() if k != "age"} for i in range(3)],
+        "context": {"age": _row(0)["age"]},
+    }
     classify = client.post("/v1/models/census:classify", json=body)
     assert classify.status_code == 200, classify.text
     results = classify.json()["results"]
@@ -114,15 +139,24 @@ def test_classify_and_regress(served):
     same_age["age"] = np.full(3, TEST["age"][0], dtype=np.float32)
     want = [p["probabilities"] for p in served_model_predictions(clients, same_age)]
     np.testing.assert_allclose([[s for _, s in r] for r in results], want, atol=1e-6)
-    regress = client.post("/v1/models/census:regress", json={"signature_name": "regression", "examples": [_row(i) for i in range(4)]})
+    regress = client.post(
+        "/v1/models/census:regress", json={"signature_name": "regression", "examples": [_row(i) for i in range(4)]}
+    )
     assert regress.status_code == 200, regress.text
     np.testing.assert_allclose(regress.json()["results"], [e["logistic"][0] for e in expected[:4]], atol=1e-6)
 
 
 def served_model_predictions(clients, features):
     """Predictions for ``features`` through the raw-receiver server (checked against predict() above)."""
-    instances = [{k: float(features[k][i]) if features[k].dtype != object else str(features[k][i]) for k in KEYS} for i in range(len(features["age"]))]
-    return clients["raw"].post("/v1/models/census:predict", json={"signature_name": "predict", "instances": instances}).json()["predictions"]
+    instances = [
+        {k: float(features[k][i]) if features[k].dtype != object else str(features[k][i]) for k in KEYS}
+        for i in range(len(features["age"]))
+    ]
+    return (
+        clients["raw"]
+        .post("/v1/models/census:predict", json={"signature_name": "predict", "instances": instances})
+        .json()["predictions"]
+    )
 
 
 def test_status_and_metadata(served):

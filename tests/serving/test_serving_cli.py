@@ -11,8 +11,8 @@ import time
 
 import httpx
 import pytest
-
 from fake_serving_models import write_version
+
 from torch_estimator.cli import main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,9 +43,26 @@ def test_serve_command_serves_and_picks_up_new_versions(tmp_path):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")])}
     command = [
-        sys.executable, "-m", "torch_estimator", "--quiet", "serve", "--model_base_path", str(tmp_path), "--model_name", "m",
-        "--rest_api_port", str(port), "--host", "127.0.0.1", "--file_system_poll_wait_seconds", "0.05",
-        "--enable_batching", "--loader", "fake_serving_models:load", "--max_request_bytes", "200",
+        sys.executable,
+        "-m",
+        "torch_estimator",
+        "--quiet",
+        "serve",
+        "--model_base_path",
+        str(tmp_path),
+        "--model_name",
+        "m",
+        "--rest_api_port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--file_system_poll_wait_seconds",
+        "0.05",
+        "--enable_batching",
+        "--loader",
+        "fake_serving_models:load",
+        "--max_request_bytes",
+        "200",
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -55,11 +72,20 @@ def test_serve_command_serves_and_picks_up_new_versions(tmp_path):
             assert client.post("/v1/models/m:predict", json=body).json() == {"predictions": [6.0]}
             bad = client.post("/v1/models/m:predict", content=b'{"instances": ')
             assert bad.status_code == 400 and bad.json()["error"].startswith("JSON Parse error: Invalid value.")
-            assert client.post("/v1/models/m:predict", json={"signature_name": "fails", "instances": [[1, 2, 3]]}).status_code == 500
+            assert (
+                client.post(
+                    "/v1/models/m:predict", json={"signature_name": "fails", "instances": [[1, 2, 3]]}
+                ).status_code
+                == 500
+            )
             too_big = client.post("/v1/models/m:predict", json={"signature_name": "sum", "instances": [[1, 2, 3]] * 30})
             assert too_big.status_code == 413 and "200" in too_big.json()["error"], too_big.text
             write_version(str(tmp_path), 2, kind="raw", bias=1.0)
-            _wait_for(lambda: client.post("/v1/models/m:predict", json=body).json() == {"predictions": [7.0]}, "version 2", process)
+            _wait_for(
+                lambda: client.post("/v1/models/m:predict", json=body).json() == {"predictions": [7.0]},
+                "version 2",
+                process,
+            )
             assert client.get("/v1/models/m/metadata").json()["model_spec"]["version"] == "2"
     finally:
         process.send_signal(signal.SIGINT)

@@ -12,14 +12,14 @@ import shutil
 import socket
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import uvicorn
+from fake_serving_models import FakeModel, TestClient, load, write_version
 
 import torch_estimator as te
-from fake_serving_models import FakeModel, TestClient, load, write_version
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator.export._example_proto import encode_example
 from torch_estimator.export._signature import PREDICT_METHOD_NAME, Signature, TensorInfo
@@ -36,7 +36,9 @@ def clients(tmp_path_factory):
     write_version(str(base / "raw"), 1, kind="raw")
     census = TestClient(create_app(str(base / "census"), "census", loader=load, file_system_poll_wait_seconds=0))
     raw = TestClient(create_app(str(base / "raw"), "raw", loader=load, file_system_poll_wait_seconds=0))
-    limited = TestClient(create_app(str(base / "raw"), "raw", loader=load, file_system_poll_wait_seconds=0, max_request_bytes=1000))
+    limited = TestClient(
+        create_app(str(base / "raw"), "raw", loader=load, file_system_poll_wait_seconds=0, max_request_bytes=1000)
+    )
     with census, raw, limited:
         yield {"census": census, "raw": raw, "limited": limited}
 
@@ -50,13 +52,31 @@ UNICODE_ERRORS = [
     ("raw", "/v1/models/raw:predict", _instance(b"a\\ud800\\u0041"), SURROGATE + "41"),  # followed by no low one
     ("raw", "/v1/models/raw:predict", _instance(b"\\udc00"), SURROGATE + "40"),  # a low surrogate alone
     ("raw", "/v1/models/raw:predict", _instance(b"x", key=b"educ\\ud800"), SURROGATE + "31"),  # in a name
-    ("raw", "/v1/models/raw:predict", b'{"signature_name": "\\udbff", "instances": [1] ', SURROGATE + "20"),  # before a syntax error
-    ("raw", "/v1/models/raw:predict", b'{"signature_name": "caf\xc3\xa9\\ud800"}', SURROGATE + "25"),  # offsets count bytes
+    (
+        "raw",
+        "/v1/models/raw:predict",
+        b'{"signature_name": "\\udbff", "instances": [1] ',
+        SURROGATE + "20",
+    ),  # before a syntax error
+    (
+        "raw",
+        "/v1/models/raw:predict",
+        b'{"signature_name": "caf\xc3\xa9\\ud800"}',
+        SURROGATE + "25",
+    ),  # offsets count bytes
     ("census", "/v1/models/census:classify", b'{"examples": [{"age": 1.0, "x": "\\ud800"}]}', SURROGATE + "33"),
-    ("census", "/v1/models/census:classify", b'{"examples": [{"age": 1.0, "caf\xe9": 1}]}',
-     "Feature name b'caf\\xe9' is not valid UTF-8; a tf.Example feature name is a UTF-8 string"),
-    ("census", "/v1/models/census:regress", b'{"context": {"\xff": 1}, "examples": [{"age": 1.0}]}',
-     "Feature name b'\\xff' is not valid UTF-8; a tf.Example feature name is a UTF-8 string"),
+    (
+        "census",
+        "/v1/models/census:classify",
+        b'{"examples": [{"age": 1.0, "caf\xe9": 1}]}',
+        "Feature name b'caf\\xe9' is not valid UTF-8; a tf.Example feature name is a UTF-8 string",
+    ),
+    (
+        "census",
+        "/v1/models/census:regress",
+        b'{"context": {"\xff": 1}, "examples": [{"age": 1.0}]}',
+        "Feature name b'\\xff' is not valid UTF-8; a tf.Example feature name is a UTF-8 string",
+    ),
 ]
 
 
@@ -69,7 +89,9 @@ def test_text_no_utf8_can_carry_is_a_400(clients, model, path, body, message):
 def test_surrogate_pairs_and_escaped_backslashes_are_not_lone_surrogates(clients):
     pair = clients["raw"].post("/v1/models/raw:predict", content=_instance(b"\\ud83d\\ude00")).json()
     assert pair["predictions"][0]["education_bytes"] == {"b64": "8J+YgA=="}  # U+1F600 in UTF-8
-    literal = clients["raw"].post("/v1/models/raw:predict", content=b'{"signature_name": "\\\\ud800", "instances": [1]}')
+    literal = clients["raw"].post(
+        "/v1/models/raw:predict", content=b'{"signature_name": "\\\\ud800", "instances": [1]}'
+    )
     assert literal.json() == {"error": 'Serving signature name: "\\ud800" not found in signature def'}
 
 
@@ -80,7 +102,9 @@ def test_a_model_error_no_utf8_can_carry_is_escaped(tmp_path):
     x = {"x": TensorInfo("DT_FLOAT", (-1,))}
     model = FakeModel({"serving_default": Signature("serving_default", PREDICT_METHOD_NAME, x, x, fails)})
     write_version(str(tmp_path), 1)
-    with TestClient(create_app(str(tmp_path), "m", loader=lambda path: model, file_system_poll_wait_seconds=0)) as client:
+    with TestClient(
+        create_app(str(tmp_path), "m", loader=lambda path: model, file_system_poll_wait_seconds=0)
+    ) as client:
         response = client.post("/v1/models/m:predict", json={"instances": [1.0]})
         assert (response.status_code, response.content) == (400, b'{"error": "no value for \\ud800"}')
 
@@ -111,7 +135,10 @@ def test_a_body_over_the_limit_is_413(clients):
     assert len(at_limit) == 1000
     assert clients["limited"].post("/v1/models/raw:predict", content=at_limit).json() == {"predictions": [1.5] * 50}
     response = clients["limited"].post("/v1/models/raw:predict", content=at_limit + b" ")
-    assert (response.status_code, response.json()) == (413, {"error": "Request body is larger than the server's limit of 1000 bytes (max_request_bytes)."})
+    assert (response.status_code, response.json()) == (
+        413,
+        {"error": "Request body is larger than the server's limit of 1000 bytes (max_request_bytes)."},
+    )
     assert clients["limited"].post("/v1/models/raw:predict", json=SUM).json() == {"predictions": [6.0]}
 
 
@@ -181,7 +208,9 @@ def port(tmp_path_factory):
         yield port
 
 
-TOO_LARGE = {"error": f"Request body is larger than the server's limit of {DEFAULT_MAX_REQUEST_BYTES} bytes (max_request_bytes)."}
+TOO_LARGE = {
+    "error": f"Request body is larger than the server's limit of {DEFAULT_MAX_REQUEST_BYTES} bytes (max_request_bytes)."
+}
 
 
 def test_a_declared_length_over_the_default_limit_is_refused_before_the_body_is_read(port):
@@ -202,18 +231,26 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(port):
 def test_the_content_length_decides_where_the_body_ends(port):
     head = b"POST /v1/models/raw:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n"
     status, body = _exchange(port, head, [json.dumps(SUM).encode()])  # longer than declared: cut after '{'
-    assert (status, json.loads(body)) == (400, {"error": "JSON Parse error: Missing a name for object member. at offset: 1"})
+    assert (status, json.loads(body)) == (
+        400,
+        {"error": "JSON Parse error: Missing a name for object member. at offset: 1"},
+    )
     status, body = _exchange(port, b"POST /v1/models/raw:predict HTTP/1.1\r\nHost: x\r\n\r\n")  # no length: no body
     assert (status, json.loads(body)) == (400, {"error": "JSON Parse error: The document is empty"})
     body = json.dumps(SUM).encode()
-    assert _exchange(port, b"POST /v1/models/raw:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body), [body]) == (200, b'{"predictions": [6.0]}')
+    assert _exchange(
+        port, b"POST /v1/models/raw:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body), [body]
+    ) == (200, b'{"predictions": [6.0]}')
 
 
 # -- versions ---------------------------------------------------------------------------------------
 
 
 def _status(client) -> list[tuple[str, str, str]]:
-    return [(s["version"], s["state"], s["status"]["error_code"]) for s in client.get("/v1/models/m").json()["model_version_status"]]
+    return [
+        (s["version"], s["state"], s["status"]["error_code"])
+        for s in client.get("/v1/models/m").json()["model_version_status"]
+    ]
 
 
 def test_a_failed_version_is_retried_when_any_of_its_files_changes(tmp_path):
@@ -253,7 +290,12 @@ def export_dir(tmp_path_factory):
     features = {"age": rng.uniform(20, 60, 100).astype(np.float32)}
     age = te.feature_column.numeric_column("age")
     est = te.DNNClassifier([4], [age], model_dir=str(root / "model"))
-    est.train(te.inputs.numpy_input_fn(features, (features["age"] > 40).astype(np.int64), batch_size=50, num_epochs=None, shuffle=True), steps=2)
+    est.train(
+        te.inputs.numpy_input_fn(
+            features, (features["age"] > 40).astype(np.int64), batch_size=50, num_epochs=None, shuffle=True
+        ),
+        steps=2,
+    )
     receiver = te.export.build_parsing_serving_input_receiver_fn(te.feature_column.make_parse_example_spec([age]))
     return est.export_saved_model(str(root / "export"), receiver).decode()
 
@@ -279,7 +321,13 @@ def test_an_export_that_fails_its_checks_never_replaces_the_served_version(expor
         program.write_bytes(bytes(data))
         client.app.state.manager.poll()
         assert _status(client)[:2] == [("3", "END", "DATA_LOSS"), ("2", "END", "INVALID_ARGUMENT")]
-        assert "Checksum mismatch in the export program file" in client.get("/v1/models/m/versions/3").json()["model_version_status"][0]["status"]["error_message"]
+        assert (
+            "Checksum mismatch in the export program file"
+            in client.get("/v1/models/m/versions/3").json()["model_version_status"][0]["status"]["error_message"]
+        )
         assert client.post("/v1/models/m:classify", json=body).json() == served
-        predict = {"signature_name": "predict", "instances": [{"b64": base64.b64encode(encode_example({"age": [50.0]})).decode()}]}
+        predict = {
+            "signature_name": "predict",
+            "instances": [{"b64": base64.b64encode(encode_example({"age": [50.0]})).decode()}],
+        }
         assert client.post("/v1/models/m/versions/1:predict", json=predict).status_code == 200

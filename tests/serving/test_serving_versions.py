@@ -7,15 +7,18 @@ import os
 import time
 
 import pytest
-
 from fake_serving_models import TestClient, load, write_version
+
 from torch_estimator.serving import BatchingParameters, ModelManager, create_app, list_versions
 
 SUM = {"signature_name": "sum", "instances": [[1, 2, 3]]}
 
 
 def _status(client: TestClient) -> list[tuple[str, str, str]]:
-    return [(s["version"], s["state"], s["status"]["error_code"]) for s in client.get("/v1/models/m").json()["model_version_status"]]
+    return [
+        (s["version"], s["state"], s["status"]["error_code"])
+        for s in client.get("/v1/models/m").json()["model_version_status"]
+    ]
 
 
 def test_only_numeric_directories_are_versions(tmp_path):
@@ -39,7 +42,9 @@ def test_new_versions_are_picked_up_and_swapped(tmp_path):
         client.app.state.manager.poll()
         assert client.post("/v1/models/m:predict", json=SUM).json() == {"predictions": [8.0]}
         assert client.post("/v1/models/m/versions/10:predict", json=SUM).json() == {"predictions": [8.0]}
-        assert client.post("/v1/models/m/versions/2:predict", json=SUM).json() == {"error": "Servable not found for request: Specific(m, 2)"}
+        assert client.post("/v1/models/m/versions/2:predict", json=SUM).json() == {
+            "error": "Servable not found for request: Specific(m, 2)"
+        }
         assert _status(client) == [("10", "AVAILABLE", "OK"), ("2", "END", "OK")]
 
 
@@ -63,9 +68,13 @@ def test_a_broken_version_is_reported_and_the_previous_one_keeps_serving(tmp_pat
 
 
 def test_serving_starts_before_any_version_exists(tmp_path):
-    with TestClient(create_app(str(tmp_path / "model"), "m", loader=load, file_system_poll_wait_seconds=0.02)) as client:
+    with TestClient(
+        create_app(str(tmp_path / "model"), "m", loader=load, file_system_poll_wait_seconds=0.02)
+    ) as client:
         assert client.get("/v1/models/m").json() == {"error": "Could not find any versions of model m"}
-        assert client.post("/v1/models/m:predict", json=SUM).json() == {"error": "Servable not found for request: Latest(m)"}
+        assert client.post("/v1/models/m:predict", json=SUM).json() == {
+            "error": "Servable not found for request: Latest(m)"
+        }
         write_version(str(tmp_path / "model"), 1, kind="raw")
         deadline = time.monotonic() + 10
         while client.get("/v1/models/m").status_code != 200 and time.monotonic() < deadline:

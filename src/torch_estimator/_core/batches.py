@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,9 @@ def split_batch(batch: Any) -> tuple[Any, Any]:
             return batch[0], None
         if len(batch) == 2:
             return batch[0], batch[1]
-        raise ValueError(f"input_fn should return (features, labels) as a len 2 tuple; got a batch of length {len(batch)}.")
+        raise ValueError(
+            f"input_fn should return (features, labels) as a len 2 tuple; got a batch of length {len(batch)}."
+        )
     return batch, None
 
 

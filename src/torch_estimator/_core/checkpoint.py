@@ -25,7 +25,17 @@ import torch
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.errors import DataLossError, NotFoundError
 
-__all__ = ["Saver", "Index", "latest_checkpoint", "read_index", "load", "load_newest_intact", "list_variables", "load_variable", "resolve"]
+__all__ = [
+    "Saver",
+    "Index",
+    "latest_checkpoint",
+    "read_index",
+    "load",
+    "load_newest_intact",
+    "list_variables",
+    "load_variable",
+    "resolve",
+]
 
 logger = logging.getLogger("torch_estimator")
 
@@ -86,7 +96,11 @@ def on_disk(checkpoint_dir: str) -> list[str]:
         names = os.listdir(checkpoint_dir)
     except OSError:
         return []
-    found = [(int(m.group(2)), os.path.join(checkpoint_dir, m.group(1) + "-" + m.group(2))) for m in map(_CHECKPOINT_FILE.match, names) if m]
+    found = [
+        (int(m.group(2)), os.path.join(checkpoint_dir, m.group(1) + "-" + m.group(2)))
+        for m in map(_CHECKPOINT_FILE.match, names)
+        if m
+    ]
     return [prefix for _, prefix in sorted(found, reverse=True)]
 
 
@@ -183,7 +197,10 @@ def latest_checkpoint(checkpoint_dir: str | None) -> str | None:
             f"The checkpoint index {path} {index.problem}, and {checkpoint_dir} holds no checkpoint file to recover from. "
             "Delete the index to start from scratch."
         )
-    _warn_once(checkpoint_dir, f"The checkpoint index {path} {index.problem}; using the newest checkpoint file on disk, {files[0]}{SUFFIX}.")
+    _warn_once(
+        checkpoint_dir,
+        f"The checkpoint index {path} {index.problem}; using the newest checkpoint file on disk, {files[0]}{SUFFIX}.",
+    )
     return files[0]
 
 
@@ -207,7 +224,9 @@ def load_newest_intact(checkpoint_dir: str, first: str) -> tuple[str, dict[str, 
     """Loads ``first`` (the latest checkpoint of ``checkpoint_dir``) or, when it is damaged, the
     newest intact older one, with a WARNING; raises ``DataLossError`` when none is intact."""
     first_step = step_of(first)
-    older = [p for p in on_disk(checkpoint_dir) if p != first and first_step is not None and (step_of(p) or 0) < first_step]
+    older = [
+        p for p in on_disk(checkpoint_dir) if p != first and first_step is not None and (step_of(p) or 0) < first_step
+    ]
     failures: list[str] = []
     for prefix in [first] + older:
         try:
@@ -216,7 +235,11 @@ def load_newest_intact(checkpoint_dir: str, first: str) -> tuple[str, dict[str, 
             failures.append(str(e))
             continue
         if failures:
-            logger.warning("The latest checkpoint is damaged (%s); restoring the newest intact checkpoint, %s.", "; ".join(failures), prefix)
+            logger.warning(
+                "The latest checkpoint is damaged (%s); restoring the newest intact checkpoint, %s.",
+                "; ".join(failures),
+                prefix,
+            )
         return prefix, tensors, metadata
     raise DataLossError(f"No intact checkpoint in {checkpoint_dir}: " + "; ".join(failures))
 
@@ -245,7 +268,11 @@ class Saver:
     """
 
     def __init__(
-        self, checkpoint_dir: str, max_to_keep: int | None = 5, keep_checkpoint_every_n_hours: float = 10000.0, start_step: int | None = None
+        self,
+        checkpoint_dir: str,
+        max_to_keep: int | None = 5,
+        keep_checkpoint_every_n_hours: float = 10000.0,
+        start_step: int | None = None,
     ) -> None:
         self.checkpoint_dir = os.path.abspath(checkpoint_dir)
         self.max_to_keep = max_to_keep
@@ -273,7 +300,9 @@ class Saver:
         atomic_write(prefix + SUFFIX, _tensor_file.serialize(tensors, {"format": FORMAT, **metadata}))
         self._written.add(prefix)
         index = read_index(self.checkpoint_dir)
-        previous = index.kept if index.problem is None else sorted(on_disk(self.checkpoint_dir), key=lambda p: step_of(p) or 0)
+        previous = (
+            index.kept if index.problem is None else sorted(on_disk(self.checkpoint_dir), key=lambda p: step_of(p) or 0)
+        )
         kept = [p for p in previous if p != prefix and exists(p) and (step_of(p) or 0) < step] + [prefix]
         removed: list[str] = []
         if self.max_to_keep:
@@ -313,7 +342,12 @@ class Saver:
             step = step_of(prefix) or 0
             if step > self._start_step:
                 out.append(prefix)  # a later step of a run that did not finish
-            elif self.max_to_keep and step < latest_step and _file_mtime(prefix) > last_preserved and previous_latest is not None:
+            elif (
+                self.max_to_keep
+                and step < latest_step
+                and _file_mtime(prefix) > last_preserved
+                and previous_latest is not None
+            ):
                 out.append(prefix)  # fell out of the window just before a crash (not a preserved one)
         return out
 

@@ -3,7 +3,8 @@ the input functions: each error names the argument, the value received and what 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

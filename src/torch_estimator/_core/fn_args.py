@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -21,7 +22,7 @@ def fn_args(fn: Callable[..., Any]) -> tuple[str, ...]:
         fn = fn.forward
     if isinstance(fn, functools.partial):
         bound = set(fn.keywords or {})
-        names = fn_args(fn.func)[len(fn.args):]
+        names = fn_args(fn.func)[len(fn.args) :]
         return tuple(n for n in names if n not in bound)
     try:
         signature = inspect.signature(fn)
@@ -58,16 +59,15 @@ def call_logit_fn(logit_fn: Callable[..., Any], features: Any, mode: str, params
         ...                  te.ModeKeys.PREDICT, None, None).shape
         torch.Size([2, 1])
     """
-    result = call_with_named_args(
-        logit_fn, {"features": features}, {"mode": mode, "params": params, "config": config}
-    )
+    result = call_with_named_args(logit_fn, {"features": features}, {"mode": mode, "params": params, "config": config})
     if _is_tensor(result):
         return result
-    if isinstance(result, dict) and all(isinstance(k, str) for k in result) and all(
-        _is_tensor(v) for v in result.values()
+    if (
+        isinstance(result, dict)
+        and all(isinstance(k, str) for k in result)
+        and all(_is_tensor(v) for v in result.values())
     ):
         return result
     raise ValueError(
-        "logit_fn should return a Tensor or a dictionary mapping strings to Tensors.  "
-        f"logit_fn returned: {result}"
+        f"logit_fn should return a Tensor or a dictionary mapping strings to Tensors.  logit_fn returned: {result}"
     )

@@ -7,7 +7,8 @@ string names below and plain numbers / arrays (a constant).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,9 @@ def constant(value: Any = 0.0) -> Initializer:
         if array.dim() == 0:
             return torch.full(tuple(shape), array.item(), dtype=dtype)
         if tuple(array.shape) != tuple(shape):
-            raise ValueError(f"constant initializer has shape {tuple(array.shape)}; the variable has shape {tuple(shape)}.")
+            raise ValueError(
+                f"constant initializer has shape {tuple(array.shape)}; the variable has shape {tuple(shape)}."
+            )
         return array.clone()
 
     return init
@@ -129,4 +132,6 @@ def get(identifier: Any) -> Initializer:
         return constant(identifier.detach().numpy() if isinstance(identifier, torch.Tensor) else identifier)
     if callable(identifier):
         return identifier
-    raise TypeError(f"initializer must be None, a name, a constant or a callable (shape, dtype) -> tensor; got {identifier!r}.")
+    raise TypeError(
+        f"initializer must be None, a name, a constant or a callable (shape, dtype) -> tensor; got {identifier!r}."
+    )

@@ -7,7 +7,8 @@ model_fn call), so the same code finds the same variables on every batch.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,9 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def get_activation(activation: str | Callable[[torch.Tensor], torch.Tensor] | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+def get_activation(
+    activation: str | Callable[[torch.Tensor], torch.Tensor] | None,
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """Resolves an activation given by name (``'relu'``, ``'tanh'``, ...) or as a callable."""
     if activation is None or callable(activation):
         return activation
@@ -88,7 +91,12 @@ def dense(
 
 
 def dropout(
-    inputs: torch.Tensor, rate: float = 0.5, noise_shape: Any = None, seed: int | None = None, training: bool = False, name: str | None = None
+    inputs: torch.Tensor,
+    rate: float = 0.5,
+    noise_shape: Any = None,
+    seed: int | None = None,
+    training: bool = False,
+    name: str | None = None,
 ) -> torch.Tensor:
     """Zeroes each element with probability ``rate`` (scaling the rest) when ``training``.
 
@@ -148,7 +156,9 @@ def batch_normalization(
 def embedding_lookup(params: torch.Tensor, ids: torch.Tensor, max_norm: float | None = None) -> torch.Tensor:
     """Rows of ``params`` for integer ``ids`` (any shape); ``max_norm`` clips each row's l2 norm."""
     if not isinstance(ids, torch.Tensor) or ids.is_floating_point():
-        raise TypeError(f"embedding_lookup ids must be an integer tensor; got {getattr(ids, 'dtype', type(ids).__name__)}.")
+        raise TypeError(
+            f"embedding_lookup ids must be an integer tensor; got {getattr(ids, 'dtype', type(ids).__name__)}."
+        )
     rows = F.embedding(ids.long(), params)
     if max_norm is not None:
         norms = rows.norm(dim=-1, keepdim=True).clamp_min(1e-12)
@@ -168,5 +178,7 @@ def embedding(
     with variable_scope(_layer_name(name, "embedding")):
         table = get_variable("embeddings", [input_dim, output_dim], torch.float32, initializer, trainable)
     if isinstance(ids, torch.Tensor) and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= input_dim):
-        raise ValueError(f"embedding ids must be in [0, {input_dim}); got values in [{int(ids.min())}, {int(ids.max())}].")
+        raise ValueError(
+            f"embedding ids must be in [0, {input_dim}); got values in [{int(ids.min())}, {int(ids.max())}]."
+        )
     return embedding_lookup(table, ids)

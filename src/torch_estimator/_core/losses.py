@@ -34,7 +34,9 @@ def validate_loss_reduction(loss_reduction: Any) -> None:
         raise ValueError(f"Invalid loss_reduction: {loss_reduction}. See `tf.losses.Reduction` for valid options.")
 
 
-def compute_weighted_loss(losses: torch.Tensor, sample_weight: torch.Tensor | float = 1.0, reduction: str = Reduction.SUM_OVER_BATCH_SIZE) -> torch.Tensor:
+def compute_weighted_loss(
+    losses: torch.Tensor, sample_weight: torch.Tensor | float = 1.0, reduction: str = Reduction.SUM_OVER_BATCH_SIZE
+) -> torch.Tensor:
     """Reduces ``losses * sample_weight`` (broadcast) by ``reduction``, as keras does."""
     validate_loss_reduction(reduction)
     weighted = losses * sample_weight

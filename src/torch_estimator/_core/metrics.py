@@ -62,8 +62,7 @@ def broadcast_weights(weights: Any, values: torch.Tensor, what: str = "weights")
         return torch.broadcast_to(w, values.shape)
     except RuntimeError:
         raise ValueError(
-            f"{what} of shape {tuple(w.shape)} cannot be broadcast to values of shape "
-            f"{tuple(values.shape)}."
+            f"{what} of shape {tuple(w.shape)} cannot be broadcast to values of shape {tuple(values.shape)}."
         ) from None
 
 
@@ -105,7 +104,7 @@ class Metric:
             state.add_(value)
         self._updates += 1
 
-    def merge_state(self, other: "Metric") -> None:
+    def merge_state(self, other: Metric) -> None:
         """Adds the state of ``other`` (a metric of the same type and configuration)."""
         if type(other) is not type(self):
             raise TypeError(f"Cannot merge {type(other).__name__} into {type(self).__name__} metric {self.name!r}.")
@@ -113,7 +112,7 @@ class Metric:
             self._state[key] = self._state[key].to(value.device) + value
         self._updates += other._updates
 
-    def updated(self, *args: Any, **kwargs: Any) -> "Metric":
+    def updated(self, *args: Any, **kwargs: Any) -> Metric:
         """``update_state(*args, **kwargs)``, returning the metric (handy in ``eval_metric_ops``)."""
         self.update_state(*args, **kwargs)
         return self
@@ -172,13 +171,17 @@ class Accuracy(Mean):
         return super()._batch_state((lab == pred).to(_STATE_DTYPE), sample_weight)
 
 
-def _flat_pairs(labels: Any, predictions: Any, sample_weight: Any, name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _flat_pairs(
+    labels: Any, predictions: Any, sample_weight: Any, name: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Flattened ``(label is positive, prediction, weight)``; labels count as positive when non-zero."""
     pred = as_float_tensor(predictions, f"predictions of metric {name!r}")
     lab = as_float_tensor(labels, f"labels of metric {name!r}").to(pred.device)
     if lab.shape != pred.shape:
         if lab.numel() != pred.numel():
-            raise ValueError(f"labels shape {tuple(lab.shape)} and predictions shape {tuple(pred.shape)} of metric {name!r} do not match.")
+            raise ValueError(
+                f"labels shape {tuple(lab.shape)} and predictions shape {tuple(pred.shape)} of metric {name!r} do not match."
+            )
         lab = lab.reshape(pred.shape)
     w = broadcast_weights(sample_weight, pred, f"sample_weight of metric {name!r}")
     return (lab != 0).reshape(-1), pred.reshape(-1), w.reshape(-1)
@@ -260,9 +263,17 @@ class AUC(Metric):
     above it. ROC sums trapezoids; PR uses the interpolation of Davis & Goadrich (2006).
     """
 
-    def __init__(self, name: str | None = None, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation") -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+    ) -> None:
         if num_thresholds <= 1:
-            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}")
+            raise ValueError(
+                f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}"
+            )
         curve = curve.upper()
         if curve not in ("ROC", "PR"):
             raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["ROC", "PR"]')
@@ -342,7 +353,7 @@ class ExactAUC(Metric):
         self._parts.append(tuple(t.cpu() for t in _flat_pairs(labels, predictions, sample_weight, self.name)))  # type: ignore[arg-type]
         self._updates += 1
 
-    def merge_state(self, other: "Metric") -> None:
+    def merge_state(self, other: Metric) -> None:
         if not isinstance(other, ExactAUC):
             raise TypeError(f"Cannot merge {type(other).__name__} into ExactAUC metric {self.name!r}.")
         self._parts.extend(other._parts)

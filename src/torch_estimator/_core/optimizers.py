@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -41,7 +42,7 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
         self.name = name or self.default_name
         self.iterations = 0
-        self._store: "VariableStore | None" = None
+        self._store: VariableStore | None = None
         self._owns_global_step = False
         self._slots: dict[str, Slots] = {}
 
@@ -59,7 +60,7 @@ class Optimizer:
         self._apply_dense([var], [grad.to_dense()], [slots])
 
     # -- binding --------------------------------------------------------------------------------
-    def bind(self, store: "VariableStore", owns_global_step: bool) -> None:
+    def bind(self, store: VariableStore, owns_global_step: bool) -> None:
         """Attaches this optimizer to ``store`` (done once, by the store)."""
         if self._store is not None and self._store is not store:
             raise ValueError(f"Optimizer {self.name!r} is already used by another model.")
@@ -121,7 +122,9 @@ class Optimizer:
             self._apply_dense(dense_vars, dense_grads, dense_slots)
         self.iterations += 1
 
-    def minimize(self, loss: torch.Tensor, global_step: Any = None, var_list: Sequence[torch.Tensor] | None = None) -> "TrainOp":
+    def minimize(
+        self, loss: torch.Tensor, global_step: Any = None, var_list: Sequence[torch.Tensor] | None = None
+    ) -> TrainOp:
         """A train op minimising ``loss`` over ``var_list`` (default: all trainable variables).
 
         ``global_step`` is accepted for TensorFlow compatibility; the Estimator increments the
@@ -130,7 +133,7 @@ class Optimizer:
         del global_step
         return TrainOp(loss, [(self, var_list)])
 
-    def get_updates(self, loss: torch.Tensor, params: Sequence[torch.Tensor] | None) -> list["TrainOp"]:
+    def get_updates(self, loss: torch.Tensor, params: Sequence[torch.Tensor] | None) -> list[TrainOp]:
         """Keras-style: ``[train_op]`` updating ``params`` to minimise ``loss``."""
         return [TrainOp(loss, [(self, params)])]
 
@@ -309,7 +312,9 @@ class Ftrl(Optimizer):
             return math.copysign(math.inf, self.beta)
         return self.l2_regularization_strength + self.beta / (2.0 * self.learning_rate)
 
-    def _update(self, ws: list[torch.Tensor], gs: list[torch.Tensor], ns: list[torch.Tensor], zs: list[torch.Tensor]) -> None:
+    def _update(
+        self, ws: list[torch.Tensor], gs: list[torch.Tensor], ns: list[torch.Tensor], zs: list[torch.Tensor]
+    ) -> None:
         """One FTRL step on lists of (same-shaped) weights, gradients, accumulators, linears.
 
         Follows the operation order of TF's CPU kernel (training_ops.cc, ApplyFtrl[V2]).
@@ -436,7 +441,12 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, name)
         _check_positive("rho", rho, allow_zero=True)
         _check_positive("momentum", momentum, allow_zero=True)
-        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), bool(centered)
+        self.rho, self.momentum, self.epsilon, self.centered = (
+            float(rho),
+            float(momentum),
+            float(epsilon),
+            bool(centered),
+        )
         self.slot_names = ("rms",) + (("momentum",) if self.momentum > 0 else ()) + (("mg",) if self.centered else ())
 
     def hyper_parameters(self) -> dict[str, float]:
@@ -471,7 +481,9 @@ class SGD(Optimizer):
 
     default_name = "SGD"
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, name: str | None = None) -> None:
+    def __init__(
+        self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, name: str | None = None
+    ) -> None:
         super().__init__(learning_rate, name)
         _check_positive("momentum", momentum, allow_zero=True)
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
@@ -533,7 +545,7 @@ class TorchOptimizer(Optimizer):
     def _restore_state(self, var: torch.Tensor) -> None:
         assert self._store is not None and self._torch is not None
         prefix = f"{self._prefix()}{self._store.name_of(var)}/"
-        restored = {k[len(prefix):]: v for k, v in list(self._store._pending.items()) if k.startswith(prefix)}
+        restored = {k[len(prefix) :]: v for k, v in list(self._store._pending.items()) if k.startswith(prefix)}
         for key in restored:
             self._store.take_pending(prefix + key, required=False)
         if restored:
@@ -561,7 +573,7 @@ class TorchOptimizer(Optimizer):
                 prefix = f"{self._prefix()}{self._store.name_of(var)}/"
                 keys = [k for k in tensors if k.startswith(prefix)]
                 if keys:
-                    self._torch.state[var] = {k[len(prefix):]: tensors.pop(k).to(var.device).clone() for k in keys}
+                    self._torch.state[var] = {k[len(prefix) :]: tensors.pop(k).to(var.device).clone() for k in keys}
 
 
 _BY_NAME: dict[str, Callable[..., Optimizer]] = {
@@ -598,8 +610,7 @@ def get(identifier: Any, learning_rate: float | None = None) -> Optimizer:
         factory = _BY_NAME.get(identifier)
         if factory is None:
             raise ValueError(
-                f"Unsupported optimizer name: {identifier}. Supported names are: "
-                f"{tuple(sorted(_BY_NAME))}"
+                f"Unsupported optimizer name: {identifier}. Supported names are: {tuple(sorted(_BY_NAME))}"
             )
         return factory(**kwargs)
     if isinstance(identifier, Optimizer):

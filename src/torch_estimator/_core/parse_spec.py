@@ -14,14 +14,14 @@ __all__ = ["FixedLenFeature", "VarLenFeature", "dtype_name"]
 class FixedLenFeature(collections.namedtuple("FixedLenFeature", ["shape", "dtype", "default_value"])):
     """A fixed-length feature of ``shape`` and ``dtype`` ('float32', 'int64' or 'string')."""
 
-    def __new__(cls, shape: Any, dtype: Any, default_value: Any = None) -> "FixedLenFeature":
+    def __new__(cls, shape: Any, dtype: Any, default_value: Any = None) -> FixedLenFeature:
         return super().__new__(cls, tuple(shape), dtype_name(dtype), default_value)
 
 
 class VarLenFeature(collections.namedtuple("VarLenFeature", ["dtype"])):
     """A variable-length (sparse) feature of ``dtype``."""
 
-    def __new__(cls, dtype: Any) -> "VarLenFeature":
+    def __new__(cls, dtype: Any) -> VarLenFeature:
         return super().__new__(cls, dtype_name(dtype))
 
 

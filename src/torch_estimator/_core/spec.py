@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from torch_estimator._engine import hooks as hooks_lib
 from torch_estimator._core.export_output import get_export_outputs
-from torch_estimator._core.trace import StringLookup
-from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.metrics import Metric
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.session_run_hook import SessionRunHook
+from torch_estimator._core.trace import StringLookup
 
 __all__ = ["EstimatorSpec"]
 
@@ -58,7 +59,7 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
         scaffold: Any = None,
         evaluation_hooks: Any = None,
         prediction_hooks: Any = None,
-    ) -> "EstimatorSpec":
+    ) -> EstimatorSpec:
         if mode not in ModeKeys.all():
             raise ValueError(f"mode must be one of {ModeKeys.all()}; got {mode!r}.")
         train_op = _validate_train_op(train_op, mode)
@@ -80,7 +81,7 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
             prediction_hooks=_validate_hooks(prediction_hooks),
         )
 
-    def _replace(self, **kwds: Any) -> "EstimatorSpec":
+    def _replace(self, **kwds: Any) -> EstimatorSpec:
         if "mode" in kwds and self.mode != kwds["mode"]:
             raise ValueError("mode of EstimatorSpec cannot be changed.")
         return EstimatorSpec(**{**self._asdict(), **kwds})
@@ -147,9 +148,9 @@ def _validate_eval_metric_ops(eval_metric_ops: Any) -> dict[str, Metric]:
     return out
 
 
-def _validate_hooks(hooks: Any) -> tuple[hooks_lib.SessionRunHook, ...]:
+def _validate_hooks(hooks: Any) -> tuple[SessionRunHook, ...]:
     hooks = tuple(hooks or [])
     for hook in hooks:
-        if not isinstance(hook, hooks_lib.SessionRunHook):
+        if not isinstance(hook, SessionRunHook):
             raise TypeError(f"All hooks must be SessionRunHook instances, given: {hook}")
     return hooks

@@ -44,19 +44,25 @@ def _open(path: str, what: str):  # type: ignore[no-untyped-def]
     except FileNotFoundError:
         raise NotFoundError(f"The {what} file {path} does not exist.") from None
     except Exception as e:  # safetensors reports damage as SafetensorError, OSError or ValueError
-        raise DataLossError(f"Unable to read the {what} file {path}: {e} (the file is truncated or is not a safetensors file).") from None
+        raise DataLossError(
+            f"Unable to read the {what} file {path}: {e} (the file is truncated or is not a safetensors file)."
+        ) from None
 
 
 def _checksums(path: str, what: str, metadata: dict[str, str], names: list[str]) -> dict[str, int]:
     text = metadata.get(CHECKSUMS_KEY)
     if text is None:
-        raise DataLossError(f"The {what} file {path} has no checksums ({CHECKSUMS_KEY!r} metadata): it was not written by torch_estimator or is damaged.")
+        raise DataLossError(
+            f"The {what} file {path} has no checksums ({CHECKSUMS_KEY!r} metadata): it was not written by torch_estimator or is damaged."
+        )
     try:
         checksums = json.loads(text)
         if not isinstance(checksums, dict) or not all(isinstance(v, int) for v in checksums.values()):
             raise ValueError("not an object of integers")
     except ValueError as e:
-        raise DataLossError(f"The checksums of the {what} file {path} are unreadable ({e}): the file is damaged.") from None
+        raise DataLossError(
+            f"The checksums of the {what} file {path} are unreadable ({e}): the file is damaged."
+        ) from None
     if set(checksums) != set(names):
         missing, extra = sorted(set(names) - set(checksums)), sorted(set(checksums) - set(names))
         raise DataLossError(
@@ -82,7 +88,9 @@ def read(path: str, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], 
             metadata = dict(f.metadata() or {})
             names = list(f.keys())
             checksums = _checksums(path, what, metadata, names)
-            tensors = {name: f.get_tensor(name).clone() for name in names}  # not file-mapped: safe if the file is rewritten
+            tensors = {
+                name: f.get_tensor(name).clone() for name in names
+            }  # not file-mapped: safe if the file is rewritten
         except DataLossError:
             raise
         except Exception as e:
@@ -114,4 +122,3 @@ def read_shapes(path: str, what: str = "checkpoint") -> dict[str, list[int]]:
         names = list(f.keys())
         _checksums(path, what, dict(f.metadata() or {}), names)
         return {name: list(f.get_slice(name).get_shape()) for name in names}
-

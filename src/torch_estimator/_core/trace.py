@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,7 +71,9 @@ class ExportTrace:
         return inputs
 
 
-_TRACE: contextvars.ContextVar[ExportTrace | None] = contextvars.ContextVar("torch_estimator_export_trace", default=None)
+_TRACE: contextvars.ContextVar[ExportTrace | None] = contextvars.ContextVar(
+    "torch_estimator_export_trace", default=None
+)
 
 
 def current_trace() -> ExportTrace | None:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from torch_estimator._core.checks import as_array
 
-__all__ = ["RaggedValue", "CategoricalIds", "EncodedStrings", "encode_strings", "as_raw_sparse", "as_numpy", "batch_size_of", "not_missing"]
+__all__ = [
+    "RaggedValue",
+    "CategoricalIds",
+    "EncodedStrings",
+    "encode_strings",
+    "as_raw_sparse",
+    "as_numpy",
+    "batch_size_of",
+    "not_missing",
+]
 
 
 class EncodedStrings(np.ndarray):
@@ -95,13 +105,19 @@ class RaggedValue:
         splits = np.asarray(self.row_splits, dtype=np.int64)
         object.__setattr__(self, "row_splits", splits)
         object.__setattr__(self, "values", np.asanyarray(self.values))
-        if splits.ndim != 1 or len(splits) < 1 or splits[0] != 0 or np.any(np.diff(splits) < 0) or splits[-1] != len(self.values):
+        if (
+            splits.ndim != 1
+            or len(splits) < 1
+            or splits[0] != 0
+            or np.any(np.diff(splits) < 0)
+            or splits[-1] != len(self.values)
+        ):
             raise ValueError(
                 f"row_splits must start at 0, never decrease and end at len(values)={len(self.values)}; got {splits.tolist()[:10]}"
             )
 
     @classmethod
-    def trusted(cls, values: np.ndarray, row_splits: np.ndarray) -> "RaggedValue":
+    def trusted(cls, values: np.ndarray, row_splits: np.ndarray) -> RaggedValue:
         """A RaggedValue from arrays already known to be consistent (no validation)."""
         ragged = object.__new__(cls)
         object.__setattr__(ragged, "values", values)
@@ -109,7 +125,7 @@ class RaggedValue:
         return ragged
 
     @classmethod
-    def from_lists(cls, rows: Sequence[Sequence[Any]]) -> "RaggedValue":
+    def from_lists(cls, rows: Sequence[Sequence[Any]]) -> RaggedValue:
         lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
         flat = [v for r in rows for v in r]
         values = np.asarray(flat, dtype=object if flat and isinstance(flat[0], (str, bytes)) else None)
@@ -134,7 +150,7 @@ class RaggedValue:
     def to_lists(self) -> list[list[Any]]:
         return [self.values[a:b].tolist() for a, b in zip(self.row_splits[:-1], self.row_splits[1:])]
 
-    def mask(self, keep: np.ndarray) -> "RaggedValue":
+    def mask(self, keep: np.ndarray) -> RaggedValue:
         """The values where ``keep`` is true, rows preserved."""
         counts = np.bincount(self.row_ids()[keep], minlength=self.batch_size)
         return RaggedValue.trusted(self.values[keep], np.concatenate([[0], np.cumsum(counts)]))
@@ -171,7 +187,12 @@ def batch_size_of(value: Any) -> int:
 
 
 def _is_list_of_lists(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(r, (list, tuple, np.ndarray)) for r in value) and len({len(r) for r in value}) > 1
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) > 0
+        and all(isinstance(r, (list, tuple, np.ndarray)) for r in value)
+        and len({len(r) for r in value}) > 1
+    )
 
 
 _EMPTY_CACHE = DictionaryCache()
@@ -205,7 +226,11 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
         codes, dictionary = encoding
         if not drop_missing or not _has_empty(dictionary):
             return RaggedValue.trusted(value, uniform_splits(len(codes), 1)), False
-    array = as_numpy(value, key, "a [batch_size] or [batch_size, k] array, or one list of values per row") if encoding is None else encoding[0]
+    array = (
+        as_numpy(value, key, "a [batch_size] or [batch_size, k] array, or one list of values per row")
+        if encoding is None
+        else encoding[0]
+    )
     if array.ndim == 0:
         raise ValueError(f"Feature {key!r} must have a batch dimension; got a scalar.")
     if array.ndim == 1:
@@ -220,7 +245,9 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
         if len(missing):
             keep = ~np.isin(flat, missing)
             counts = keep.reshape(batch, width).sum(axis=1)
-            return RaggedValue.trusted(encode_strings(flat[keep], dictionary), np.concatenate([[0], np.cumsum(counts)])), False
+            return RaggedValue.trusted(
+                encode_strings(flat[keep], dictionary), np.concatenate([[0], np.cumsum(counts)])
+            ), False
         return RaggedValue.trusted(encode_strings(flat, dictionary), uniform_splits(batch, width)), False
     if drop_missing:
         keep = not_missing(flat)

@@ -12,18 +12,27 @@ import contextlib
 import contextvars
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
 from torch_estimator._core import initializers
-from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.errors import NotFoundError
+from torch_estimator._core.mode_keys import ModeKeys
 
 if TYPE_CHECKING:
     from torch_estimator._core.optimizers import Optimizer
 
-__all__ = ["VariableStore", "get_variable", "variable_scope", "module", "current_store", "get_global_step", "trainable_variables"]
+__all__ = [
+    "VariableStore",
+    "get_variable",
+    "variable_scope",
+    "module",
+    "current_store",
+    "get_global_step",
+    "trainable_variables",
+]
 
 GLOBAL_STEP_NAME = "global_step"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -34,7 +43,7 @@ WarmStartFn = Callable[[str, torch.Tensor, bool], torch.Tensor | None]
 
 @dataclasses.dataclass
 class _Frame:
-    store: "VariableStore"
+    store: VariableStore
     scope: tuple[str, ...]
 
 
@@ -60,7 +69,7 @@ class VariableStore:
         self._trainable: dict[str, bool] = {}
         self._names_by_id: dict[int, str] = {}
         self._modules: dict[str, torch.nn.Module] = {}
-        self._optimizers: dict[str, "Optimizer"] = {}
+        self._optimizers: dict[str, Optimizer] = {}
         self._pending: dict[str, torch.Tensor] = {}
         self._restored_from: str | None = None
         self._missing: list[str] = []
@@ -72,7 +81,7 @@ class VariableStore:
 
     # -- activation -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def activate(self, mode: str | None = None) -> Iterator["VariableStore"]:
+    def activate(self, mode: str | None = None) -> Iterator[VariableStore]:
         """Makes this store current (for one model_fn call); resets per-call auto-naming."""
         if mode is not None:
             self.mode = mode
@@ -104,14 +113,15 @@ class VariableStore:
                     f"shape {list(existing.shape)}."
                 )
             if existing.dtype != dtype:
-                raise ValueError(f"Trying to share variable {name}, but specified dtype {dtype} and found dtype {existing.dtype}.")
+                raise ValueError(
+                    f"Trying to share variable {name}, but specified dtype {dtype} and found dtype {existing.dtype}."
+                )
             return existing
         value = self._pending.pop(name, None)
         if value is not None:
             if tuple(value.shape) != shape:
                 raise ValueError(
-                    f"Variable {name} has shape {list(shape)} in the model but {list(value.shape)} in "
-                    "the checkpoint."
+                    f"Variable {name} has shape {list(shape)} in the model but {list(value.shape)} in the checkpoint."
                 )
             value = value.to(dtype=dtype)
         else:
@@ -127,7 +137,9 @@ class VariableStore:
 
     def _add(self, name: str, tensor: torch.Tensor, trainable: bool) -> None:
         if not _NAME_RE.match(name) or name == GLOBAL_STEP_NAME:
-            raise ValueError(f"Invalid variable name {name!r}: use letters, digits, '_', '.', '-' and '/' (and not 'global_step').")
+            raise ValueError(
+                f"Invalid variable name {name!r}: use letters, digits, '_', '.', '-' and '/' (and not 'global_step')."
+            )
         if name in self._variables:
             raise ValueError(f"Variable {name} already exists in the store.")
         self._variables[name] = tensor
@@ -141,9 +153,9 @@ class VariableStore:
         """
         mod.to(self.device)
         self._modules[prefix] = mod
-        named: list[tuple[str, torch.Tensor, bool]] = [
-            (n, p, p.requires_grad) for n, p in mod.named_parameters()
-        ] + [(n, b, False) for n, b in mod.named_buffers()]
+        named: list[tuple[str, torch.Tensor, bool]] = [(n, p, p.requires_grad) for n, p in mod.named_parameters()] + [
+            (n, b, False) for n, b in mod.named_buffers()
+        ]
         for path, tensor, trainable in named:
             name = "/".join(filter(None, [prefix, path.replace(".", "/")]))
             self._add(name, tensor, trainable)
@@ -207,7 +219,7 @@ class VariableStore:
         return [t for n, t in self._variables.items() if self._trainable[n]]
 
     # -- optimizers -----------------------------------------------------------------------------
-    def optimizer(self, optimizer: "Optimizer") -> "Optimizer":
+    def optimizer(self, optimizer: Optimizer) -> Optimizer:
         """The store's optimizer named ``optimizer.name``, binding ``optimizer`` on first use.
 
         A model_fn that builds a new optimizer object on every call thus trains with one
@@ -220,7 +232,7 @@ class VariableStore:
         self._optimizers[optimizer.name] = optimizer
         return optimizer
 
-    def optimizers(self) -> list["Optimizer"]:
+    def optimizers(self) -> list[Optimizer]:
         return list(self._optimizers.values())
 
     def take_pending(self, name: str, required: bool = True) -> torch.Tensor | None:
@@ -268,7 +280,9 @@ class VariableStore:
         tensors = dict(tensors)
         step = tensors.pop(GLOBAL_STEP_NAME, None)
         if step is None:
-            raise NotFoundError(f"Restoring from checkpoint failed: Key {GLOBAL_STEP_NAME} not found in checkpoint {source}.")
+            raise NotFoundError(
+                f"Restoring from checkpoint failed: Key {GLOBAL_STEP_NAME} not found in checkpoint {source}."
+            )
         self.global_step = int(step.item())
         self._restored_from = source
         for name, tensor in self._variables.items():

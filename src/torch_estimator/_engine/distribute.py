@@ -125,6 +125,8 @@ def strategy_for(train_distribute: Any) -> DataParallelStrategy | None:
     """The strategy to train with: the configured one, a default one under torchrun, else None."""
     if train_distribute is not None:
         if not isinstance(train_distribute, DataParallelStrategy):
-            raise ValueError(f"train_distribute must be a te.distribute.DataParallelStrategy; got {train_distribute!r}.")
+            raise ValueError(
+                f"train_distribute must be a te.distribute.DataParallelStrategy; got {train_distribute!r}."
+            )
         return train_distribute
     return DataParallelStrategy() if environment().is_distributed else None

@@ -7,16 +7,25 @@ import glob
 import os
 import struct
 import threading
-from typing import Any, Iterator
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-import time
-
 from tensorboardX.event_file_writer import EventsWriter
 from tensorboardX.proto import event_pb2, summary_pb2
 from tensorboardX.summary import histogram
 
-__all__ = ["SummaryWriter", "writer_for", "flush_writers", "close_writers", "read_events", "read_scalar_events", "read_eval_metrics", "read_scalars"]
+__all__ = [
+    "SummaryWriter",
+    "writer_for",
+    "flush_writers",
+    "close_writers",
+    "read_events",
+    "read_scalar_events",
+    "read_eval_metrics",
+    "read_scalars",
+]
 
 
 def _default_bins() -> list[float]:

@@ -1,22 +1,24 @@
-"""Training-loop hooks with TensorFlow's ``SessionRunHook`` protocol, and the built-in hooks.
-
-A hook's ``before_run`` may return ``SessionRunArgs(fetches)``; fetches are names resolved at
-the end of the step (``'loss'``, ``'global_step'``, ``'summaries'``, a prediction key or a
-variable name), tensors, or zero-argument callables, nested in lists/tuples/dicts.
-``'global_step'`` fetched this way is the step's value *before* its update, as in TensorFlow;
-``run_context.session.run('global_step')`` afterwards gives the current value.
-"""
+"""The built-in hooks (TensorFlow's ``tf.estimator`` hooks) and the hook-list checks; the
+``SessionRunHook`` protocol itself is ``torch_estimator._core.session_run_hook``."""
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import time
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from torch_estimator._core.session_run_hook import (
+    CheckpointSaverListener,
+    Session,
+    SessionRunArgs,
+    SessionRunContext,
+    SessionRunHook,
+    SessionRunValues,
+)
 from torch_estimator._engine import events as _events
 
 __all__ = [
@@ -37,87 +39,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("torch_estimator")
-
-
-class Session(Protocol):
-    """What hooks see of a running train/evaluate/predict loop."""
-
-    model_dir: str
-
-    def run(self, fetches: Any) -> Any: ...
-
-    def save(self, checkpoint_dir: str, basename: str) -> str: ...
-
-
-class SessionRunArgs(collections.namedtuple("SessionRunArgs", ["fetches", "feed_dict", "options"])):
-    """What a hook asks to fetch in the coming step (``feed_dict``/``options`` are ignored)."""
-
-    def __new__(cls, fetches: Any, feed_dict: Any = None, options: Any = None) -> "SessionRunArgs":
-        return super().__new__(cls, fetches, feed_dict, options)
-
-
-class SessionRunValues(collections.namedtuple("SessionRunValues", ["results", "options", "run_metadata"])):
-    """The fetched values, in the structure of the hook's fetches."""
-
-
-class SessionRunContext:
-    """Passed to ``before_run``/``after_run``; a hook calls ``request_stop()`` to end the loop."""
-
-    def __init__(self, original_args: SessionRunArgs, session: Session) -> None:
-        self._original_args = original_args
-        self._session = session
-        self._stop_requested = False
-
-    @property
-    def original_args(self) -> SessionRunArgs:
-        return self._original_args
-
-    @property
-    def session(self) -> Session:
-        return self._session
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop_requested
-
-    def request_stop(self) -> None:
-        self._stop_requested = True
-
-
-class SessionRunHook:
-    """Base class of hooks: every method is optional."""
-
-    def begin(self) -> None:
-        """Called once before the loop, after the model_fn has run for the first batch."""
-
-    def after_create_session(self, session: Session, coord: Any) -> None:
-        """Called once when the model's state is ready (restored or initialised)."""
-
-    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
-        """Called before each step; may return what to fetch."""
-        return None
-
-    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
-        """Called after each step with the fetched values."""
-
-    def end(self, session: Session) -> None:
-        """Called at the end of the loop (not when it ends by an exception)."""
-
-
-class CheckpointSaverListener:
-    """Called around every checkpoint save; ``after_save`` returning True stops training."""
-
-    def begin(self) -> None:
-        pass
-
-    def before_save(self, session: Session, global_step_value: int) -> None:
-        pass
-
-    def after_save(self, session: Session, global_step_value: int) -> bool | None:
-        return None
-
-    def end(self, session: Session, global_step_value: int) -> None:
-        pass
 
 
 class SecondOrStepTimer:
@@ -196,7 +117,9 @@ class LoggingTensorHook(SessionRunHook):
             self._tag_order = list(tensors)
             self._tensors = {t: t for t in tensors}
         self._timer = (
-            _NeverTriggerTimer() if only_log_at_end else SecondOrStepTimer(every_secs=every_n_secs, every_steps=every_n_iter)
+            _NeverTriggerTimer()
+            if only_log_at_end
+            else SecondOrStepTimer(every_secs=every_n_secs, every_steps=every_n_iter)
         )
         self._log_at_end = at_end
         self._formatter = formatter
@@ -479,5 +402,3 @@ def check_listeners_type(listeners: Any) -> list[CheckpointSaverListener]:
         if not isinstance(listener, CheckpointSaverListener):
             raise TypeError(f"saving_listeners must be a list of CheckpointSaverListener, given: {listener}")
     return listeners
-
-

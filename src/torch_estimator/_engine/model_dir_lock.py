@@ -28,13 +28,15 @@ class TrainingLock:
         self.path = os.path.join(model_dir, LOCK_FILE)
         self._fd: int | None = None
 
-    def __enter__(self) -> "TrainingLock":
+    def __enter__(self) -> TrainingLock:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a process that has not yet written its pid"
+            holder = (
+                os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a process that has not yet written its pid"
+            )
             os.close(fd)
             model_dir = os.path.dirname(self.path)
             raise ModelDirLockedError(
@@ -50,7 +52,9 @@ class TrainingLock:
         self._fd = fd
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing releases the lock

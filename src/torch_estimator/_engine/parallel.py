@@ -62,7 +62,11 @@ class DataParallelRun:
     def check_same_variables(self, variables: dict[str, torch.Tensor]) -> None:
         """Raises unless every worker holds the same variable values (compared by checksums)."""
         names = sorted(variables)
-        sums = torch.stack([variables[n].detach().double().sum() for n in names]) if names else torch.zeros(1, dtype=torch.float64)
+        sums = (
+            torch.stack([variables[n].detach().double().sum() for n in names])
+            if names
+            else torch.zeros(1, dtype=torch.float64)
+        )
         low, high = sums.clone(), sums.clone()
         dist.all_reduce(low, op=dist.ReduceOp.MIN)
         dist.all_reduce(high, op=dist.ReduceOp.MAX)

@@ -53,7 +53,9 @@ class ProgressHook(hooks_lib.SessionRunHook):
             return
         from tqdm import tqdm
 
-        self._bar = tqdm(total=self.total, desc=self._description, unit=self._unit, file=sys.stderr, dynamic_ncols=True, leave=True)
+        self._bar = tqdm(
+            total=self.total, desc=self._description, unit=self._unit, file=sys.stderr, dynamic_ncols=True, leave=True
+        )
 
     def before_run(self, run_context: hooks_lib.SessionRunContext) -> hooks_lib.SessionRunArgs | None:
         if self._bar is None or "loss" not in _fetch_names(run_context):

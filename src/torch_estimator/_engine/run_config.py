@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from torch_estimator._core.checks import check_int, check_number, describe
 from torch_estimator._core.fn_args import fn_args
@@ -50,12 +51,16 @@ def _with_value(message: str, value: Any) -> str:
 
 def _int_at_least(minimum: int) -> Check:
     """An integer field: TensorFlow's '<field> should be >= 0' / '> 0' for values out of range."""
-    return lambda name, v: check_int(name, v, minimum, range_message=f"{name} should be {'>= 0' if minimum == 0 else '> 0'}; got {v!r}.")
+    return lambda name, v: check_int(
+        name, v, minimum, range_message=f"{name} should be {'>= 0' if minimum == 0 else '> 0'}; got {v!r}."
+    )
 
 
 def _number(strict: bool) -> Check:
     """A number field >= 0 (> 0 when ``strict``), with TensorFlow's messages."""
-    return lambda name, v: check_number(name, v, 0, strict, range_message=f"{name} should be {'> 0' if strict else '>= 0'}; got {v!r}.")
+    return lambda name, v: check_number(
+        name, v, 0, strict, range_message=f"{name} should be {'> 0' if strict else '>= 0'}; got {v!r}."
+    )
 
 
 def _model_dir(name: str, value: Any) -> str:
@@ -70,14 +75,22 @@ def _model_dir(name: str, value: Any) -> str:
 def _random_seed(name: str, value: Any) -> int:
     """An int64 (torch's seed range); a wrong type raises TensorFlow's ValueError."""
     try:
-        return check_int(name, value, -(2**63), 2**63 - 1, range_message=f"tf_random_seed must be a 64-bit integer, in [-2**63, 2**63 - 1]; got {value}.")
+        return check_int(
+            name,
+            value,
+            -(2**63),
+            2**63 - 1,
+            range_message=f"tf_random_seed must be a 64-bit integer, in [-2**63, 2**63 - 1]; got {value}.",
+        )
     except TypeError:
         raise ValueError(_with_value("tf_random_seed must be integer.", value)) from None
 
 
 def _session_config(name: str, value: Any) -> Any:
     if not isinstance(value, Mapping) and type(value).__name__ != "ConfigProto":
-        raise ValueError(_with_value("session_config must be instance of ConfigProto (or a dict of its fields).", value))
+        raise ValueError(
+            _with_value("session_config must be instance of ConfigProto (or a dict of its fields).", value)
+        )
     return value
 
 
@@ -108,10 +121,14 @@ _CHECKS: dict[str, Check] = {
     "keep_checkpoint_every_n_hours": _number(strict=True),
     "log_step_count_steps": _int_at_least(1),
     "experimental_max_worker_delay_secs": _checked(
-        "experimental_max_worker_delay_secs must be an integer if set.", lambda v: isinstance(v, int) and not isinstance(v, bool)
+        "experimental_max_worker_delay_secs must be an integer if set.",
+        lambda v: isinstance(v, int) and not isinstance(v, bool),
     ),
     "session_creation_timeout_secs": _number(strict=True),
-    "device_fn": _checked('device_fn must be callable with exactly one argument "op".', lambda v: callable(v) and set(fn_args(v)) == {"op"}),
+    "device_fn": _checked(
+        'device_fn must be callable with exactly one argument "op".',
+        lambda v: callable(v) and set(fn_args(v)) == {"op"},
+    ),
     "protocol": _checked("protocol should be grpc or grpc+verbs", lambda v: v in ("grpc", "grpc+verbs")),
 }
 
@@ -173,7 +190,7 @@ class RunConfig:
 
             strategy_for(self._values["train_distribute"])  # raises unless it is a strategy of ours
 
-    def replace(self, **kwargs: Any) -> "RunConfig":
+    def replace(self, **kwargs: Any) -> RunConfig:
         """A copy with the given constructor fields replaced (and validated).
 
         Replacing one of ``save_checkpoints_steps`` / ``save_checkpoints_secs`` with a value
@@ -222,8 +239,13 @@ class RunConfig:
         return isinstance(other, RunConfig) and self._values == other._values
 
     def __repr__(self) -> str:
-        items = {**self._values, "task_type": self.task_type, "task_id": self.task_id,
-                 "is_chief": self.is_chief, "num_worker_replicas": self.num_worker_replicas}
+        items = {
+            **self._values,
+            "task_type": self.task_type,
+            "task_id": self.task_id,
+            "is_chief": self.is_chief,
+            "num_worker_replicas": self.num_worker_replicas,
+        }
         return "RunConfig(" + ", ".join(f"{k}={v!r}" for k, v in items.items()) + ")"
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from torch_estimator._core import checkpoint as _checkpoint, initializers
+from torch_estimator._core import checkpoint as _checkpoint
+from torch_estimator._core import initializers
 
 __all__ = ["VocabInfo", "WarmStartSettings", "WarmStarter", "warm_start_settings"]
 
@@ -30,7 +31,8 @@ SAVED_MODEL_VARIABLES = os.path.join("variables", "variables")
 
 class VocabInfo(
     collections.namedtuple(
-        "VocabInfo", ["new_vocab", "new_vocab_size", "num_oov_buckets", "old_vocab", "old_vocab_size", "backup_initializer", "axis"]
+        "VocabInfo",
+        ["new_vocab", "new_vocab_size", "num_oov_buckets", "old_vocab", "old_vocab_size", "backup_initializer", "axis"],
     )
 ):
     """How to remap a vocabulary-backed variable when its vocabulary changed.
@@ -65,15 +67,18 @@ class VocabInfo(
         old_vocab_size: int = -1,
         backup_initializer: Any = None,
         axis: int = 0,
-    ) -> "VocabInfo":
+    ) -> VocabInfo:
         if axis != 0 and axis != 1:
             raise ValueError(f"The only supported values for the axis argument are 0 and 1.  Provided axis: {axis}")
-        return super().__new__(cls, new_vocab, new_vocab_size, num_oov_buckets, old_vocab, old_vocab_size, backup_initializer, axis)
+        return super().__new__(
+            cls, new_vocab, new_vocab_size, num_oov_buckets, old_vocab, old_vocab_size, backup_initializer, axis
+        )
 
 
 class WarmStartSettings(
     collections.namedtuple(
-        "WarmStartSettings", ["ckpt_to_initialize_from", "vars_to_warm_start", "var_name_to_vocab_info", "var_name_to_prev_var_name"]
+        "WarmStartSettings",
+        ["ckpt_to_initialize_from", "vars_to_warm_start", "var_name_to_vocab_info", "var_name_to_prev_var_name"],
     )
 ):
     """Which checkpoint a new model starts from, and which of its variables.
@@ -102,11 +107,15 @@ class WarmStartSettings(
         vars_to_warm_start: str | list[str] | None = ".*",
         var_name_to_vocab_info: dict[str, VocabInfo] | None = None,
         var_name_to_prev_var_name: dict[str, str] | None = None,
-    ) -> "WarmStartSettings":
+    ) -> WarmStartSettings:
         if not ckpt_to_initialize_from:
             raise ValueError("`ckpt_to_initialize_from` MUST be set in WarmStartSettings")
         return super().__new__(
-            cls, ckpt_to_initialize_from, vars_to_warm_start, var_name_to_vocab_info or {}, var_name_to_prev_var_name or {}
+            cls,
+            ckpt_to_initialize_from,
+            vars_to_warm_start,
+            var_name_to_vocab_info or {},
+            var_name_to_prev_var_name or {},
         )
 
 
@@ -251,20 +260,26 @@ def _old_ids(info: VocabInfo) -> torch.Tensor:
     old_index: dict[str, int] = {}
     for i, word in enumerate(_read_vocab(os.fspath(info.old_vocab), int(info.old_vocab_size))):
         if word in old_index:
-            raise ValueError(f"Vocabulary file {info.old_vocab} has entry {word!r} twice (lines {old_index[word]} and {i}).")
+            raise ValueError(
+                f"Vocabulary file {info.old_vocab} has entry {word!r} twice (lines {old_index[word]} and {i})."
+            )
         old_index[word] = i
     ids = [old_index.get(word, -1) for word in _read_vocab(os.fspath(info.new_vocab), int(info.new_vocab_size))]
     first_new_id: dict[int, int] = {}
     for new_id, old_id in enumerate(ids):
         if old_id >= 0 and first_new_id.setdefault(old_id, new_id) != new_id:
-            raise ValueError(f"Old ID {old_id} is mapped to both new ID {first_new_id[old_id]} and {new_id}, which is not supported.")
+            raise ValueError(
+                f"Old ID {old_id} is mapped to both new ID {first_new_id[old_id]} and {new_id}, which is not supported."
+            )
     return torch.tensor(ids, dtype=torch.int64)
 
 
 def _remap(name: str, initial: torch.Tensor, old_name: str, old: torch.Tensor, info: VocabInfo) -> torch.Tensor:
     """Variable ``name`` (``initial``) from checkpoint tensor ``old_name`` (``old``), remapped per ``info``."""
     if not (info.new_vocab and info.new_vocab_size and info.old_vocab):
-        raise ValueError("Invalid args: Must provide all of [current_vocab_path, current_vocab_size, prev_ckpt, prev_vocab_path}.")
+        raise ValueError(
+            "Invalid args: Must provide all of [current_vocab_path, current_vocab_size, prev_ckpt, prev_vocab_path}."
+        )
     if info.num_oov_buckets < 0:
         raise ValueError(f"num_oov_buckets must be >= 0, but received {info.num_oov_buckets}")
     shape = tuple(initial.shape)
@@ -281,7 +296,9 @@ def _remap(name: str, initial: torch.Tensor, old_name: str, old: torch.Tensor, i
             f"num_oov_buckets ({k}) = {n + k}."
         )
     if old.dim() != 2:
-        raise ValueError(f"Tensor {old_name} has shape {list(old.shape)} in the checkpoint; remapping by vocabulary needs a matrix.")
+        raise ValueError(
+            f"Tensor {old_name} has shape {list(old.shape)} in the checkpoint; remapping by vocabulary needs a matrix."
+        )
     if old.shape[other] != new_shape[other]:
         raise ValueError(
             f"Tensor {old_name} has shape [{','.join(str(d) for d in old.shape)}], where the size of its "

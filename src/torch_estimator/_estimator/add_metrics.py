@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from torch_estimator._estimator.estimator import Estimator
 from torch_estimator._core.fn_args import call_with_named_args, fn_args
 from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._estimator.estimator import Estimator
 
 __all__ = ["add_metrics"]
 
@@ -29,12 +30,22 @@ def add_metrics(estimator: Estimator, metric_fn: Callable[..., dict[str, Any]]) 
     original = estimator.model_fn
 
     def model_fn(features: Any, labels: Any, mode: str, params: Any, config: Any) -> EstimatorSpec:
-        spec = call_with_named_args(original, {"features": features}, {"labels": labels, "mode": mode, "params": params, "config": config})
+        spec = call_with_named_args(
+            original, {"features": features}, {"labels": labels, "mode": mode, "params": params, "config": config}
+        )
         if not isinstance(spec, EstimatorSpec) and callable(getattr(spec, "estimator_spec", None)):
             spec = spec.estimator_spec()
         if mode != ModeKeys.EVAL:
             return spec
-        new = call_with_named_args(metric_fn, {}, {"features": features, "labels": labels, "predictions": spec.predictions, "config": config})
+        new = call_with_named_args(
+            metric_fn, {}, {"features": features, "labels": labels, "predictions": spec.predictions, "config": config}
+        )
         return spec._replace(eval_metric_ops={**spec.eval_metric_ops, **new})
 
-    return Estimator(model_fn, model_dir=estimator.model_dir, config=estimator.config, params=estimator.params, warm_start_from=estimator._warm_start_settings)
+    return Estimator(
+        model_fn,
+        model_dir=estimator.model_dir,
+        config=estimator.config,
+        params=estimator.params,
+        warm_start_from=estimator._warm_start_settings,
+    )

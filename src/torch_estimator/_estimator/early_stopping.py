@@ -13,7 +13,8 @@ import glob
 import logging
 import operator
 import os
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from torch_estimator._engine import events as _events
 from torch_estimator._engine import hooks as hooks_lib
@@ -47,7 +48,13 @@ def _check_estimator(estimator: Any) -> None:
 class _StopOnPredicateHook(hooks_lib.SessionRunHook):
     """Calls ``should_stop_fn`` on its timer (and when ``watch_dir`` gets new events); stops training when it returns True."""
 
-    def __init__(self, should_stop_fn: Callable[[], bool], run_every_secs: float | None, run_every_steps: int | None, watch_dir: str | None) -> None:
+    def __init__(
+        self,
+        should_stop_fn: Callable[[], bool],
+        run_every_secs: float | None,
+        run_every_steps: int | None,
+        watch_dir: str | None,
+    ) -> None:
         if not callable(should_stop_fn):
             raise TypeError("`should_stop_fn` must be callable.")
         self._should_stop_fn = should_stop_fn
@@ -81,7 +88,10 @@ class _StopOnPredicateHook(hooks_lib.SessionRunHook):
 
 
 def make_early_stopping_hook(
-    estimator: "Estimator", should_stop_fn: Callable[[], bool], run_every_secs: float | None = 60, run_every_steps: int | None = None
+    estimator: Estimator,
+    should_stop_fn: Callable[[], bool],
+    run_every_secs: float | None = 60,
+    run_every_steps: int | None = None,
 ) -> hooks_lib.SessionRunHook:
     """A training hook that stops when ``should_stop_fn()`` returns True (checked every
     ``run_every_secs`` seconds or ``run_every_steps`` steps, exactly one of them)."""
@@ -92,8 +102,16 @@ def make_early_stopping_hook(
     return _StopOnPredicateHook(should_stop_fn, run_every_secs, run_every_steps, watch)
 
 
-def _threshold_hook(estimator: "Estimator", metric_name: str, threshold: float, higher_is_better: bool, eval_dir: str | None,
-                    min_steps: int, run_every_secs: float | None, run_every_steps: int | None) -> hooks_lib.SessionRunHook:
+def _threshold_hook(
+    estimator: Estimator,
+    metric_name: str,
+    threshold: float,
+    higher_is_better: bool,
+    eval_dir: str | None,
+    min_steps: int,
+    run_every_secs: float | None,
+    run_every_steps: int | None,
+) -> hooks_lib.SessionRunHook:
     _check_estimator(estimator)
     eval_dir = eval_dir or estimator.eval_dir()
     is_better = operator.gt if higher_is_better else operator.lt
@@ -105,7 +123,14 @@ def _threshold_hook(estimator: "Estimator", metric_name: str, threshold: float, 
                 continue
             value = _metric(metrics, metric_name, eval_dir)
             if is_better(value, threshold):
-                logger.info('At step %s, metric "%s" has value %s which is %s the stopping threshold %s', step, metric_name, value, greater_or_lesser, threshold)
+                logger.info(
+                    'At step %s, metric "%s" has value %s which is %s the stopping threshold %s',
+                    step,
+                    metric_name,
+                    value,
+                    greater_or_lesser,
+                    threshold,
+                )
                 return True
         return False
 
@@ -113,8 +138,16 @@ def _threshold_hook(estimator: "Estimator", metric_name: str, threshold: float, 
     return make_early_stopping_hook(estimator, stop_if_threshold_crossed_fn, run_every_secs, run_every_steps)
 
 
-def _no_improvement_hook(estimator: "Estimator", metric_name: str, max_steps_without_improvement: int, higher_is_better: bool, eval_dir: str | None,
-                         min_steps: int, run_every_secs: float | None, run_every_steps: int | None) -> hooks_lib.SessionRunHook:
+def _no_improvement_hook(
+    estimator: Estimator,
+    metric_name: str,
+    max_steps_without_improvement: int,
+    higher_is_better: bool,
+    eval_dir: str | None,
+    min_steps: int,
+    run_every_secs: float | None,
+    run_every_steps: int | None,
+) -> hooks_lib.SessionRunHook:
     _check_estimator(estimator)
     eval_dir = eval_dir or estimator.eval_dir()
     is_better = operator.gt if higher_is_better else operator.lt
@@ -131,7 +164,10 @@ def _no_improvement_hook(estimator: "Estimator", metric_name: str, max_steps_wit
             if step - best_step >= max_steps_without_improvement:  # type: ignore[operator]
                 logger.info(
                     'No %s in metric "%s" for %s steps, which is greater than or equal to max steps (%s) configured for early stopping.',
-                    increase_or_decrease, metric_name, step - best_step, max_steps_without_improvement,  # type: ignore[operator]
+                    increase_or_decrease,
+                    metric_name,
+                    step - best_step,
+                    max_steps_without_improvement,  # type: ignore[operator]
                 )
                 return True
         return False
@@ -146,28 +182,64 @@ def _metric(metrics: dict[str, float], name: str, eval_dir: str) -> float:
     return metrics[name]
 
 
-def stop_if_higher_hook(estimator: "Estimator", metric_name: str, threshold: float, eval_dir: str | None = None, min_steps: int = 0,
-                        run_every_secs: float | None = 60, run_every_steps: int | None = None) -> hooks_lib.SessionRunHook:
+def stop_if_higher_hook(
+    estimator: Estimator,
+    metric_name: str,
+    threshold: float,
+    eval_dir: str | None = None,
+    min_steps: int = 0,
+    run_every_secs: float | None = 60,
+    run_every_steps: int | None = None,
+) -> hooks_lib.SessionRunHook:
     """Stops training once an evaluation at step >= ``min_steps`` has ``metric_name`` > ``threshold``."""
-    return _threshold_hook(estimator, metric_name, threshold, True, eval_dir, min_steps, run_every_secs, run_every_steps)
+    return _threshold_hook(
+        estimator, metric_name, threshold, True, eval_dir, min_steps, run_every_secs, run_every_steps
+    )
 
 
-def stop_if_lower_hook(estimator: "Estimator", metric_name: str, threshold: float, eval_dir: str | None = None, min_steps: int = 0,
-                       run_every_secs: float | None = 60, run_every_steps: int | None = None) -> hooks_lib.SessionRunHook:
+def stop_if_lower_hook(
+    estimator: Estimator,
+    metric_name: str,
+    threshold: float,
+    eval_dir: str | None = None,
+    min_steps: int = 0,
+    run_every_secs: float | None = 60,
+    run_every_steps: int | None = None,
+) -> hooks_lib.SessionRunHook:
     """Stops training once an evaluation at step >= ``min_steps`` has ``metric_name`` < ``threshold``."""
-    return _threshold_hook(estimator, metric_name, threshold, False, eval_dir, min_steps, run_every_secs, run_every_steps)
+    return _threshold_hook(
+        estimator, metric_name, threshold, False, eval_dir, min_steps, run_every_secs, run_every_steps
+    )
 
 
-def stop_if_no_increase_hook(estimator: "Estimator", metric_name: str, max_steps_without_increase: int, eval_dir: str | None = None,
-                             min_steps: int = 0, run_every_secs: float | None = 60, run_every_steps: int | None = None) -> hooks_lib.SessionRunHook:
+def stop_if_no_increase_hook(
+    estimator: Estimator,
+    metric_name: str,
+    max_steps_without_increase: int,
+    eval_dir: str | None = None,
+    min_steps: int = 0,
+    run_every_secs: float | None = 60,
+    run_every_steps: int | None = None,
+) -> hooks_lib.SessionRunHook:
     """Stops training when ``metric_name`` has not increased for ``max_steps_without_increase`` steps of evaluations."""
-    return _no_improvement_hook(estimator, metric_name, max_steps_without_increase, True, eval_dir, min_steps, run_every_secs, run_every_steps)
+    return _no_improvement_hook(
+        estimator, metric_name, max_steps_without_increase, True, eval_dir, min_steps, run_every_secs, run_every_steps
+    )
 
 
-def stop_if_no_decrease_hook(estimator: "Estimator", metric_name: str, max_steps_without_decrease: int, eval_dir: str | None = None,
-                             min_steps: int = 0, run_every_secs: float | None = 60, run_every_steps: int | None = None) -> hooks_lib.SessionRunHook:
+def stop_if_no_decrease_hook(
+    estimator: Estimator,
+    metric_name: str,
+    max_steps_without_decrease: int,
+    eval_dir: str | None = None,
+    min_steps: int = 0,
+    run_every_secs: float | None = 60,
+    run_every_steps: int | None = None,
+) -> hooks_lib.SessionRunHook:
     """Stops training when ``metric_name`` has not decreased for ``max_steps_without_decrease`` steps of evaluations."""
-    return _no_improvement_hook(estimator, metric_name, max_steps_without_decrease, False, eval_dir, min_steps, run_every_secs, run_every_steps)
+    return _no_improvement_hook(
+        estimator, metric_name, max_steps_without_decrease, False, eval_dir, min_steps, run_every_secs, run_every_steps
+    )
 
 
 class InMemoryEvaluatorHook(hooks_lib.SessionRunHook):
@@ -176,7 +248,7 @@ class InMemoryEvaluatorHook(hooks_lib.SessionRunHook):
 
     def __init__(
         self,
-        estimator: "Estimator",
+        estimator: Estimator,
         input_fn: Callable[..., Any],
         steps: int | None = None,
         hooks: Sequence[hooks_lib.SessionRunHook] | None = None,
@@ -214,10 +286,14 @@ class InMemoryEvaluatorHook(hooks_lib.SessionRunHook):
         model = self._estimator._model
         if model is None:
             raise RuntimeError("InMemoryEvaluatorHook runs only inside Estimator.train().")
-        self.eval_result = self._estimator._evaluate_model(model, self._input_fn, self._steps, list(self._hooks), self._name, None)
+        self.eval_result = self._estimator._evaluate_model(
+            model, self._input_fn, self._steps, list(self._hooks), self._name, None
+        )
 
 
-def make_stop_at_checkpoint_step_hook(estimator: "Estimator", last_step: int, wait_after_file_check_secs: float = 30) -> hooks_lib.SessionRunHook:
+def make_stop_at_checkpoint_step_hook(
+    estimator: Estimator, last_step: int, wait_after_file_check_secs: float = 30
+) -> hooks_lib.SessionRunHook:
     """Stops training at ``last_step`` (this process is always the chief: a ``StopAtStepHook``)."""
     _check_estimator(estimator)
     del wait_after_file_check_secs

@@ -10,30 +10,32 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
-from torch_estimator._core import checkpoint as _checkpoint, rng as _rng
+from torch_estimator._core import checkpoint as _checkpoint
+from torch_estimator._core import rng as _rng
+from torch_estimator._core.batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
+from torch_estimator._core.checks import describe
+from torch_estimator._core.errors import DataLossError, NotFoundError
+from torch_estimator._core.fn_args import fn_args
+from torch_estimator._core.metrics import Metric
+from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.optimizers import TrainOp, reducing_gradients
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.trace import NotExportableError
+from torch_estimator._core.variables import VariableStore
 from torch_estimator._engine import events as _events
 from torch_estimator._engine import hooks as hooks_lib
-from torch_estimator._core.checks import describe
-from torch_estimator._core.batches import SINGLE_BATCH_HINT, is_single_batch, iterate_batches, to_model_input
-from torch_estimator._core.trace import NotExportableError
-from torch_estimator._core.fn_args import fn_args
-from torch_estimator._engine.parallel import DataParallelRun
-from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._engine.distribute import strategy_for
 from torch_estimator._engine.model_dir_lock import TrainingLock
+from torch_estimator._engine.parallel import DataParallelRun
 from torch_estimator._engine.progress import ProgressHook, input_length
 from torch_estimator._engine.run_config import RunConfig
-from torch_estimator._core.spec import EstimatorSpec
-from torch_estimator._core.variables import VariableStore
 from torch_estimator._engine.warm_start import WarmStarter, warm_start_settings
-from torch_estimator._engine.distribute import strategy_for
-from torch_estimator._core.errors import DataLossError, NotFoundError
-from torch_estimator._core.metrics import Metric
-from torch_estimator._core.optimizers import TrainOp, reducing_gradients
 
 __all__ = ["Estimator"]
 
@@ -269,12 +271,19 @@ class Estimator:
         if not isinstance(result, EstimatorSpec):
             raise ValueError("model_fn should return an EstimatorSpec.")
         if result.mode != mode:
-            raise ValueError(f"model_fn returned an EstimatorSpec for mode {result.mode!r} when called with mode {mode!r}.")
+            raise ValueError(
+                f"model_fn returned an EstimatorSpec for mode {result.mode!r} when called with mode {mode!r}."
+            )
         return result
 
     def _batches(
-        self, input_fn: Callable[..., Any], mode: str, store: VariableStore, bounded: bool = False,
-        hooks: list[hooks_lib.SessionRunHook] | None = None, input_context: Any = None,
+        self,
+        input_fn: Callable[..., Any],
+        mode: str,
+        store: VariableStore,
+        bounded: bool = False,
+        hooks: list[hooks_lib.SessionRunHook] | None = None,
+        input_context: Any = None,
     ) -> Iterator[tuple[Any, Any]]:
         """Model-ready ``(features, labels)`` batches; a single batch repeats only when training.
 
@@ -299,7 +308,7 @@ class Estimator:
         steps: int | None = None,
         max_steps: int | None = None,
         saving_listeners: list[hooks_lib.CheckpointSaverListener] | None = None,
-    ) -> "Estimator":
+    ) -> Estimator:
         """Trains on the batches of ``input_fn`` until it ends, ``steps`` more steps, or ``max_steps``.
 
         Returns self. Checkpoints are saved when the model is ready, every
@@ -321,8 +330,16 @@ class Estimator:
                 return self
             if steps is not None or max_steps is not None:
                 all_hooks.append(hooks_lib.StopAtStepHook(steps, max_steps))
-            all_hooks.append(ProgressHook("train", "step", steps if steps is not None else None if max_steps is None else max_steps - start_step))
-            loss = self._train_model(model, input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None)
+            all_hooks.append(
+                ProgressHook(
+                    "train",
+                    "step",
+                    steps if steps is not None else None if max_steps is None else max_steps - start_step,
+                )
+            )
+            loss = self._train_model(
+                model, input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None
+            )
         if loss is not None:
             logger.info("Loss for final step: %s.", loss)
         return self
@@ -332,19 +349,26 @@ class Estimator:
         return TrainingLock(self._model_dir) if self._config.is_chief else contextlib.nullcontext()
 
     def _default_training_hooks(
-        self, user_hooks: list[hooks_lib.SessionRunHook], spec: EstimatorSpec, listeners: list[hooks_lib.CheckpointSaverListener]
+        self,
+        user_hooks: list[hooks_lib.SessionRunHook],
+        spec: EstimatorSpec,
+        listeners: list[hooks_lib.CheckpointSaverListener],
     ) -> list[hooks_lib.SessionRunHook]:
         """All hooks of a train() call, in TensorFlow's order: chief hooks first, then workers'."""
         config = self._config
         chief: list[hooks_lib.SessionRunHook] = list(spec.training_chief_hooks)
         if config.log_step_count_steps:
-            chief.append(hooks_lib.StepCounterHook(every_n_steps=config.log_step_count_steps, output_dir=self._model_dir))
+            chief.append(
+                hooks_lib.StepCounterHook(every_n_steps=config.log_step_count_steps, output_dir=self._model_dir)
+            )
         if config.save_summary_steps:
             chief.append(hooks_lib.SummarySaverHook(save_steps=config.save_summary_steps, output_dir=self._model_dir))
         workers: list[hooks_lib.SessionRunHook] = user_hooks + [hooks_lib.NanTensorHook("loss")]
         if config.log_step_count_steps:
             workers.append(
-                hooks_lib.LoggingTensorHook({"loss": "loss", "step": "global_step"}, every_n_iter=config.log_step_count_steps)
+                hooks_lib.LoggingTensorHook(
+                    {"loss": "loss", "step": "global_step"}, every_n_iter=config.log_step_count_steps
+                )
             )
         workers += list(spec.training_hooks)
         savers = [h for h in chief + workers if isinstance(h, hooks_lib.CheckpointSaverHook)]
@@ -375,7 +399,11 @@ class Estimator:
         bounded: bool,
     ) -> Any:
         strategy = strategy_for(self._config.train_distribute)
-        parallel = DataParallelRun(strategy) if strategy is not None and strategy.ensure_process_group().is_distributed else None
+        parallel = (
+            DataParallelRun(strategy)
+            if strategy is not None and strategy.ensure_process_group().is_distributed
+            else None
+        )
         checkpoint = model.checkpoint
         store = model.store
         input_context = None
@@ -385,7 +413,9 @@ class Estimator:
                 _rng.seed_all(parallel.shared_seed())
             input_context = strategy.input_context()  # type: ignore[union-attr]
             if "input_context" not in fn_args(input_fn):
-                logger.warning("input_fn takes no input_context: every worker reads the whole input (pass input_context to shard it).")
+                logger.warning(
+                    "input_fn takes no input_context: every worker reads the whole input (pass input_context to shard it)."
+                )
         warm_starter = store.warm_starter if checkpoint is None else None
         session = _Session(self, model)
         all_hooks: list[hooks_lib.SessionRunHook] = []
@@ -428,7 +458,13 @@ class Estimator:
                 spec.train_op()
             store.global_step = step + 1
             steps_taken += 1
-            _finish_step(all_hooks, requests, context, session, {"loss": spec.loss, "global_step": step, "predictions": spec.predictions})
+            _finish_step(
+                all_hooks,
+                requests,
+                context,
+                session,
+                {"loss": spec.loss, "global_step": step, "predictions": spec.predictions},
+            )
             last_loss = spec.loss
             stop_requested = context.stop_requested
         batches.close()  # stops background input work
@@ -466,7 +502,13 @@ class Estimator:
         return self._evaluate_model(model, input_fn, steps, all_hooks, name, checkpoint)
 
     def _evaluate_model(
-        self, model: _ResidentModel, input_fn: Callable[..., Any], steps: int | None, all_hooks: list[hooks_lib.SessionRunHook], name: str | None, checkpoint: str | None
+        self,
+        model: _ResidentModel,
+        input_fn: Callable[..., Any],
+        steps: int | None,
+        all_hooks: list[hooks_lib.SessionRunHook],
+        name: str | None,
+        checkpoint: str | None,
     ) -> dict[str, Any]:
         """Evaluates ``model`` as it is in memory (restored from ``checkpoint``, or being trained)."""
         store = model.store
@@ -492,7 +534,13 @@ class Estimator:
             if steps is not None:
                 if steps < 20 or batches % max(1, steps // 10) == 0 or batches == steps:
                     logger.info("Evaluation [%d/%d]", batches, steps)
-            _finish_step(all_hooks, requests, context, session, {"loss": spec.loss, "global_step": store.global_step, "predictions": spec.predictions})
+            _finish_step(
+                all_hooks,
+                requests,
+                context,
+                session,
+                {"loss": spec.loss, "global_step": store.global_step, "predictions": spec.predictions},
+            )
             if context.stop_requested or (steps is not None and batches >= steps):
                 break
         for hook in all_hooks if hooks_started else []:
@@ -526,7 +574,9 @@ class Estimator:
             return resolved
         latest = self.latest_checkpoint()
         if latest is None:
-            logger.info("Could not find trained model in model_dir: %s, running initialization to %s.", self._model_dir, action)
+            logger.info(
+                "Could not find trained model in model_dir: %s, running initialization to %s.", self._model_dir, action
+            )
         return latest
 
     # -- export ---------------------------------------------------------------------------------
@@ -575,7 +625,9 @@ class Estimator:
         model = self._load_model(checkpoint, restore_rng=False, latest=not checkpoint_path)
         traced = trace_model(self, model.store, receiver_fn())
         if not self._config.is_chief:
-            logger.info("Not the chief (task %s %d): the chief writes the export.", self._config.task_type, self._config.task_id)
+            logger.info(
+                "Not the chief (task %s %d): the chief writes the export.", self._config.task_type, self._config.task_id
+            )
             return None  # type: ignore[return-value]
         return write_saved_model(traced, export_dir_base, assets_extra, as_text)
 
@@ -624,8 +676,18 @@ class Estimator:
             context = hooks_lib.SessionRunContext(hooks_lib.SessionRunArgs(fetches=["predictions"]), session)
             requests = [hook.before_run(context) for hook in all_hooks]
             predictions = _extract_keys(spec.predictions, predict_keys)
-            predictions = {k: _to_numpy(v) for k, v in predictions.items()} if isinstance(predictions, dict) else _to_numpy(predictions)
-            _finish_step(all_hooks, requests, context, session, {"global_step": store.global_step, "predictions": spec.predictions})
+            predictions = (
+                {k: _to_numpy(v) for k, v in predictions.items()}
+                if isinstance(predictions, dict)
+                else _to_numpy(predictions)
+            )
+            _finish_step(
+                all_hooks,
+                requests,
+                context,
+                session,
+                {"global_step": store.global_step, "predictions": spec.predictions},
+            )
             if not yield_single_examples:
                 yield predictions
             elif not isinstance(predictions, dict):
@@ -641,7 +703,7 @@ class Estimator:
             hook.end(session)
 
 
-def _start_hooks(hooks: list[hooks_lib.SessionRunHook], session: "_Session") -> None:
+def _start_hooks(hooks: list[hooks_lib.SessionRunHook], session: _Session) -> None:
     """``begin`` then ``after_create_session`` on every hook (once the model exists)."""
     for hook in hooks:
         hook.begin()
@@ -653,7 +715,7 @@ def _finish_step(
     hooks: list[hooks_lib.SessionRunHook],
     requests: list[hooks_lib.SessionRunArgs | None],
     context: hooks_lib.SessionRunContext,
-    session: "_Session",
+    session: _Session,
     step_values: dict[str, Any],
 ) -> None:
     """Resolves each hook's fetches against the step just run and calls its ``after_run``."""
@@ -668,9 +730,13 @@ def _verify_model_fn_args(model_fn: Any, params: Any) -> None:
     if "features" not in args:
         raise ValueError(f"model_fn ({model_fn}) must include features argument.")
     if params is not None and "params" not in args:
-        raise ValueError(f"model_fn ({model_fn}) does not include params argument, but params ({params}) is passed to Estimator.")
+        raise ValueError(
+            f"model_fn ({model_fn}) does not include params argument, but params ({params}) is passed to Estimator."
+        )
     if params is None and "params" in args:
-        logger.warning("Estimator's model_fn (%s) includes params argument, but params are not passed to Estimator.", model_fn)
+        logger.warning(
+            "Estimator's model_fn (%s) includes params argument, but params are not passed to Estimator.", model_fn
+        )
     unexpected = sorted(args - _VALID_MODEL_FN_ARGS)
     if unexpected:
         raise ValueError(f"model_fn ({model_fn}) has following not expected args: {unexpected}")
@@ -707,10 +773,14 @@ def _extract_batch_length(predictions: dict[str, Any]) -> int:
     for key, value in predictions.items():
         shape = np.shape(value)
         if not shape:
-            raise ValueError(f"Prediction {key} is a scalar; predictions must have a batch dimension to yield single examples.")
+            raise ValueError(
+                f"Prediction {key} is a scalar; predictions must have a batch dimension to yield single examples."
+            )
         batch_length = batch_length or shape[0]
         if shape[0] != batch_length:
-            raise ValueError(f"Batch length of predictions should be same. {key} has different batch length than others.")
+            raise ValueError(
+                f"Batch length of predictions should be same. {key} has different batch length than others."
+            )
     return batch_length or 0
 
 
@@ -765,7 +835,11 @@ class _Session:
                 summaries.setdefault("loss", step["loss"])
             return {k: _to_numpy(v() if callable(v) else v) for k, v in summaries.items()}
         if name in step and step[name] is not None:
-            return _to_numpy(step[name]) if not isinstance(step[name], dict) else {k: _to_numpy(v) for k, v in step[name].items()}
+            return (
+                _to_numpy(step[name])
+                if not isinstance(step[name], dict)
+                else {k: _to_numpy(v) for k, v in step[name].items()}
+            )
         predictions = step.get("predictions")
         if isinstance(predictions, dict) and name in predictions:
             return _to_numpy(predictions[name])
@@ -773,8 +847,7 @@ class _Session:
         if name in variables:
             return _to_numpy(variables[name])
         raise ValueError(
-            f"Unknown fetch {name!r}: expected 'loss', 'global_step', 'summaries', a prediction key "
-            "or a variable name."
+            f"Unknown fetch {name!r}: expected 'loss', 'global_step', 'summaries', a prediction key or a variable name."
         )
 
     def save(self, checkpoint_dir: str, basename: str) -> str:
@@ -783,7 +856,10 @@ class _Session:
         saver = self._savers.get(checkpoint_dir)
         if saver is None:
             saver = self._savers[checkpoint_dir] = _checkpoint.Saver(
-                checkpoint_dir, config.keep_checkpoint_max, config.keep_checkpoint_every_n_hours, start_step=self._start_step
+                checkpoint_dir,
+                config.keep_checkpoint_max,
+                config.keep_checkpoint_every_n_hours,
+                start_step=self._start_step,
             )
         store = self._model.store
         metadata = {"format": "torch_estimator.checkpoint/1", **_rng.get_state()}

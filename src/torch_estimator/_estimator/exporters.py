@@ -8,10 +8,11 @@ import glob
 import logging
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from torch_estimator._engine import events as _events
 from torch_estimator._core.fn_args import fn_args
+from torch_estimator._engine import events as _events
 
 if TYPE_CHECKING:
     from torch_estimator._estimator.estimator import Estimator
@@ -30,12 +31,25 @@ class Exporter(abc.ABC):
         """The directory name under ``model_dir/export/``."""
 
     @abc.abstractmethod
-    def export(self, estimator: "Estimator", export_path: str, checkpoint_path: str, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bytes | None:
+    def export(
+        self,
+        estimator: Estimator,
+        export_path: str,
+        checkpoint_path: str,
+        eval_result: Mapping[str, Any],
+        is_the_final_export: bool,
+    ) -> bytes | None:
         """Exports ``checkpoint_path`` under ``export_path``; returns the export directory or None."""
 
 
 class _SavedModelExporter(Exporter):
-    def __init__(self, name: str, serving_input_receiver_fn: Callable[[], Any], assets_extra: Mapping[str, str] | None = None, as_text: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        serving_input_receiver_fn: Callable[[], Any],
+        assets_extra: Mapping[str, str] | None = None,
+        as_text: bool = False,
+    ) -> None:
         self._name = name
         self._serving_input_receiver_fn = serving_input_receiver_fn
         self._assets_extra = assets_extra
@@ -45,9 +59,20 @@ class _SavedModelExporter(Exporter):
     def name(self) -> str:
         return self._name
 
-    def export(self, estimator: "Estimator", export_path: str, checkpoint_path: str, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bytes | None:
+    def export(
+        self,
+        estimator: Estimator,
+        export_path: str,
+        checkpoint_path: str,
+        eval_result: Mapping[str, Any],
+        is_the_final_export: bool,
+    ) -> bytes | None:
         return estimator.export_saved_model(
-            export_path, self._serving_input_receiver_fn, assets_extra=self._assets_extra, as_text=self._as_text, checkpoint_path=checkpoint_path
+            export_path,
+            self._serving_input_receiver_fn,
+            assets_extra=self._assets_extra,
+            as_text=self._as_text,
+            checkpoint_path=checkpoint_path,
         )
 
 
@@ -60,7 +85,11 @@ def _garbage_collect_exports(export_dir_base: str, exports_to_keep: int | None) 
     """Deletes all but the ``exports_to_keep`` newest timestamped exports under ``export_dir_base``."""
     if exports_to_keep is None or not os.path.isdir(export_dir_base):
         return
-    versions = sorted((int(name), name) for name in os.listdir(export_dir_base) if name.isdigit() and os.path.isdir(os.path.join(export_dir_base, name)))
+    versions = sorted(
+        (int(name), name)
+        for name in os.listdir(export_dir_base)
+        if name.isdigit() and os.path.isdir(os.path.join(export_dir_base, name))
+    )
     for _, name in versions[:-exports_to_keep]:
         try:
             shutil.rmtree(os.path.join(export_dir_base, name))
@@ -83,7 +112,14 @@ class LatestExporter(_SavedModelExporter):
         _check_exports_to_keep(exports_to_keep)
         self._exports_to_keep = exports_to_keep
 
-    def export(self, estimator: "Estimator", export_path: str, checkpoint_path: str, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bytes | None:
+    def export(
+        self,
+        estimator: Estimator,
+        export_path: str,
+        checkpoint_path: str,
+        eval_result: Mapping[str, Any],
+        is_the_final_export: bool,
+    ) -> bytes | None:
         result = super().export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)
         _garbage_collect_exports(export_path, self._exports_to_keep)
         return result
@@ -92,7 +128,14 @@ class LatestExporter(_SavedModelExporter):
 class FinalExporter(_SavedModelExporter):
     """Exports once, after the final evaluation of training."""
 
-    def export(self, estimator: "Estimator", export_path: str, checkpoint_path: str, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bytes | None:
+    def export(
+        self,
+        estimator: Estimator,
+        export_path: str,
+        checkpoint_path: str,
+        eval_result: Mapping[str, Any],
+        is_the_final_export: bool,
+    ) -> bytes | None:
         if not is_the_final_export:
             return None
         logger.info("Performing the final export in the end of training.")
@@ -139,13 +182,24 @@ class BestExporter(_SavedModelExporter):
         self._model_dir: str | None = None
         self._best_eval_result: dict[str, Any] | None = None
 
-    def export(self, estimator: "Estimator", export_path: str, checkpoint_path: str, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bytes | None:
+    def export(
+        self,
+        estimator: Estimator,
+        export_path: str,
+        checkpoint_path: str,
+        eval_result: Mapping[str, Any],
+        is_the_final_export: bool,
+    ) -> bytes | None:
         if self._model_dir != estimator.model_dir and self._event_file_pattern:
             logger.info("Loading best metric from event files.")
             self._model_dir = estimator.model_dir
             current_step = eval_result.get("global_step")
-            self._best_eval_result = self._best_from_event_files(os.path.join(self._model_dir, self._event_file_pattern), current_step)
-        if self._best_eval_result is None or self._compare_fn(best_eval_result=self._best_eval_result, current_eval_result=eval_result):
+            self._best_eval_result = self._best_from_event_files(
+                os.path.join(self._model_dir, self._event_file_pattern), current_step
+            )
+        if self._best_eval_result is None or self._compare_fn(
+            best_eval_result=self._best_eval_result, current_eval_result=eval_result
+        ):
             logger.info("Performing best model export.")
             self._best_eval_result = dict(eval_result)
             result = super().export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import collections
 import logging
 import os
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from torch_estimator._engine import hooks as hooks_lib
 from torch_estimator._estimator.exporters import Exporter
@@ -40,17 +41,23 @@ def _check_exporters(exporters: Any) -> tuple[Exporter, ...]:
     try:
         exporters = list(exporters)
     except TypeError:
-        raise TypeError(f"`exporters` must be an Exporter, an iterable of Exporter, or `None`, found {exporters}.") from None
+        raise TypeError(
+            f"`exporters` must be an Exporter, an iterable of Exporter, or `None`, found {exporters}."
+        ) from None
     names: list[str] = []
     for exporter in exporters:
         if not isinstance(exporter, Exporter):
             raise TypeError(f"`exporters` must be an Exporter, an iterable of Exporter, or `None`, found {exporters}.")
         if not exporter.name:
-            raise ValueError(f"An Exporter cannot have a name that is `None` or empty. All exporter names: {[e.name for e in exporters]}")
+            raise ValueError(
+                f"An Exporter cannot have a name that is `None` or empty. All exporter names: {[e.name for e in exporters]}"
+            )
         if not isinstance(exporter.name, str):
             raise ValueError(f"An Exporter must have a string name. Given: {type(exporter.name)}")
         if exporter.name in names:
-            raise ValueError(f"`exporters` must have unique names. Such a name cannot be `None`. All exporter names: {[e.name for e in exporters]}")
+            raise ValueError(
+                f"`exporters` must have unique names. Such a name cannot be `None`. All exporter names: {[e.name for e in exporters]}"
+            )
         names.append(exporter.name)
     return tuple(exporters)
 
@@ -65,7 +72,7 @@ class TrainSpec(collections.namedtuple("TrainSpec", ["input_fn", "max_steps", "h
         max_steps: int | None = None,
         hooks: Sequence[hooks_lib.SessionRunHook] | None = None,
         saving_listeners: Sequence[hooks_lib.CheckpointSaverListener] | None = None,
-    ) -> "TrainSpec":
+    ) -> TrainSpec:
         _check_input_fn(input_fn)
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
@@ -77,7 +84,9 @@ class TrainSpec(collections.namedtuple("TrainSpec", ["input_fn", "max_steps", "h
 
 
 class EvalSpec(
-    collections.namedtuple("EvalSpec", ["input_fn", "steps", "name", "hooks", "exporters", "start_delay_secs", "throttle_secs"])
+    collections.namedtuple(
+        "EvalSpec", ["input_fn", "steps", "name", "hooks", "exporters", "start_delay_secs", "throttle_secs"]
+    )
 ):
     """The evaluation half of ``train_and_evaluate``: ``input_fn``, ``steps`` (None: the whole
     input), the eval ``name``, ``hooks``, ``exporters``, ``start_delay_secs`` (unused when
@@ -92,7 +101,7 @@ class EvalSpec(
         exporters: Exporter | Sequence[Exporter] | None = None,
         start_delay_secs: float = 120,
         throttle_secs: float = 600,
-    ) -> "EvalSpec":
+    ) -> EvalSpec:
         _check_input_fn(input_fn)
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
@@ -102,13 +111,22 @@ class EvalSpec(
             raise ValueError(f"Must specify start_delay_secs >= 0, given: {start_delay_secs}")
         if throttle_secs < 0:
             raise ValueError(f"Must specify throttle_secs >= 0, given: {throttle_secs}")
-        return super().__new__(cls, input_fn, steps, name, _check_hooks(hooks), _check_exporters(exporters), start_delay_secs, throttle_secs)
+        return super().__new__(
+            cls,
+            input_fn,
+            steps,
+            name,
+            _check_hooks(hooks),
+            _check_exporters(exporters),
+            start_delay_secs,
+            throttle_secs,
+        )
 
 
 class _Evaluator:
     """Evaluates the latest checkpoint (once per checkpoint) and runs the exporters."""
 
-    def __init__(self, estimator: "Estimator", eval_spec: EvalSpec, max_training_steps: int | None) -> None:
+    def __init__(self, estimator: Estimator, eval_spec: EvalSpec, max_training_steps: int | None) -> None:
         self._estimator = estimator
         self._eval_spec = eval_spec
         self._max_training_steps = max_training_steps
@@ -126,7 +144,9 @@ class _Evaluator:
             )
             return None, []
         spec = self._eval_spec
-        metrics = self._estimator.evaluate(spec.input_fn, steps=spec.steps, hooks=list(spec.hooks), checkpoint_path=checkpoint, name=spec.name)
+        metrics = self._estimator.evaluate(
+            spec.input_fn, steps=spec.steps, hooks=list(spec.hooks), checkpoint_path=checkpoint, name=spec.name
+        )
         if not metrics:
             raise RuntimeError("Internal error: `Estimator.evaluate` should never return empty metrics.")
         is_final = bool(self._max_training_steps) and metrics["global_step"] >= self._max_training_steps  # type: ignore[operator]
@@ -175,7 +195,9 @@ class _EvaluateAfterCheckpoint(hooks_lib.CheckpointSaverListener):
         self.eval_result, self.export_results = result, exports
 
 
-def train_and_evaluate(estimator: "Estimator", train_spec: TrainSpec, eval_spec: EvalSpec) -> tuple[dict[str, Any] | None, list[Any]]:
+def train_and_evaluate(
+    estimator: Estimator, train_spec: TrainSpec, eval_spec: EvalSpec
+) -> tuple[dict[str, Any] | None, list[Any]]:
     """Trains ``estimator`` per ``train_spec``, evaluating per ``eval_spec`` after every new
     checkpoint and at the end; returns the last ``(eval_metrics, export_results)``."""
     from torch_estimator._estimator.estimator import Estimator
@@ -191,11 +213,14 @@ def train_and_evaluate(estimator: "Estimator", train_spec: TrainSpec, eval_spec:
     logger.info(
         "Start train and evaluate loop. The evaluate will happen after every checkpoint. Checkpoint frequency is determined "
         "based on RunConfig arguments: save_checkpoints_steps %s or save_checkpoints_secs %s.",
-        config.save_checkpoints_steps, config.save_checkpoints_secs,
+        config.save_checkpoints_steps,
+        config.save_checkpoints_secs,
     )
     listener = _EvaluateAfterCheckpoint(_Evaluator(estimator, eval_spec, train_spec.max_steps), eval_spec.throttle_secs)
     estimator.train(
-        train_spec.input_fn, hooks=list(train_spec.hooks), max_steps=train_spec.max_steps,
+        train_spec.input_fn,
+        hooks=list(train_spec.hooks),
+        max_steps=train_spec.max_steps,
         saving_listeners=list(train_spec.saving_listeners) + [listener],
     )
     return listener.eval_result, listener.export_results

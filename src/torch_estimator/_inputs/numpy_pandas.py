@@ -8,7 +8,8 @@ from numpy's global one, which ``RunConfig.tf_random_seed`` seeds.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,9 @@ from torch_estimator._inputs.streaming import make_csv_input_fn, make_parquet_in
 
 __all__ = ["numpy_input_fn", "pandas_input_fn", "make_csv_input_fn", "make_parquet_input_fn"]
 
-_SHUFFLE_ERR = "shuffle must be provided and explicitly set as boolean (it is recommended to set it as True for training); got {}"
+_SHUFFLE_ERR = (
+    "shuffle must be provided and explicitly set as boolean (it is recommended to set it as True for training); got {}"
+)
 
 
 def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> None:
@@ -26,12 +29,14 @@ def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> None:
         raise ValueError(_SHUFFLE_ERR.format(shuffle))
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if num_epochs is not None and (isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs <= 0):
+    if num_epochs is not None and (
+        isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs <= 0
+    ):
         raise ValueError(f"num_epochs must be None (repeat forever) or a positive integer; got {num_epochs!r}.")
 
 
 def _batches(
-    columns: dict[Any, "_Column"], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
+    columns: dict[Any, _Column], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
 ) -> Iterator[dict[Any, np.ndarray]]:
     """Batches cut from one continuous stream of rows, epoch after epoch (as TF's queue feeds).
 
@@ -129,7 +134,9 @@ def numpy_input_fn(
     lengths = {k: len(v) for k, v in {**x_dict, **y_dict}.items()}
     if len(set(lengths.values())) > 1:
         shapes_x = {k: x_dict[k].shape for k in x_dict} if not direct_x else x_dict["__x__"].shape
-        shapes_y = None if y is None else (y_dict["__y__"].shape if direct_y else {k: v.shape for k, v in y_dict.items()})
+        shapes_y = (
+            None if y is None else (y_dict["__y__"].shape if direct_y else {k: v.shape for k, v in y_dict.items()})
+        )
         raise ValueError(
             "Length of tensors in x and y is mismatched. All elements in x and y must have the same length.\n"
             f"Shapes in x: {shapes_x}\nShapes in y: {shapes_y}\n"
@@ -149,12 +156,14 @@ def numpy_input_fn(
 
     length = None if num_epochs is None else -(-n * int(num_epochs) // int(batch_size))
 
-    def input_fn(input_context: Any = None) -> "_Batches":
+    def input_fn(input_context: Any = None) -> _Batches:
         if input_context is None or input_context.num_input_pipelines == 1:
             return _Batches(batches, length)
         shards, shard = input_context.num_input_pipelines, input_context.input_pipeline_id
         if batch_size % shards:
-            raise ValueError(f"batch_size {batch_size} must be divisible by the {shards} input pipelines (each reads its slice of every global batch).")
+            raise ValueError(
+                f"batch_size {batch_size} must be divisible by the {shards} input pipelines (each reads its slice of every global batch)."
+            )
 
         def sharded() -> Iterator[Any]:
             for batch in batches():

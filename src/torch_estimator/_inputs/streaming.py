@@ -56,7 +56,8 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -104,8 +105,13 @@ def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) ->
 
 
 def _check_pipeline_args(
-    batch_size: Any, num_epochs: Any, shuffle: Any, shuffle_buffer_size: Any, shuffle_seed: Any,
-    prefetch_buffer_size: Any, chunk_rows: Any,
+    batch_size: Any,
+    num_epochs: Any,
+    shuffle: Any,
+    shuffle_buffer_size: Any,
+    shuffle_seed: Any,
+    prefetch_buffer_size: Any,
+    chunk_rows: Any,
 ) -> None:
     _check_int("batch_size", batch_size, 1)
     _check_int("num_epochs", num_epochs, 1, allow_none=True)
@@ -121,7 +127,9 @@ def _expand_files(file_pattern: Any) -> list[str]:
     """The sorted, de-duplicated files matching ``file_pattern`` (a pattern or a list of them)."""
     patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
     if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in patterns):
-        raise TypeError(f"file_pattern must be a glob pattern (str or os.PathLike) or a list of them; got {describe(file_pattern)}.")
+        raise TypeError(
+            f"file_pattern must be a glob pattern (str or os.PathLike) or a list of them; got {describe(file_pattern)}."
+        )
     if not patterns:
         raise ValueError("Argument `file_pattern` should not be empty.")
     files = sorted({path for pattern in patterns for path in glob.glob(os.fspath(pattern)) if os.path.isfile(path)})
@@ -149,7 +157,9 @@ def _select(select_columns: Sequence[Any] | None, names: list[str], what: str) -
         elif column in index:
             picked.append(index[column])
         else:
-            raise ValueError(f"Column {column!r} specified in `select_columns` is not a column of {what}; the columns are {names}.")
+            raise ValueError(
+                f"Column {column!r} specified in `select_columns` is not a column of {what}; the columns are {names}."
+            )
     if len(set(picked)) != len(picked):
         duplicates = sorted({names[i] for i in picked if picked.count(i) > 1})
         raise ValueError(f"The `select_columns` argument contains duplicate columns: {duplicates}.")
@@ -161,7 +171,12 @@ def _check_label(label_key: str | None, names: list[str]) -> None:
         raise ValueError(f"`label_key` provided must be one of the columns: {names}. Received: {label_key!r}.")
 
 
-_DTYPE_KINDS = {np.dtype(np.int32): "int32", np.dtype(np.int64): "int64", np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
+_DTYPE_KINDS = {
+    np.dtype(np.int32): "int32",
+    np.dtype(np.int64): "int64",
+    np.dtype(np.float32): "float32",
+    np.dtype(np.float64): "float64",
+}
 _PYTHON_TYPE_KINDS: dict[Any, str] = {int: "int64", float: "float32", str: "string", bytes: "string"}
 
 
@@ -188,7 +203,9 @@ def _field_from_default(name: str, item: Any, position: int) -> _Field:
         if len(item) == 0:  # TF: an empty tensor marks a required column ([] is float32)
             return _Field(name, _kind_of_dtype(item.dtype) if isinstance(item, np.ndarray) else "float32")
         return _field_from_default(name, item[0], position)
-    elif isinstance(item, (int, float, str, bytes, np.integer, np.floating, np.str_, np.bytes_)) and not isinstance(item, (bool, np.bool_)):
+    elif isinstance(item, (int, float, str, bytes, np.integer, np.floating, np.str_, np.bytes_)) and not isinstance(
+        item, (bool, np.bool_)
+    ):
         kind = _PYTHON_TYPE_KINDS.get(type(item)) or _kind_of_dtype(np.asarray(item).dtype)
         if kind is not None:
             value = item.decode() if isinstance(item, bytes) else item
@@ -275,10 +292,20 @@ class _CsvSource:
     """CSV files read in blocks by pyarrow's streaming reader, converted to typed numpy columns."""
 
     def __init__(
-        self, files: list[str], column_names: Sequence[str] | None, column_defaults: Sequence[Any] | None,
-        select_columns: Sequence[Any] | None, label_key: str | None, header: bool, field_delim: str,
-        use_quote_delim: bool, na_value: str, num_rows_for_inference: int | None, ignore_errors: bool,
-        compression_type: str | None, chunk_rows: int,
+        self,
+        files: list[str],
+        column_names: Sequence[str] | None,
+        column_defaults: Sequence[Any] | None,
+        select_columns: Sequence[Any] | None,
+        label_key: str | None,
+        header: bool,
+        field_delim: str,
+        use_quote_delim: bool,
+        na_value: str,
+        num_rows_for_inference: int | None,
+        ignore_errors: bool,
+        compression_type: str | None,
+        chunk_rows: int,
     ) -> None:
         if not isinstance(field_delim, str) or len(field_delim) != 1:
             raise ValueError(f"field_delim must be a single character; got {field_delim!r}.")
@@ -289,7 +316,9 @@ class _CsvSource:
         _check_int("num_rows_for_inference", num_rows_for_inference, 1, allow_none=True)
         compressions = {None: "detect", "": None, "GZIP": "gzip"}
         if compression_type not in compressions:
-            raise ValueError(f"Received unknown `compression_type` {compression_type!r}. Expected: None (from the file extension), 'GZIP' or '' (none).")
+            raise ValueError(
+                f"Received unknown `compression_type` {compression_type!r}. Expected: None (from the file extension), 'GZIP' or '' (none)."
+            )
         self.files = files
         self.header = header
         self.delimiter = field_delim
@@ -305,8 +334,13 @@ class _CsvSource:
         self.column_names = [str(name) for name in column_names]
         if len(set(self.column_names)) != len(self.column_names):
             duplicates = sorted({n for n in self.column_names if self.column_names.count(n) > 1})
-            raise ValueError(f"Either `column_names` argument or CSV header row contains duplicate column names: {duplicates}.")
-        selected = [self.column_names[i] for i in _select(select_columns, self.column_names, files[0] if header else "column_names")]
+            raise ValueError(
+                f"Either `column_names` argument or CSV header row contains duplicate column names: {duplicates}."
+            )
+        selected = [
+            self.column_names[i]
+            for i in _select(select_columns, self.column_names, files[0] if header else "column_names")
+        ]
         _check_label(label_key, selected)
         if column_defaults is None:
             self.fields = self._infer(selected, num_rows_for_inference)
@@ -317,17 +351,23 @@ class _CsvSource:
                     f"column_defaults must have one item per {which} ({len(selected)}: {selected}); "
                     f"got {len(column_defaults) if not isinstance(column_defaults, (str, bytes)) else column_defaults!r}."
                 )
-            self.fields = [_field_from_default(name, item, i) for i, (name, item) in enumerate(zip(selected, column_defaults))]
+            self.fields = [
+                _field_from_default(name, item, i) for i, (name, item) in enumerate(zip(selected, column_defaults))
+            ]
 
     # -- files ----------------------------------------------------------------------------------
     def _text(self, path: str) -> io.TextIOWrapper:
         # Bad UTF-8 is found (and reported by line) in the blocks; here it must not stop the reading.
-        return io.TextIOWrapper(pa.input_stream(path, compression=self.compression), encoding="utf-8", errors="surrogateescape", newline="")
+        return io.TextIOWrapper(
+            pa.input_stream(path, compression=self.compression), encoding="utf-8", errors="surrogateescape", newline=""
+        )
 
     def _records(self, path: str) -> Iterator[tuple[int, list[str]]]:
         """``(first line, fields)`` of each record of ``path`` (header included, blank lines skipped)."""
         with self._text(path) as text:
-            reader = csv.reader(text, delimiter=self.delimiter, quoting=csv.QUOTE_MINIMAL if self.quote else csv.QUOTE_NONE)
+            reader = csv.reader(
+                text, delimiter=self.delimiter, quoting=csv.QUOTE_MINIMAL if self.quote else csv.QUOTE_NONE
+            )
             line = 0
             for fields in reader:
                 start, line = line + 1, reader.line_num
@@ -371,16 +411,26 @@ class _CsvSource:
             malformed.append(row)
             return "error"
 
-        read_options = pa_csv.ReadOptions(column_names=self.column_names, skip_rows=int(self.header), block_size=self.block_size)
-        parse_options = pa_csv.ParseOptions(delimiter=self.delimiter, quote_char='"' if self.quote else False, invalid_row_handler=on_invalid)
+        read_options = pa_csv.ReadOptions(
+            column_names=self.column_names, skip_rows=int(self.header), block_size=self.block_size
+        )
+        parse_options = pa_csv.ParseOptions(
+            delimiter=self.delimiter, quote_char='"' if self.quote else False, invalid_row_handler=on_invalid
+        )
         convert_options = pa_csv.ConvertOptions(
-            include_columns=names, column_types={name: pa.string() for name in names}, null_values=self.null_values,
-            strings_can_be_null=True, quoted_strings_can_be_null=True, check_utf8=False,  # checked in _convert
+            include_columns=names,
+            column_types={name: pa.string() for name in names},
+            null_values=self.null_values,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            check_utf8=False,  # checked in _convert
         )
         stream = pa.input_stream(path, compression=self.compression)
         try:
             try:
-                reader = pa_csv.open_csv(stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
+                reader = pa_csv.open_csv(
+                    stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+                )
             except pa.ArrowInvalid as error:
                 if "Empty CSV file" in str(error):
                     return
@@ -404,8 +454,11 @@ class _CsvSource:
             return ValueError(f"Could not read CSV file {path}: {error}")
         row = malformed[0]
         located = next(
-            (line for i, (line, fields) in enumerate(self._data_records(path))
-             if i >= records and len(fields) != row.expected_columns),
+            (
+                line
+                for i, (line, fields) in enumerate(self._data_records(path))
+                if i >= records and len(fields) != row.expected_columns
+            ),
             None,
         )
         where = f"line {located}" if located is not None else f"a record after data record {records}"
@@ -442,7 +495,10 @@ class _CsvSource:
                     break
             if remaining == 0:
                 break
-        return [_Field(name, kind or "string", "" if (kind or "string") == "string" else np.dtype(kind).type(0)) for name, kind in kinds.items()]
+        return [
+            _Field(name, kind or "string", "" if (kind or "string") == "string" else np.dtype(kind).type(0))
+            for name, kind in kinds.items()
+        ]
 
     # -- reading --------------------------------------------------------------------------------
     def plan(self, shards: int, shard: int) -> tuple[list[Unit], tuple[int, int] | None]:
@@ -501,9 +557,11 @@ class _CsvSource:
             raise self._malformed(path, first_record, problems)
         if dropped.any():
             keep = ~dropped
-            columns = {name: values.filter(pa.array(keep)) if isinstance(values, pa.Array) else values[keep] for name, values in columns.items()}
+            columns = {
+                name: values.filter(pa.array(keep)) if isinstance(values, pa.Array) else values[keep]
+                for name, values in columns.items()
+            }
         return columns
-
 
     def _malformed(self, path: str, first_record: int, problems: list[tuple[int, str, str]]) -> ValueError:
         """The error for the first of ``problems`` (row in the block, column, what is wrong)."""
@@ -545,7 +603,9 @@ def _widen(a: str | None, b: str | None) -> str | None:
 class _ParquetSource:
     """Parquet files read a record batch (``chunk_rows`` rows) at a time."""
 
-    def __init__(self, files: list[str], select_columns: Sequence[Any] | None, label_key: str | None, chunk_rows: int) -> None:
+    def __init__(
+        self, files: list[str], select_columns: Sequence[Any] | None, label_key: str | None, chunk_rows: int
+    ) -> None:
         self.files = files
         self.chunk_rows = chunk_rows
         schema = pq.read_schema(files[0])
@@ -568,7 +628,9 @@ class _ParquetSource:
         with pq.ParquetFile(path) as file:
             missing = [name for name in names if name not in file.schema_arrow.names]
             if missing:
-                raise ValueError(f"Parquet file {path} has no column(s) {missing}; its columns are {file.schema_arrow.names}.")
+                raise ValueError(
+                    f"Parquet file {path} has no column(s) {missing}; its columns are {file.schema_arrow.names}."
+                )
             for batch in file.iter_batches(batch_size=self.chunk_rows, row_groups=groups, columns=names):
                 lo, hi = _part_slice(batch.num_rows, part)
                 if hi > lo:
@@ -601,7 +663,10 @@ def _parquet_kind(name: str, arrow_type: pa.DataType, path: str) -> str:
     """int64 (integers), float32 (floating point, nulls as NaN), bool, or string (text, binary,
     or a dictionary of either)."""
     value_type = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
-    if any(test(value_type) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)):
+    if any(
+        test(value_type)
+        for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    ):
         return "string"
     if pa.types.is_integer(arrow_type):
         return "int64"
@@ -655,7 +720,9 @@ class _Batcher:
     """Rows in (chunks), batches out: a shuffle buffer (optional), then batches cut from a
     continuous stream of rows. String columns travel as codes into a ``_Vocabulary`` each."""
 
-    def __init__(self, batch_size: int, label_key: str | None, rng: np.random.Generator | None, buffer_size: int) -> None:
+    def __init__(
+        self, batch_size: int, label_key: str | None, rng: np.random.Generator | None, buffer_size: int
+    ) -> None:
         self.batch_size = batch_size
         self.label_key = label_key
         self.rng = rng
@@ -711,7 +778,7 @@ class _Batcher:
         full = count - count % self.batch_size
         self.pending = [{name: values[full:].copy() for name, values in rows.items()}] if count > full else []
         for start in range(0, full, self.batch_size):
-            yield self._batch({name: values[start:start + self.batch_size] for name, values in rows.items()})
+            yield self._batch({name: values[start : start + self.batch_size] for name, values in rows.items()})
         if final and count > full:
             yield self._batch(self.pending.pop())
 
@@ -757,7 +824,11 @@ class _Batcher:
 
 
 def _stream(
-    source: Any, units: list[Unit], part: tuple[int, int] | None, num_epochs: int | None, batcher: _Batcher,
+    source: Any,
+    units: list[Unit],
+    part: tuple[int, int] | None,
+    num_epochs: int | None,
+    batcher: _Batcher,
 ) -> Iterator[Any]:
     """Batches, epoch after epoch: units in a fresh random order (in order when not shuffling)."""
     rng = batcher.rng
@@ -813,7 +884,9 @@ def _prefetched(make: Callable[[], Iterator[Any]], size: int) -> Iterator[Any]:
     exception raised in it is raised here."""
     out: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
-    thread = threading.Thread(target=_produce, args=(make, out, stop), name="torch_estimator-input-prefetch", daemon=True)
+    thread = threading.Thread(
+        target=_produce, args=(make, out, stop), name="torch_estimator-input-prefetch", daemon=True
+    )
     _RUNNING[thread] = (stop, out)
     thread.start()
     try:
@@ -876,8 +949,14 @@ class _StreamingBatches:
 
 
 def _input_fn(
-    source: Any, batch_size: int, label_key: str | None, num_epochs: int | None, shuffle: bool,
-    shuffle_buffer_size: int, shuffle_seed: int | None, prefetch_buffer_size: int | None,
+    source: Any,
+    batch_size: int,
+    label_key: str | None,
+    num_epochs: int | None,
+    shuffle: bool,
+    shuffle_buffer_size: int,
+    shuffle_seed: int | None,
+    prefetch_buffer_size: int | None,
 ) -> Callable[..., _StreamingBatches]:
     prefetch = 2 if prefetch_buffer_size is None else int(prefetch_buffer_size)
 
@@ -885,7 +964,9 @@ def _input_fn(
         shards = int(getattr(input_context, "num_input_pipelines", 1))
         shard = int(getattr(input_context, "input_pipeline_id", 0))
         if shards < 1 or not 0 <= shard < shards:
-            raise ValueError(f"input_context.input_pipeline_id must be in [0, num_input_pipelines); got {shard} of {shards}.")
+            raise ValueError(
+                f"input_context.input_pipeline_id must be in [0, num_input_pipelines); got {shard} of {shards}."
+            )
         units, part = source.plan(shards, shard)
         # Like numpy_input_fn, an unseeded shuffle draws its seed from numpy's global generator,
         # which RunConfig.tf_random_seed seeds.
@@ -893,7 +974,9 @@ def _input_fn(
 
         def batches() -> Iterator[Any]:
             rng = np.random.default_rng([seed, shard]) if shuffle else None
-            return _stream(source, units, part, num_epochs, _Batcher(int(batch_size), label_key, rng, int(shuffle_buffer_size)))
+            return _stream(
+                source, units, part, num_epochs, _Batcher(int(batch_size), label_key, rng, int(shuffle_buffer_size))
+            )
 
         return _StreamingBatches(batches, prefetch)
 
@@ -960,14 +1043,29 @@ def make_csv_input_fn(
         >>> input_fn = te.inputs.make_csv_input_fn("data/train-*.csv", batch_size=256, label_key="label")
         >>> estimator.train(input_fn, max_steps=10000)
     """
-    _check_pipeline_args(batch_size, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size, chunk_rows)
+    _check_pipeline_args(
+        batch_size, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size, chunk_rows
+    )
     if not isinstance(ignore_errors, bool):
         raise ValueError(f"ignore_errors must be True or False; got {ignore_errors!r}.")
     source = _CsvSource(
-        _expand_files(file_pattern), column_names, column_defaults, select_columns, label_key, header, field_delim,
-        bool(use_quote_delim), na_value, num_rows_for_inference, ignore_errors, compression_type, int(chunk_rows),
+        _expand_files(file_pattern),
+        column_names,
+        column_defaults,
+        select_columns,
+        label_key,
+        header,
+        field_delim,
+        bool(use_quote_delim),
+        na_value,
+        num_rows_for_inference,
+        ignore_errors,
+        compression_type,
+        int(chunk_rows),
     )
-    return _input_fn(source, batch_size, label_key, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size)
+    return _input_fn(
+        source, batch_size, label_key, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size
+    )
 
 
 def make_parquet_input_fn(
@@ -1006,6 +1104,10 @@ def make_parquet_input_fn(
     Example:
         >>> input_fn = te.inputs.make_parquet_input_fn("data/*.parquet", batch_size=256, label_key="label")
     """
-    _check_pipeline_args(batch_size, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size, chunk_rows)
+    _check_pipeline_args(
+        batch_size, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size, chunk_rows
+    )
     source = _ParquetSource(_expand_files(file_pattern), select_columns, label_key, int(chunk_rows))
-    return _input_fn(source, batch_size, label_key, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size)
+    return _input_fn(
+        source, batch_size, label_key, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size
+    )

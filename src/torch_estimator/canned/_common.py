@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from torch_estimator._core import optimizers, summary
 from torch_estimator.head import BinaryClassHead, Head, MultiClassHead, RegressionHead
 
-__all__ = ["classifier_head", "regression_head", "get_optimizer_instance", "add_layer_summary", "check_features", "check_head"]
+__all__ = [
+    "classifier_head",
+    "regression_head",
+    "get_optimizer_instance",
+    "add_layer_summary",
+    "check_features",
+    "check_head",
+]
 
 
-def classifier_head(n_classes: int, weight_column: Any, label_vocabulary: Sequence[str] | None, loss_reduction: str) -> Head:
+def classifier_head(
+    n_classes: int, weight_column: Any, label_vocabulary: Sequence[str] | None, loss_reduction: str
+) -> Head:
     """``BinaryClassHead`` for two classes, else ``MultiClassHead`` (which rejects n_classes < 3)."""
     if n_classes == 2:
-        return BinaryClassHead(weight_column=weight_column, label_vocabulary=label_vocabulary, loss_reduction=loss_reduction)
-    return MultiClassHead(n_classes, weight_column=weight_column, label_vocabulary=label_vocabulary, loss_reduction=loss_reduction)
+        return BinaryClassHead(
+            weight_column=weight_column, label_vocabulary=label_vocabulary, loss_reduction=loss_reduction
+        )
+    return MultiClassHead(
+        n_classes, weight_column=weight_column, label_vocabulary=label_vocabulary, loss_reduction=loss_reduction
+    )
 
 
 def regression_head(label_dimension: int, weight_column: Any, loss_reduction: str) -> Head:
@@ -53,4 +67,3 @@ def add_layer_summary(value: torch.Tensor, tag: str) -> None:
     detached = value.detach()
     summary.scalar(f"{tag}/fraction_of_zero_values", lambda: (detached == 0).float().mean())
     summary.histogram(f"{tag}/activation", lambda: detached)
-

@@ -4,21 +4,20 @@ defaults, optimizers and learning rates."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from torch_estimator._core.checks import check_layer_sizes
-from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._core.layers import get_activation
+from torch_estimator._core.losses import Reduction
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._core.optimizers import TrainOp
 from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._core.variables import current_store
-from torch_estimator.feature_column import FeatureColumn
-from torch_estimator.head import Head
-from torch_estimator._core.losses import Reduction
-from torch_estimator._core.optimizers import TrainOp
-from torch_estimator._core.layers import get_activation
+from torch_estimator._engine.run_config import RunConfig
+from torch_estimator._estimator.estimator import Estimator
 from torch_estimator.canned._common import (
     check_features,
     check_head,
@@ -27,6 +26,8 @@ from torch_estimator.canned._common import (
     regression_head,
 )
 from torch_estimator.canned._models import baseline_logits, dnn_input_layer, dnn_logits, linear_logits, linear_model
+from torch_estimator.feature_column import FeatureColumn
+from torch_estimator.head import Head
 
 __all__ = [
     "DNNClassifier",
@@ -94,7 +95,16 @@ def _dnn_linear_combined_model_fn(
     check_features(features)
     logits = None
     if dnn_input is not None:
-        logits = dnn_logits(features, mode, head.logits_dimension, dnn_hidden_units or [], dnn_input, dnn_activation_fn, dnn_dropout, batch_norm)
+        logits = dnn_logits(
+            features,
+            mode,
+            head.logits_dimension,
+            dnn_hidden_units or [],
+            dnn_input,
+            dnn_activation_fn,
+            dnn_dropout,
+            batch_norm,
+        )
     if linear is not None:
         linear_part = linear_logits(features, linear)
         logits = linear_part if logits is None else logits + linear_part
@@ -109,7 +119,13 @@ def _dnn_linear_combined_model_fn(
             updates.append((get_optimizer_instance(linear_optimizer, linear_learning_rate), linear_vars))
         return TrainOp(loss, updates)
 
-    return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, train_op_fn=train_op_fn if mode == ModeKeys.TRAIN else None)
+    return head.create_estimator_spec(
+        features=features,
+        mode=mode,
+        labels=labels,
+        logits=logits,
+        train_op_fn=train_op_fn if mode == ModeKeys.TRAIN else None,
+    )
 
 
 def _combined_model_fn(head: Head, **kwargs: Any) -> Callable[..., EstimatorSpec]:
@@ -119,7 +135,9 @@ def _combined_model_fn(head: Head, **kwargs: Any) -> Callable[..., EstimatorSpec
     return model_fn
 
 
-def _validate_combined(linear_feature_columns: list[FeatureColumn], dnn_feature_columns: list[FeatureColumn], dnn_hidden_units: Any) -> list[int]:
+def _validate_combined(
+    linear_feature_columns: list[FeatureColumn], dnn_feature_columns: list[FeatureColumn], dnn_hidden_units: Any
+) -> list[int]:
     """The checked ``dnn_hidden_units`` (empty without DNN columns)."""
     if not linear_feature_columns and not dnn_feature_columns:
         raise ValueError("Either linear_feature_columns or dnn_feature_columns must be defined.")
@@ -152,19 +170,47 @@ class DNNLinearCombinedEstimator(Estimator):
         batch_norm: bool = False,
         linear_sparse_combiner: str = "sum",
     ) -> None:
-        self._setup(check_head(head), model_dir, linear_feature_columns, linear_optimizer, dnn_feature_columns, dnn_optimizer,
-                    dnn_hidden_units, dnn_activation_fn, dnn_dropout, config, None, batch_norm, linear_sparse_combiner)
+        self._setup(
+            check_head(head),
+            model_dir,
+            linear_feature_columns,
+            linear_optimizer,
+            dnn_feature_columns,
+            dnn_optimizer,
+            dnn_hidden_units,
+            dnn_activation_fn,
+            dnn_dropout,
+            config,
+            None,
+            batch_norm,
+            linear_sparse_combiner,
+        )
 
-    def _setup(self, head: Head, model_dir: Any, linear_feature_columns: Any, linear_optimizer: Any, dnn_feature_columns: Any,
-               dnn_optimizer: Any, dnn_hidden_units: Any, dnn_activation_fn: Any, dnn_dropout: Any, config: Any,
-               warm_start_from: Any, batch_norm: bool, linear_sparse_combiner: str) -> None:
+    def _setup(
+        self,
+        head: Head,
+        model_dir: Any,
+        linear_feature_columns: Any,
+        linear_optimizer: Any,
+        dnn_feature_columns: Any,
+        dnn_optimizer: Any,
+        dnn_hidden_units: Any,
+        dnn_activation_fn: Any,
+        dnn_dropout: Any,
+        config: Any,
+        warm_start_from: Any,
+        batch_norm: bool,
+        linear_sparse_combiner: str,
+    ) -> None:
         linear_columns = _columns(linear_feature_columns, "linear_feature_columns")
         dnn_columns = _columns(dnn_feature_columns, "dnn_feature_columns")
         hidden_units = _validate_combined(linear_columns, dnn_columns, dnn_hidden_units)
         self._head = head
         model_fn = _combined_model_fn(
             head,
-            linear=linear_model(head.logits_dimension, linear_columns, linear_sparse_combiner) if linear_columns else None,
+            linear=linear_model(head.logits_dimension, linear_columns, linear_sparse_combiner)
+            if linear_columns
+            else None,
             linear_optimizer=linear_optimizer,
             dnn_input=dnn_input_layer(dnn_columns) if dnn_columns else None,
             dnn_optimizer=dnn_optimizer,
@@ -201,8 +247,21 @@ class DNNLinearCombinedClassifier(DNNLinearCombinedEstimator):
         linear_sparse_combiner: str = "sum",
     ) -> None:
         head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        self._setup(head, model_dir, linear_feature_columns, linear_optimizer, dnn_feature_columns, dnn_optimizer,
-                    dnn_hidden_units, dnn_activation_fn, dnn_dropout, config, warm_start_from, batch_norm, linear_sparse_combiner)
+        self._setup(
+            head,
+            model_dir,
+            linear_feature_columns,
+            linear_optimizer,
+            dnn_feature_columns,
+            dnn_optimizer,
+            dnn_hidden_units,
+            dnn_activation_fn,
+            dnn_dropout,
+            config,
+            warm_start_from,
+            batch_norm,
+            linear_sparse_combiner,
+        )
 
 
 class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
@@ -227,12 +286,32 @@ class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
         linear_sparse_combiner: str = "sum",
     ) -> None:
         head = regression_head(label_dimension, weight_column, loss_reduction)
-        self._setup(head, model_dir, linear_feature_columns, linear_optimizer, dnn_feature_columns, dnn_optimizer,
-                    dnn_hidden_units, dnn_activation_fn, dnn_dropout, config, warm_start_from, batch_norm, linear_sparse_combiner)
+        self._setup(
+            head,
+            model_dir,
+            linear_feature_columns,
+            linear_optimizer,
+            dnn_feature_columns,
+            dnn_optimizer,
+            dnn_hidden_units,
+            dnn_activation_fn,
+            dnn_dropout,
+            config,
+            warm_start_from,
+            batch_norm,
+            linear_sparse_combiner,
+        )
 
 
-def _dnn_model_fn(head: Head, hidden_units: Sequence[int], feature_columns: list[FeatureColumn], optimizer: Any, activation_fn: Any,
-                  dropout: float | None, batch_norm: bool) -> Callable[..., EstimatorSpec]:
+def _dnn_model_fn(
+    head: Head,
+    hidden_units: Sequence[int],
+    feature_columns: list[FeatureColumn],
+    optimizer: Any,
+    activation_fn: Any,
+    dropout: float | None,
+    batch_norm: bool,
+) -> Callable[..., EstimatorSpec]:
     if not feature_columns:
         raise ValueError("feature_columns must not be empty.")
     act = get_activation(activation_fn)
@@ -264,7 +343,15 @@ class DNNEstimator(Estimator):
         batch_norm: bool = False,
     ) -> None:
         self._head = check_head(head)
-        fn = _dnn_model_fn(self._head, check_layer_sizes("hidden_units", hidden_units), _columns(feature_columns, "feature_columns"), optimizer, activation_fn, dropout, batch_norm)
+        fn = _dnn_model_fn(
+            self._head,
+            check_layer_sizes("hidden_units", hidden_units),
+            _columns(feature_columns, "feature_columns"),
+            optimizer,
+            activation_fn,
+            dropout,
+            batch_norm,
+        )
         Estimator.__init__(self, fn, model_dir, config, warm_start_from=warm_start_from)
 
 
@@ -288,7 +375,19 @@ class DNNClassifier(DNNEstimator):
         batch_norm: bool = False,
     ) -> None:
         head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        DNNEstimator.__init__(self, head, hidden_units, feature_columns, model_dir, optimizer, activation_fn, dropout, config, warm_start_from, batch_norm)
+        DNNEstimator.__init__(
+            self,
+            head,
+            hidden_units,
+            feature_columns,
+            model_dir,
+            optimizer,
+            activation_fn,
+            dropout,
+            config,
+            warm_start_from,
+            batch_norm,
+        )
 
 
 class DNNRegressor(DNNEstimator):
@@ -310,10 +409,24 @@ class DNNRegressor(DNNEstimator):
         batch_norm: bool = False,
     ) -> None:
         head = regression_head(label_dimension, weight_column, loss_reduction)
-        DNNEstimator.__init__(self, head, hidden_units, feature_columns, model_dir, optimizer, activation_fn, dropout, config, warm_start_from, batch_norm)
+        DNNEstimator.__init__(
+            self,
+            head,
+            hidden_units,
+            feature_columns,
+            model_dir,
+            optimizer,
+            activation_fn,
+            dropout,
+            config,
+            warm_start_from,
+            batch_norm,
+        )
 
 
-def _linear_model_fn(head: Head, feature_columns: list[FeatureColumn], optimizer: Any, sparse_combiner: str) -> Callable[..., EstimatorSpec]:
+def _linear_model_fn(
+    head: Head, feature_columns: list[FeatureColumn], optimizer: Any, sparse_combiner: str
+) -> Callable[..., EstimatorSpec]:
     if not feature_columns:
         raise ValueError("feature_columns must not be empty.")
     model = linear_model(head.logits_dimension, feature_columns, sparse_combiner)
@@ -341,7 +454,13 @@ class LinearEstimator(Estimator):
         warm_start_from: Any = None,
     ) -> None:
         self._head = check_head(head)
-        Estimator.__init__(self, _linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner), model_dir, config, warm_start_from=warm_start_from)
+        Estimator.__init__(
+            self,
+            _linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner),
+            model_dir,
+            config,
+            warm_start_from=warm_start_from,
+        )
 
 
 class LinearClassifier(LinearEstimator):
@@ -361,7 +480,9 @@ class LinearClassifier(LinearEstimator):
         sparse_combiner: str = "sum",
     ) -> None:
         head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        LinearEstimator.__init__(self, head, feature_columns, model_dir, optimizer, config, sparse_combiner, warm_start_from)
+        LinearEstimator.__init__(
+            self, head, feature_columns, model_dir, optimizer, config, sparse_combiner, warm_start_from
+        )
 
 
 class LinearRegressor(LinearEstimator):
@@ -380,7 +501,9 @@ class LinearRegressor(LinearEstimator):
         sparse_combiner: str = "sum",
     ) -> None:
         head = regression_head(label_dimension, weight_column, loss_reduction)
-        LinearEstimator.__init__(self, head, feature_columns, model_dir, optimizer, config, sparse_combiner, warm_start_from)
+        LinearEstimator.__init__(
+            self, head, feature_columns, model_dir, optimizer, config, sparse_combiner, warm_start_from
+        )
 
 
 def _baseline_model_fn(head: Head, optimizer: Any, weight_column: Any) -> Callable[..., EstimatorSpec]:
@@ -396,7 +519,9 @@ def _baseline_model_fn(head: Head, optimizer: Any, weight_column: Any) -> Callab
 class BaselineEstimator(Estimator):
     """Predicts a learned constant (the bias ``baseline/bias``), with a given head."""
 
-    def __init__(self, head: Head, model_dir: str | None = None, optimizer: Any = "Ftrl", config: RunConfig | None = None) -> None:
+    def __init__(
+        self, head: Head, model_dir: str | None = None, optimizer: Any = "Ftrl", config: RunConfig | None = None
+    ) -> None:
         self._head = check_head(head)
         Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, None), model_dir, config, None)
 

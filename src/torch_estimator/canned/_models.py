@@ -4,16 +4,17 @@ variable names (``dnn/hiddenlayer_0/kernel``, ``linear/linear_model/<column>/wei
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from torch_estimator._core import layers
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.variables import get_variable, variable_scope
-from torch_estimator.feature_column import DenseFeatures, FeatureColumn, LinearModel
 from torch_estimator._core.values import batch_size_of
+from torch_estimator._core.variables import get_variable, variable_scope
 from torch_estimator.canned._common import add_layer_summary
+from torch_estimator.feature_column import DenseFeatures, FeatureColumn, LinearModel
 
 __all__ = ["dnn_input_layer", "dnn_logits", "linear_model", "linear_logits", "baseline_logits"]
 
@@ -69,7 +70,9 @@ def baseline_logits(features: dict[str, Any], units: int, weight_column: Any) ->
     if not values:
         raise ValueError("Baseline needs at least one feature besides the weight column to know the batch size.")
     tensors = [v for v in values if isinstance(v, torch.Tensor) and v.dim() > 0]
-    batch = tensors[0].shape[0] if tensors else batch_size_of(values[0])  # a tensor's (possibly symbolic) size when there is one
+    batch = (
+        tensors[0].shape[0] if tensors else batch_size_of(values[0])
+    )  # a tensor's (possibly symbolic) size when there is one
     with variable_scope("baseline"):
         bias = get_variable("bias", [units], torch.float32, "zeros")
     return bias.expand(batch, units)

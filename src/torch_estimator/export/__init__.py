@@ -3,6 +3,7 @@
 
 from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from torch_estimator._core.trace import NotExportableError
+from torch_estimator.export._loader import SavedModel, load
 from torch_estimator.export._receivers import (
     ParsedFeature,
     Placeholder,
@@ -13,7 +14,6 @@ from torch_estimator.export._receivers import (
     parse_example,
     placeholder,
 )
-from torch_estimator.export._loader import SavedModel, load
 from torch_estimator.export._signature import Signature, TensorInfo
 
 __all__ = [

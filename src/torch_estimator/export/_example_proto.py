@@ -22,7 +22,8 @@ import itertools
 import math
 import re
 import struct
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,9 @@ def _length(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         length, pos = _varint(buf, pos, end)
     stop = pos + length
     if stop > end:
-        raise _MalformedError(f"length-delimited field of {length} bytes at byte {pos} runs past the end of its message at byte {end}")
+        raise _MalformedError(
+            f"length-delimited field of {length} bytes at byte {pos} runs past the end of its message at byte {end}"
+        )
     return pos, stop
 
 
@@ -202,7 +205,9 @@ def _list_values(kind: str, buf: bytes, pos: int, end: int) -> bytes | list[byte
 
 def _feature_values(buf: bytes, start: int, stop: int) -> tuple[str | None, bytes | list[bytes]]:
     """``(kind, values)`` of the ``Feature`` message in ``buf[start:stop]``; kind None when no list is set."""
-    if start + 1 < stop and buf[start] in _KIND_OF_TAG and buf[start + 1] == stop - start - 2:  # one list under 128 bytes
+    if (
+        start + 1 < stop and buf[start] in _KIND_OF_TAG and buf[start + 1] == stop - start - 2
+    ):  # one list under 128 bytes
         only = _KIND_OF_TAG[buf[start]]
         return only, _list_values(only, buf, start + 2, stop)
     kind: str | None = None
@@ -291,7 +296,9 @@ def _kind_of_element(key: str, index: int, value: Any) -> str:
         return "int64"
     if isinstance(value, (float, np.floating)):
         return "float"
-    raise TypeError(f"Feature {key!r}: value {index} is {type(value).__name__} ({value!r}); expected bytes, str, a float or an int.")
+    raise TypeError(
+        f"Feature {key!r}: value {index} is {type(value).__name__} ({value!r}); expected bytes, str, a float or an int."
+    )
 
 
 def _packed_array(key: str, array: np.ndarray) -> tuple[str, bytes | list[bytes]]:
@@ -379,7 +386,9 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
         if not isinstance(key, str):
             raise TypeError(f"Feature names must be str; got {key!r} ({type(key).__name__}).")
     entries = b"".join(
-        _length_delimited(0x0A, _length_delimited(0x0A, key.encode()) + _length_delimited(0x12, _encode_feature(key, features[key])))
+        _length_delimited(
+            0x0A, _length_delimited(0x0A, key.encode()) + _length_delimited(0x12, _encode_feature(key, features[key]))
+        )
         for key in sorted(features)
     )
     return _length_delimited(0x0A, entries)
@@ -475,7 +484,9 @@ def _default_array(name: str, feature: FixedLenFeature, kind: str, size: int) ->
         array = np.asarray(value)
         convertible = array.dtype.kind in ("fiub" if kind == "float" else "iub")
     if not convertible:
-        raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {_TF_TYPE_NAME[kind]} (the default_value of feature {name!r}).")
+        raise TypeError(
+            f"Cannot convert {value!r} to EagerTensor of dtype {_TF_TYPE_NAME[kind]} (the default_value of feature {name!r})."
+        )
     if array.size != size:
         raise ValueError(
             f"Input to reshape is a tensor with {array.size} values, but the requested shape has {size}: "
@@ -514,10 +525,14 @@ def _column(name: str, feature: Any) -> _Column:
 
 def _batch(serialized: Any) -> list[bytes]:
     if isinstance(serialized, (bytes, str)):
-        raise TypeError("serialized must be a batch (a list or 1-D array) of serialized tf.train.Example strings; got a single value: wrap it in a list.")
+        raise TypeError(
+            "serialized must be a batch (a list or 1-D array) of serialized tf.train.Example strings; got a single value: wrap it in a list."
+        )
     if isinstance(serialized, np.ndarray):
         if serialized.ndim != 1:
-            raise ValueError(f"serialized must be a 1-D batch of serialized tf.train.Example strings; got an array of shape {serialized.shape}.")
+            raise ValueError(
+                f"serialized must be a 1-D batch of serialized tf.train.Example strings; got an array of shape {serialized.shape}."
+            )
         serialized = serialized.tolist()
     batch = []
     for index, item in enumerate(serialized):
@@ -526,7 +541,9 @@ def _batch(serialized: Any) -> list[bytes]:
         elif isinstance(item, (bytearray, memoryview)):
             item = bytes(item)
         elif not isinstance(item, bytes):
-            raise TypeError(f"serialized[{index}] is {type(item).__name__}; expected bytes (a serialized tf.train.Example).")
+            raise TypeError(
+                f"serialized[{index}] is {type(item).__name__}; expected bytes (a serialized tf.train.Example)."
+            )
         batch.append(item)
     return batch
 
@@ -602,13 +619,17 @@ def parse_examples(
         >>> parse_examples([encode_example({"age": 39, "tags": ["a", "b"]})], spec)
     """
     columns = [_column(name, feature) for name, feature in feature_spec.items()]
-    wanted = [(column.name.encode(), column.kind, column.rows.append, column.values.append, column) for column in columns]
+    wanted = [
+        (column.name.encode(), column.kind, column.rows.append, column.values.append, column) for column in columns
+    ]
     batch = _batch(serialized)
     for index, buf in enumerate(batch):
         try:
             found = _scan_example(buf)
         except _MalformedError as error:
-            raise ValueError(f"Could not parse example input, value: '{_shown(buf)}' (Index: {index}: {error}).") from None
+            raise ValueError(
+                f"Could not parse example input, value: '{_shown(buf)}' (Index: {index}: {error})."
+            ) from None
         for key, expected_kind, add_row, add_values, column in wanted:
             span = found.get(key)
             if span is None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import google_crc32c
 
@@ -40,7 +41,14 @@ PROGRAM_FILE = "program.pt2"
 VARIABLES_FILE = os.path.join("variables", "variables.safetensors")
 ASSETS_DIR = "assets"
 _CHECKSUM_FIELD = "crc32c"
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", list: "a list", dict: "an object", type(None): "null"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 def write_file(path: str, data: bytes) -> None:
@@ -78,9 +86,13 @@ def read_verified(export_dir: str, name: str, entry: Mapping[str, int], what: st
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise NotFoundError(f"The {what} file {path} does not exist (the export's {SAVED_MODEL_FILE} lists it).") from None
+        raise NotFoundError(
+            f"The {what} file {path} does not exist (the export's {SAVED_MODEL_FILE} lists it)."
+        ) from None
     if len(data) != entry["size"]:
-        raise DataLossError(f"The {what} file {path} has {len(data)} bytes but {entry['size']} were written: it is truncated or damaged.")
+        raise DataLossError(
+            f"The {what} file {path} has {len(data)} bytes but {entry['size']} were written: it is truncated or damaged."
+        )
     actual = file_entry(data)["crc32c"]
     if actual != entry["crc32c"]:
         raise DataLossError(
@@ -96,7 +108,9 @@ def read_document(export_dir: str) -> dict[str, Any]:
         with open(path, "rb") as f:
             data = f.read()
     except (FileNotFoundError, NotADirectoryError):
-        raise NotFoundError(f"The export file {path} does not exist: {export_dir} is not an export directory.") from None
+        raise NotFoundError(
+            f"The export file {path} does not exist: {export_dir} is not an export directory."
+        ) from None
     except IsADirectoryError:
         raise DataLossError(f"The export file {path} is a directory, not a file.") from None
     if not data.strip():
@@ -104,14 +118,18 @@ def read_document(export_dir: str) -> dict[str, Any]:
     try:
         document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise DataLossError(f"The export file {path} is not UTF-8 text (byte {e.start} is {data[e.start]:#04x}): the file is damaged.") from None
+        raise DataLossError(
+            f"The export file {path} is not UTF-8 text (byte {e.start} is {data[e.start]:#04x}): the file is damaged."
+        ) from None
     except json.JSONDecodeError as e:
         raise DataLossError(
             f"The export file {path} is not valid JSON ({e.msg} at line {e.lineno} column {e.colno}, byte {e.pos} of {len(data)}): "
             "the file is truncated or damaged."
         ) from None
     except RecursionError:
-        raise DataLossError(f"The export file {path} is not valid JSON (nested too deeply): the file is damaged.") from None
+        raise DataLossError(
+            f"The export file {path} is not valid JSON (nested too deeply): the file is damaged."
+        ) from None
     _Fields(path).check(document)
     expected, actual = document[_CHECKSUM_FIELD], document_checksum(document)
     if actual != expected:
@@ -146,7 +164,9 @@ class _Fields:
             raise self._fail(field, f"must be {expected}; got {shown[:80] + '...' if len(shown) > 80 else shown}")
         return value
 
-    def _entries(self, node: Mapping[str, Any], key: str, fields: Mapping[str, type | tuple[type, ...]], where: str = "") -> dict[str, Any]:
+    def _entries(
+        self, node: Mapping[str, Any], key: str, fields: Mapping[str, type | tuple[type, ...]], where: str = ""
+    ) -> dict[str, Any]:
         """``node[key]``: an object whose values are objects with ``fields``."""
         mapping = self._get(node, key, dict, where)
         for name, entry in mapping.items():
@@ -160,24 +180,37 @@ class _Fields:
         for name, target in values.items():
             self._typed(target, str, f"{field}[{name!r}]")
             if target not in targets:
-                raise self._fail(f"{field}[{name!r}]", f"names {target!r}, which is not in {target_field} {sorted(targets)}")
+                raise self._fail(
+                    f"{field}[{name!r}]", f"names {target!r}, which is not in {target_field} {sorted(targets)}"
+                )
 
     def check(self, document: Any) -> None:
         if not isinstance(document, dict):
-            raise ValueError(f"The export file {self.path} is malformed: it must hold a JSON object; got {_TYPE_NAMES.get(type(document), type(document).__name__)}.")
+            raise ValueError(
+                f"The export file {self.path} is malformed: it must hold a JSON object; got {_TYPE_NAMES.get(type(document), type(document).__name__)}."
+            )
         version = self._get(document, "format", str, "")
         if version != FORMAT:
             raise ValueError(
                 f"The export file {self.path} has format {version!r}; this version of torch_estimator reads {FORMAT!r}. "
                 "Export the model again with this version."
             )
-        for key, kind in (("tags", list), ("torch_version", str), ("layers", list), ("raw_inputs", dict), ("string_tables", dict), (_CHECKSUM_FIELD, int)):
+        for key, kind in (
+            ("tags", list),
+            ("torch_version", str),
+            ("layers", list),
+            ("raw_inputs", dict),
+            ("string_tables", dict),
+            (_CHECKSUM_FIELD, int),
+        ):
             self._get(document, key, kind, "")
         receiver = self._get(document, "receiver", dict, "")
         self._get(receiver, "single_feature", bool, "receiver.")
         tensors = self._entries(receiver, "tensors", {"dtype": str, "shape": (list, type(None))}, "receiver.")
         features = self._entries(receiver, "features", {"receiver": str}, "receiver.")
-        self._references({k: f["receiver"] for k, f in features.items()}, tensors, "receiver.features", "receiver.tensors")
+        self._references(
+            {k: f["receiver"] for k, f in features.items()}, tensors, "receiver.features", "receiver.tensors"
+        )
         outputs = self._entries(document, "outputs", {"dtype": str, "shape": list})
         signatures = self._entries(document, "signature_defs", {"method_name": str, "inputs": dict, "outputs": dict})
         for name, entry in signatures.items():

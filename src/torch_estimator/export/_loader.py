@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,13 +21,13 @@ from torch.utils import _pytree as pytree
 
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.batches import to_model_input
+from torch_estimator.export._files import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, read_document, read_verified
+from torch_estimator.export._program import sample_features
+from torch_estimator.export._signature import Signature, TensorInfo, tf_dtype_name
 from torch_estimator.feature_column import FixedLenFeature, VarLenFeature
 from torch_estimator.feature_column._columns import Transformer
 from torch_estimator.feature_column._config import column_from_config
 from torch_estimator.feature_column._layers import DenseFeatures, LinearModel
-from torch_estimator.export._files import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, read_document, read_verified
-from torch_estimator.export._program import sample_features
-from torch_estimator.export._signature import Signature, TensorInfo, tf_dtype_name
 
 __all__ = ["load", "SavedModel"]
 
@@ -41,7 +42,9 @@ def _layer_from_config(config: Mapping[str, Any]) -> DenseFeatures | LinearModel
     if config["layer"] == "DenseFeatures":
         return DenseFeatures(columns, name=config["name"])  # type: ignore[arg-type]
     if config["layer"] == "LinearModel":
-        return LinearModel(columns, units=config["units"], sparse_combiner=config["sparse_combiner"], name=config["name"])
+        return LinearModel(
+            columns, units=config["units"], sparse_combiner=config["sparse_combiner"], name=config["name"]
+        )
     raise ValueError(f"unknown layer {config['layer']!r}; expected 'DenseFeatures' or 'LinearModel'")
 
 
@@ -70,7 +73,9 @@ def _as_input(name: str, value: Any, tensor: Mapping[str, Any]) -> np.ndarray:
     else:
         target = np.dtype(dtype)
         if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and target.kind in "biu"):
-            raise ValueError(f"Input {name!r} expects {dtype} values; got {array.dtype} ({array.reshape(-1)[:3].tolist()}...).")
+            raise ValueError(
+                f"Input {name!r} expects {dtype} values; got {array.dtype} ({array.reshape(-1)[:3].tolist()}...)."
+            )
         array = array.astype(target)
     if shape is not None:
         if array.ndim != len(shape) or any(d != -1 and d != n for d, n in zip(shape, array.shape)):
@@ -82,7 +87,9 @@ def _as_input(name: str, value: Any, tensor: Mapping[str, Any]) -> np.ndarray:
 def _program_variables(program: torch.export.ExportedProgram) -> dict[str, Any]:
     """The variables the program takes, by name: tensors (fake) of the shape and dtype it expects."""
     values = {node.name: node.meta["val"] for node in program.graph.nodes if node.op == "placeholder"}
-    user_inputs = [values[spec.arg.name] for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT]
+    user_inputs = [
+        values[spec.arg.name] for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT
+    ]
     (variables, _, _), _ = pytree.tree_unflatten(user_inputs, program.call_spec.in_spec)
     return variables
 
@@ -91,7 +98,9 @@ def _describe(tensor: Any) -> str:
     return f"{list(tensor.shape)} {str(tensor.dtype).replace('torch.', '')}"
 
 
-def _matched_variables(tensors: Mapping[str, torch.Tensor], expected: Mapping[str, Any], path: str) -> dict[str, torch.Tensor]:
+def _matched_variables(
+    tensors: Mapping[str, torch.Tensor], expected: Mapping[str, Any], path: str
+) -> dict[str, torch.Tensor]:
     """``tensors`` in the program's order, or a ValueError naming every variable that does not fit."""
     missing = [name for name in expected if name not in tensors]
     unexpected = sorted(name for name in tensors if name not in expected)
@@ -100,9 +109,15 @@ def _matched_variables(tensors: Mapping[str, torch.Tensor], expected: Mapping[st
         for name, want in expected.items()
         if name in tensors and (tensors[name].shape != want.shape or tensors[name].dtype != want.dtype)
     ]
-    problems = [f"missing variables {missing}"] * bool(missing) + [f"unexpected variables {unexpected}"] * bool(unexpected) + mismatched
+    problems = (
+        [f"missing variables {missing}"] * bool(missing)
+        + [f"unexpected variables {unexpected}"] * bool(unexpected)
+        + mismatched
+    )
     if problems:
-        raise ValueError(f"The export variables file {os.path.join(path, VARIABLES_FILE)} does not match the program {os.path.join(path, PROGRAM_FILE)}: {'; '.join(problems)}.")
+        raise ValueError(
+            f"The export variables file {os.path.join(path, VARIABLES_FILE)} does not match the program {os.path.join(path, PROGRAM_FILE)}: {'; '.join(problems)}."
+        )
     return {name: tensors[name] for name in expected}
 
 
@@ -124,13 +139,20 @@ class SavedModel:
         self._module = program.module()
         self._receiver = document["receiver"]
         self._raw = list(document["raw_inputs"])
-        self._tables = {k: np.array([s.encode("utf-8", "surrogateescape") for s in v], dtype=object) for k, v in document["string_tables"].items()}
+        self._tables = {
+            k: np.array([s.encode("utf-8", "surrogateescape") for s in v], dtype=object)
+            for k, v in document["string_tables"].items()
+        }
         try:
             self._layers = [_layer_from_config(c) for c in document["layers"]]
             self._parse_specs = self._parse_specs_by_source()
-            self.signatures: dict[str, Signature] = {name: self._signature(name, entry) for name, entry in document["signature_defs"].items()}
+            self.signatures: dict[str, Signature] = {
+                name: self._signature(name, entry) for name, entry in document["signature_defs"].items()
+            }
         except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"The export file {os.path.join(path, SAVED_MODEL_FILE)} is malformed: {type(e).__name__}: {e}.") from None
+            raise ValueError(
+                f"The export file {os.path.join(path, SAVED_MODEL_FILE)} is malformed: {type(e).__name__}: {e}."
+            ) from None
         self._check_sample(document["sample_outputs"])
 
     def _load_program(self, data: bytes) -> torch.export.ExportedProgram:
@@ -161,10 +183,14 @@ class SavedModel:
             dtype = np.dtype(object) if info["dtype"] == "string" else np.dtype(info["dtype"])
             if got is None or got.dtype != dtype or list(got.shape[1:]) != info["shape"]:
                 shown = "no such output" if got is None else f"{got.dtype} of shape {list(got.shape)}"
-                raise ValueError(f"The export {self.path}: output {name!r} on a sample batch is {shown}; the export describes it as {info['dtype']} [-1, {', '.join(map(str, info['shape']))}].")
+                raise ValueError(
+                    f"The export {self.path}: output {name!r} on a sample batch is {shown}; the export describes it as {info['dtype']} [-1, {', '.join(map(str, info['shape']))}]."
+                )
         for name, values in recorded.items():
             want = np.asarray(values, dtype=outputs[name].dtype)
-            if want.shape != outputs[name].shape or not np.allclose(outputs[name], want, rtol=_SAMPLE_RTOL, atol=_SAMPLE_ATOL, equal_nan=True):
+            if want.shape != outputs[name].shape or not np.allclose(
+                outputs[name], want, rtol=_SAMPLE_RTOL, atol=_SAMPLE_ATOL, equal_nan=True
+            ):
                 raise ValueError(
                     f"The export {self.path}: output {name!r} on the sample batch is {outputs[name].reshape(-1)[:4].tolist()}..., but the export "
                     f"recorded {want.reshape(-1)[:4].tolist()}...: its variables and program do not belong together."
@@ -173,8 +199,18 @@ class SavedModel:
     def _signature(self, name: str, entry: Mapping[str, Any]) -> Signature:
         tensors = self._receiver["tensors"]
         outputs_config = self._config["outputs"]
-        inputs = {k: TensorInfo(tf_dtype_name(tensors[r]["dtype"]), None if tensors[r]["shape"] is None else tuple(tensors[r]["shape"]), r) for k, r in entry["inputs"].items()}
-        outputs = {k: TensorInfo(tf_dtype_name(outputs_config[p]["dtype"]), (-1, *outputs_config[p]["shape"]), p) for k, p in entry["outputs"].items()}
+        inputs = {
+            k: TensorInfo(
+                tf_dtype_name(tensors[r]["dtype"]),
+                None if tensors[r]["shape"] is None else tuple(tensors[r]["shape"]),
+                r,
+            )
+            for k, r in entry["inputs"].items()
+        }
+        outputs = {
+            k: TensorInfo(tf_dtype_name(outputs_config[p]["dtype"]), (-1, *outputs_config[p]["shape"]), p)
+            for k, p in entry["outputs"].items()
+        }
         mapping, selected = dict(entry["inputs"]), dict(entry["outputs"])
 
         def run(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -197,10 +233,14 @@ class SavedModel:
         arrays = {name: _as_input(name, receiver_inputs[name], tensors[name]) for name in tensors}
         sizes = {len(a) for a in arrays.values() if a.ndim}
         if len(sizes) > 1:
-            raise ValueError(f"All inputs must have the same batch size; got {[(k, len(a)) for k, a in arrays.items()]}.")
+            raise ValueError(
+                f"All inputs must have the same batch size; got {[(k, len(a)) for k, a in arrays.items()]}."
+            )
         parsed = {source: parse_examples(arrays[source], specs) for source, specs in self._parse_specs.items()}
         return {
-            key: parsed[feature["receiver"]][feature["parse_example"]] if "parse_example" in feature else arrays[feature["receiver"]]
+            key: parsed[feature["receiver"]][feature["parse_example"]]
+            if "parse_example" in feature
+            else arrays[feature["receiver"]]
             for key, feature in self._receiver["features"].items()
         }
 

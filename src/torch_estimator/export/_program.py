@@ -10,17 +10,18 @@ safetensors with their TensorFlow-style names.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from torch_estimator._core.batches import to_model_input
 from torch_estimator._core.export_output import get_export_outputs
-from torch_estimator._core.trace import ExportTrace, NotExportableError, StringLookup, tracing
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.variables import VariableStore
 from torch_estimator._core.parse_spec import FixedLenFeature
+from torch_estimator._core.trace import ExportTrace, NotExportableError, StringLookup, tracing
+from torch_estimator._core.variables import VariableStore
 from torch_estimator.export._receivers import Placeholder, ServingInputReceiver, TensorServingInputReceiver
 
 if TYPE_CHECKING:
@@ -66,9 +67,14 @@ class HostOnlyFeature:
 def receiver_config(receiver: Any) -> dict[str, Any]:
     """The receiver as data: its tensors and how each feature is made from them."""
     if not isinstance(receiver, (ServingInputReceiver, TensorServingInputReceiver)):
-        raise ValueError(f"serving_input_receiver_fn must return a ServingInputReceiver or TensorServingInputReceiver; got {receiver!r}.")
+        raise ValueError(
+            f"serving_input_receiver_fn must return a ServingInputReceiver or TensorServingInputReceiver; got {receiver!r}."
+        )
     names = {id(p): name for name, p in receiver.receiver_tensors.items()}
-    tensors = {name: {"dtype": p.dtype, "shape": None if p.shape is None else [-1 if d is None else d for d in p.shape]} for name, p in receiver.receiver_tensors.items()}
+    tensors = {
+        name: {"dtype": p.dtype, "shape": None if p.shape is None else [-1 if d is None else d for d in p.shape]}
+        for name, p in receiver.receiver_tensors.items()
+    }
     single = isinstance(receiver, TensorServingInputReceiver)
     features = {"feature": receiver.features} if single else receiver.features
     feature_config: dict[str, Any] = {}
@@ -127,7 +133,9 @@ def _sample_array(dtype: str, shape: tuple[int, ...]) -> np.ndarray:
 # -- the program --------------------------------------------------------------------------------
 
 
-def flatten_outputs(spec: Any, trace: ExportTrace) -> tuple[dict[str, torch.Tensor], dict[str, tuple[bytes, ...]], dict[str, tuple[str, dict[str, str]]]]:
+def flatten_outputs(
+    spec: Any, trace: ExportTrace
+) -> tuple[dict[str, torch.Tensor], dict[str, tuple[bytes, ...]], dict[str, tuple[str, dict[str, str]]]]:
     """Program outputs by name, string tables by output name, and per signature its kind and
     ``{signature output: program output}`` (the same names in record and replay)."""
     export_outputs = get_export_outputs(spec.export_outputs, spec.predictions)
@@ -198,14 +206,18 @@ def replay_store(store: VariableStore, values: Mapping[str, torch.Tensor]) -> Va
 
 
 class _Program(torch.nn.Module):
-    def __init__(self, estimator: "Estimator", store: VariableStore, host_features: set[str], single_feature: bool) -> None:
+    def __init__(
+        self, estimator: Estimator, store: VariableStore, host_features: set[str], single_feature: bool
+    ) -> None:
         super().__init__()
         self._estimator = estimator
         self._store = store
         self._host_features = host_features
         self._single = single_feature
 
-    def forward(self, variables: dict[str, torch.Tensor], host: list[dict[str, torch.Tensor]], raw: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, variables: dict[str, torch.Tensor], host: list[dict[str, torch.Tensor]], raw: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
         trace = ExportTrace("replay", host)
         features: dict[str, Any] = dict(raw)
         features.update({key: HostOnlyFeature(key) for key in self._host_features})
@@ -220,13 +232,17 @@ class _Program(torch.nn.Module):
 class TracedModel:
     """Everything an export holds: the program, the variables, and the host half as data."""
 
-    def __init__(self, program: torch.export.ExportedProgram, variables: dict[str, torch.Tensor], config: dict[str, Any]) -> None:
+    def __init__(
+        self, program: torch.export.ExportedProgram, variables: dict[str, torch.Tensor], config: dict[str, Any]
+    ) -> None:
         self.program = program
         self.variables = variables
         self.config = config
 
 
-def _example_inputs(host: list[dict[str, torch.Tensor]], raw: dict[str, torch.Tensor]) -> tuple[list[dict[str, torch.Tensor]], dict[str, torch.Tensor], list[dict[str, Any]], dict[str, Any]]:
+def _example_inputs(
+    host: list[dict[str, torch.Tensor]], raw: dict[str, torch.Tensor]
+) -> tuple[list[dict[str, torch.Tensor]], dict[str, torch.Tensor], list[dict[str, Any]], dict[str, Any]]:
     """Example inputs of safe sizes (batch 3, 5 ids per bag) and their dynamic dimensions."""
     batch = torch.export.Dim("batch")
     examples: list[dict[str, torch.Tensor]] = []
@@ -241,7 +257,11 @@ def _example_inputs(host: list[dict[str, torch.Tensor]], raw: dict[str, torch.Te
                 if kind == "rows":
                     example[key] = torch.tensor([0, 0, 1, 1, 2], dtype=value.dtype)
                 else:
-                    example[key] = torch.ones(_SAMPLE_BAG, dtype=value.dtype) if kind == "weights" else torch.zeros(_SAMPLE_BAG, dtype=value.dtype)
+                    example[key] = (
+                        torch.ones(_SAMPLE_BAG, dtype=value.dtype)
+                        if kind == "weights"
+                        else torch.zeros(_SAMPLE_BAG, dtype=value.dtype)
+                    )
                 dim[key] = {0: bag}
             elif kind == "offsets":
                 example[key] = torch.tensor([0, 2, 4], dtype=value.dtype)
@@ -256,7 +276,7 @@ def _example_inputs(host: list[dict[str, torch.Tensor]], raw: dict[str, torch.Te
     return examples, raw_examples, dims, raw_dims
 
 
-def trace_model(estimator: "Estimator", store: VariableStore, receiver: Any) -> TracedModel:
+def trace_model(estimator: Estimator, store: VariableStore, receiver: Any) -> TracedModel:
     """Records the model_fn on a sample batch, exports its tensor half, and checks the exported
     program against the eager outputs of that batch."""
     config = receiver_config(receiver)
@@ -273,22 +293,37 @@ def trace_model(estimator: "Estimator", store: VariableStore, receiver: Any) -> 
     module = _Program(estimator, store, host_features, config["single_feature"])
     try:
         program = torch.export.export(
-            module, (variables, examples, raw_examples), dynamic_shapes=({k: None for k in variables}, dims, raw_dims), strict=False
+            module,
+            (variables, examples, raw_examples),
+            dynamic_shapes=({k: None for k in variables}, dims, raw_dims),
+            strict=False,
         )
     except NotExportableError:
         raise
     except Exception as error:  # torch.export's own errors: name the cause, keep the original
-        raise NotExportableError(f"The model_fn's PREDICT computation could not be exported with torch.export: {error}") from error
+        raise NotExportableError(
+            f"The model_fn's PREDICT computation could not be exported with torch.export: {error}"
+        ) from error
     check = program.module()(variables, record.layer_inputs, raw)
     for name, value in eager.items():
         if not torch.allclose(check[name].to(value.dtype), value, rtol=1e-5, atol=1e-6, equal_nan=True):
-            raise NotExportableError(f"The exported program's output {name!r} differs from the model_fn's on the same batch.")
+            raise NotExportableError(
+                f"The exported program's output {name!r} differs from the model_fn's on the same batch."
+            )
     config_out = {
         "receiver": config,
         "layers": record.layer_configs,
-        "host_inputs": [{k: {"dtype": str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in layer.items()} for layer in record.layer_inputs],
-        "raw_inputs": {k: {"dtype": str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in raw.items()},
-        "outputs": {k: {"dtype": "string" if k in tables else str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in eager.items()},
+        "host_inputs": [
+            {k: {"dtype": str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in layer.items()}
+            for layer in record.layer_inputs
+        ],
+        "raw_inputs": {
+            k: {"dtype": str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])} for k, v in raw.items()
+        },
+        "outputs": {
+            k: {"dtype": "string" if k in tables else str(v.dtype).replace("torch.", ""), "shape": list(v.shape[1:])}
+            for k, v in eager.items()
+        },
         "string_tables": {k: [t.decode("utf-8", "surrogateescape") for t in table] for k, table in tables.items()},
         "sample_outputs": {k: v.cpu().tolist() for k, v in eager.items() if v.is_floating_point()},
         "signatures": {name: {"output": kind, "outputs": outputs} for name, (kind, outputs) in signatures.items()},

@@ -9,7 +9,8 @@ is all a receiver may do, which is what lets export write it as data.
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,18 +67,28 @@ class ParsedFeature:
         return f"ParsedFeature({self.key!r}, {self.spec})"
 
 
-def parse_example(serialized: Placeholder, features: Mapping[str, FixedLenFeature | VarLenFeature]) -> dict[str, ParsedFeature]:
+def parse_example(
+    serialized: Placeholder, features: Mapping[str, FixedLenFeature | VarLenFeature]
+) -> dict[str, ParsedFeature]:
     """Features parsed from the serialized ``tf.Example`` protos of ``serialized`` (a string placeholder)."""
     if not isinstance(serialized, Placeholder) or serialized.dtype != "string":
-        raise ValueError(f"parse_example needs a string Placeholder of serialized tf.Example protos; got {serialized!r}.")
+        raise ValueError(
+            f"parse_example needs a string Placeholder of serialized tf.Example protos; got {serialized!r}."
+        )
     if not isinstance(features, Mapping) or not features:
-        raise ValueError(f"features must be a non-empty dict of feature key -> FixedLenFeature / VarLenFeature; got {features!r}.")
+        raise ValueError(
+            f"features must be a non-empty dict of feature key -> FixedLenFeature / VarLenFeature; got {features!r}."
+        )
     out = {}
     for key, spec in features.items():
         if not isinstance(spec, (FixedLenFeature, VarLenFeature)):
-            raise ValueError(f"Unsupported parsing spec for feature {key!r}: {spec!r}; expected FixedLenFeature or VarLenFeature.")
+            raise ValueError(
+                f"Unsupported parsing spec for feature {key!r}: {spec!r}; expected FixedLenFeature or VarLenFeature."
+            )
         if spec.dtype not in ("float32", "int64", "string"):
-            raise ValueError(f"Feature {key!r}: tf.Example features are float32, int64 or string; got dtype {spec.dtype!r}.")
+            raise ValueError(
+                f"Feature {key!r}: tf.Example features are float32, int64 or string; got dtype {spec.dtype!r}."
+            )
         out[key] = ParsedFeature(serialized, key, spec)
     return out
 
@@ -90,12 +101,16 @@ def _check_values(what: str, values: Mapping[str, Any], allowed: tuple[type, ...
             raise ValueError(f"{what[:-1] if what.endswith('s') else what} {key} must be a {kind}; got {value!r}.")
 
 
-class ServingInputReceiver(collections.namedtuple("ServingInputReceiver", ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
+class ServingInputReceiver(
+    collections.namedtuple("ServingInputReceiver", ["features", "receiver_tensors", "receiver_tensors_alternatives"])
+):
     """What a serving_input_receiver_fn returns: ``features`` for the model_fn (placeholders or
     ``parse_example`` outputs; a single one becomes ``{'feature': ...}``) and the
     ``receiver_tensors`` a request provides (a single one becomes ``{'input': ...}``)."""
 
-    def __new__(cls, features: Any, receiver_tensors: Any, receiver_tensors_alternatives: Any = None) -> "ServingInputReceiver":
+    def __new__(
+        cls, features: Any, receiver_tensors: Any, receiver_tensors_alternatives: Any = None
+    ) -> ServingInputReceiver:
         if features is None:
             raise ValueError("features must be defined.")
         if not isinstance(features, dict):
@@ -114,16 +129,24 @@ class ServingInputReceiver(collections.namedtuple("ServingInputReceiver", ["feat
         return super().__new__(cls, features, receiver_tensors, None)
 
 
-class TensorServingInputReceiver(collections.namedtuple("TensorServingInputReceiver", ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
+class TensorServingInputReceiver(
+    collections.namedtuple(
+        "TensorServingInputReceiver", ["features", "receiver_tensors", "receiver_tensors_alternatives"]
+    )
+):
     """Like ``ServingInputReceiver``, but the model_fn gets ``features`` itself (one placeholder or
     parsed feature), not a dict."""
 
-    def __new__(cls, features: Any, receiver_tensors: Any, receiver_tensors_alternatives: Any = None) -> "TensorServingInputReceiver":
+    def __new__(
+        cls, features: Any, receiver_tensors: Any, receiver_tensors_alternatives: Any = None
+    ) -> TensorServingInputReceiver:
         if features is None:
             raise ValueError("features must be defined.")
         if not isinstance(features, (Placeholder, ParsedFeature)):
             raise ValueError(f"features must be a Placeholder or a parse_example output; got {features!r}.")
-        inner = ServingInputReceiver({SINGLE_FEATURE_DEFAULT_NAME: features}, receiver_tensors, receiver_tensors_alternatives)
+        inner = ServingInputReceiver(
+            {SINGLE_FEATURE_DEFAULT_NAME: features}, receiver_tensors, receiver_tensors_alternatives
+        )
         return super().__new__(cls, features, inner.receiver_tensors, None)
 
 
@@ -132,10 +155,14 @@ def _check_sources(features: Mapping[str, Any], receiver_tensors: Mapping[str, P
     for key, value in features.items():
         source = value.source if isinstance(value, ParsedFeature) else value
         if id(source) not in known:
-            raise ValueError(f"feature {key} is computed from {source!r}, which is not one of the receiver_tensors ({sorted(receiver_tensors)}).")
+            raise ValueError(
+                f"feature {key} is computed from {source!r}, which is not one of the receiver_tensors ({sorted(receiver_tensors)})."
+            )
 
 
-def build_parsing_serving_input_receiver_fn(feature_spec: Mapping[str, FixedLenFeature | VarLenFeature], default_batch_size: int | None = None) -> Callable[[], ServingInputReceiver]:
+def build_parsing_serving_input_receiver_fn(
+    feature_spec: Mapping[str, FixedLenFeature | VarLenFeature], default_batch_size: int | None = None
+) -> Callable[[], ServingInputReceiver]:
     """A receiver fn taking serialized ``tf.Example`` protos (receiver key ``examples``) and
     parsing them with ``feature_spec`` (e.g. ``te.feature_column.make_parse_example_spec(columns)``)."""
     spec = dict(feature_spec)
@@ -147,11 +174,15 @@ def build_parsing_serving_input_receiver_fn(feature_spec: Mapping[str, FixedLenF
     return serving_input_receiver_fn
 
 
-def build_raw_serving_input_receiver_fn(features: Mapping[str, Any], default_batch_size: int | None = None) -> Callable[[], ServingInputReceiver]:
+def build_raw_serving_input_receiver_fn(
+    features: Mapping[str, Any], default_batch_size: int | None = None
+) -> Callable[[], ServingInputReceiver]:
     """A receiver fn whose receiver tensors are the features themselves: one placeholder per key
     with the dtype and shape (batch dimension replaced) of the given example values."""
     if not isinstance(features, Mapping):
-        raise ValueError(f"features must be a dict of feature name -> example tensor/array/Placeholder; got {type(features).__name__}.")
+        raise ValueError(
+            f"features must be a dict of feature name -> example tensor/array/Placeholder; got {type(features).__name__}."
+        )
     specs = {key: _placeholder_like(key, value, default_batch_size) for key, value in features.items()}
 
     def serving_input_receiver_fn() -> ServingInputReceiver:

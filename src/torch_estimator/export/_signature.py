@@ -5,7 +5,8 @@ callable that runs it."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,9 @@ def tf_dtype_name(dtype: str) -> str:
     try:
         return _TF_DTYPES[dtype]
     except KeyError:
-        raise ValueError(f"dtype {dtype!r} has no TensorFlow serving equivalent; expected one of {sorted(_TF_DTYPES)}.") from None
+        raise ValueError(
+            f"dtype {dtype!r} has no TensorFlow serving equivalent; expected one of {sorted(_TF_DTYPES)}."
+        ) from None
 
 
 def numpy_dtype(tf_dtype: str) -> np.dtype:
@@ -65,7 +68,11 @@ class TensorInfo:
 
     def to_json(self) -> dict[str, Any]:
         """TF Serving's JSON form of a ``TensorInfo`` (as in the metadata response)."""
-        shape: dict[str, Any] = {"dim": [], "unknown_rank": True} if self.shape is None else {"dim": [{"size": str(d), "name": ""} for d in self.shape], "unknown_rank": False}
+        shape: dict[str, Any] = (
+            {"dim": [], "unknown_rank": True}
+            if self.shape is None
+            else {"dim": [{"size": str(d), "name": ""} for d in self.shape], "unknown_rank": False}
+        )
         return {"dtype": self.dtype, "tensor_shape": shape, "name": self.name}
 
 

@@ -22,7 +22,14 @@ from types import TracebackType
 
 from torch_estimator.export._files import fsync_dir
 
-__all__ = ["TempExportDir", "remove_abandoned_temp_dirs", "TEMP_PREFIX", "LOCK_FILE", "LOCK_GRACE_SECONDS", "UNLOCKED_MAX_AGE_SECONDS"]
+__all__ = [
+    "TempExportDir",
+    "remove_abandoned_temp_dirs",
+    "TEMP_PREFIX",
+    "LOCK_FILE",
+    "LOCK_GRACE_SECONDS",
+    "UNLOCKED_MAX_AGE_SECONDS",
+]
 
 logger = logging.getLogger("torch_estimator")
 
@@ -47,14 +54,19 @@ class TempExportDir:
         self._fd: int | None = None
         self._committed = False
 
-    def __enter__(self) -> "TempExportDir":
+    def __enter__(self) -> TempExportDir:
         os.makedirs(self.path)
         try:
             self._fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:  # a file system without locks: the age rule protects the directory
-                logger.warning("Cannot lock %s (%s); a temporary export directory here is only removed after %d s unchanged.", self.path, e, UNLOCKED_MAX_AGE_SECONDS)
+                logger.warning(
+                    "Cannot lock %s (%s); a temporary export directory here is only removed after %d s unchanged.",
+                    self.path,
+                    e,
+                    UNLOCKED_MAX_AGE_SECONDS,
+                )
             os.pwrite(self._fd, f"pid {os.getpid()} on host {socket.gethostname()}\n".encode(), 0)
         except BaseException:
             self._close()
@@ -76,7 +88,9 @@ class TempExportDir:
             os.close(self._fd)  # releases the lock
             self._fd = None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self._committed:
             shutil.rmtree(self.path, ignore_errors=True)
         self._close()
@@ -132,4 +146,6 @@ def remove_abandoned_temp_dirs(export_dir_base: str) -> None:
             continue
         if reason is not None:
             shutil.rmtree(entry.path, ignore_errors=True)
-            logger.warning("Removed the temporary export directory %s left by an interrupted export: %s.", entry.path, reason)
+            logger.warning(
+                "Removed the temporary export directory %s left by an interrupted export: %s.", entry.path, reason
+            )

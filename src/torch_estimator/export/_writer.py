@@ -20,7 +20,8 @@ import json
 import logging
 import os
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -44,7 +45,11 @@ __all__ = ["write_saved_model", "timestamped_export_dir"]
 logger = logging.getLogger("torch_estimator")
 
 MAX_DIRECTORY_CREATION_ATTEMPTS = 10
-_METHODS = {"ClassificationOutput": CLASSIFY_METHOD_NAME, "RegressionOutput": REGRESS_METHOD_NAME, "PredictOutput": PREDICT_METHOD_NAME}
+_METHODS = {
+    "ClassificationOutput": CLASSIFY_METHOD_NAME,
+    "RegressionOutput": REGRESS_METHOD_NAME,
+    "PredictOutput": PREDICT_METHOD_NAME,
+}
 
 
 def timestamped_export_dir(export_dir_base: str) -> str:
@@ -56,8 +61,15 @@ def timestamped_export_dir(export_dir_base: str) -> str:
         if not os.path.exists(result) and not os.path.exists(os.path.join(export_dir_base, TEMP_PREFIX + name)):
             return result
         time.sleep(1)
-        logger.warning("Directory %s already exists; retrying (attempt %d/%d)", result, attempt + 1, MAX_DIRECTORY_CREATION_ATTEMPTS)
-    raise RuntimeError(f"Failed to obtain a unique export directory name after {MAX_DIRECTORY_CREATION_ATTEMPTS} attempts.")
+        logger.warning(
+            "Directory %s already exists; retrying (attempt %d/%d)",
+            result,
+            attempt + 1,
+            MAX_DIRECTORY_CREATION_ATTEMPTS,
+        )
+    raise RuntimeError(
+        f"Failed to obtain a unique export directory name after {MAX_DIRECTORY_CREATION_ATTEMPTS} attempts."
+    )
 
 
 def _signature_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -78,10 +90,16 @@ def _signature_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         entries[name] = {"method_name": method, "inputs": inputs, "outputs": sig["outputs"]}
     if excluded:
-        logger.warning("Signatures EXCLUDED from export because they cannot be be served via TensorFlow Serving APIs: %s", excluded)
+        logger.warning(
+            "Signatures EXCLUDED from export because they cannot be be served via TensorFlow Serving APIs: %s", excluded
+        )
     if "serving_default" not in entries:
         logger.warning("Export includes no default signature!")
-    for kind, method in (("Classify", CLASSIFY_METHOD_NAME), ("Regress", REGRESS_METHOD_NAME), ("Predict", PREDICT_METHOD_NAME)):
+    for kind, method in (
+        ("Classify", CLASSIFY_METHOD_NAME),
+        ("Regress", REGRESS_METHOD_NAME),
+        ("Predict", PREDICT_METHOD_NAME),
+    ):
         names = sorted(n for n, e in entries.items() if e["method_name"] == method)
         logger.info("Signatures INCLUDED in export for %s: %s", kind, names or None)
     logger.info("Signatures INCLUDED in export for Train: None")
@@ -117,7 +135,9 @@ def _copy_assets(config: dict[str, Any], directory: str) -> dict[str, dict[str, 
     return entries
 
 
-def write_saved_model(traced: TracedModel, export_dir_base: str, assets_extra: Mapping[str, str] | None = None, as_text: bool = False) -> bytes:
+def write_saved_model(
+    traced: TracedModel, export_dir_base: str, assets_extra: Mapping[str, str] | None = None, as_text: bool = False
+) -> bytes:
     """Writes ``traced`` to a new timestamped directory (built under ``temp-<timestamp>``, then
     renamed) and returns its path as bytes."""
     export_dir_base = os.fspath(export_dir_base)
@@ -127,7 +147,9 @@ def write_saved_model(traced: TracedModel, export_dir_base: str, assets_extra: M
     config = json.loads(json.dumps(traced.config))
     config["signature_defs"] = _signature_entries(config)
     if not config["signature_defs"]:
-        raise ValueError("No signature can be served from this export: check export_outputs and the serving_input_receiver_fn.")
+        raise ValueError(
+            "No signature can be served from this export: check export_outputs and the serving_input_receiver_fn."
+        )
     with TempExportDir(os.path.join(export_dir_base, TEMP_PREFIX + os.path.basename(export_dir))) as temp:
         os.makedirs(os.path.join(temp.path, "variables"))
         files = _copy_assets(config, temp.path)
@@ -136,14 +158,19 @@ def write_saved_model(traced: TracedModel, export_dir_base: str, assets_extra: M
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(source, "rb") as f:
                 write_file(target, f.read())
-        write_file(os.path.join(temp.path, VARIABLES_FILE), _tensor_file.serialize(traced.variables, {"format": FORMAT}))
+        write_file(
+            os.path.join(temp.path, VARIABLES_FILE), _tensor_file.serialize(traced.variables, {"format": FORMAT})
+        )
         program = io.BytesIO()
         torch.export.save(traced.program, program)
         write_file(os.path.join(temp.path, PROGRAM_FILE), program.getvalue())
         files[PROGRAM_FILE] = file_entry(program.getvalue())
         document = {"format": FORMAT, "tags": ["serve"], "torch_version": torch.__version__, **config, "files": files}
         document["crc32c"] = document_checksum(document)
-        write_file(os.path.join(temp.path, SAVED_MODEL_FILE), json.dumps(document, indent=1 if as_text else None).encode("utf-8"))
+        write_file(
+            os.path.join(temp.path, SAVED_MODEL_FILE),
+            json.dumps(document, indent=1 if as_text else None).encode("utf-8"),
+        )
         logger.info("SavedModel written to: %s", os.path.join(temp.path, SAVED_MODEL_FILE))
         temp.commit(export_dir)
     return export_dir.encode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
+from torch_estimator._core.values import CategoricalIds, RaggedValue
 from torch_estimator.feature_column._columns import (
     CategoricalColumn,
     DenseColumn,
@@ -27,8 +29,6 @@ from torch_estimator.feature_column._layers import (
     linear_model,
     transform_features,
 )
-from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
-from torch_estimator._core.values import CategoricalIds, RaggedValue
 
 shared_embedding_columns = shared_embeddings
 

@@ -13,7 +13,8 @@ import functools
 import math
 import os
 import re
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,14 +23,6 @@ import torch.nn.functional as F
 from torch_estimator._core import initializers
 from torch_estimator._core.batches import numeric_tensor
 from torch_estimator._core.checks import text_key
-from torch_estimator._core.variables import current_store, get_variable
-from torch_estimator.feature_column._hashing import (
-    CROSS_HASH_KEY,
-    factorize,
-    fingerprint64,
-    fingerprint_cat64,
-    hash_bucket,
-)
 from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature, dtype_name, is_float, is_integer
 from torch_estimator._core.values import (
     CategoricalIds,
@@ -40,6 +33,14 @@ from torch_estimator._core.values import (
     encoding_of,
     not_missing,
     uniform_splits,
+)
+from torch_estimator._core.variables import current_store, get_variable
+from torch_estimator.feature_column._hashing import (
+    CROSS_HASH_KEY,
+    factorize,
+    fingerprint64,
+    fingerprint_cat64,
+    hash_bucket,
 )
 
 __all__ = [
@@ -85,7 +86,7 @@ class Transformer:
             raise ValueError(f"Feature {key} is not in features dictionary.")
         return self.features[key]
 
-    def get(self, column: "FeatureColumn") -> Any:
+    def get(self, column: FeatureColumn) -> Any:
         cached = self._cache.get(column)
         if cached is None:
             cached = self._cache[column] = column._transform(self)
@@ -203,7 +204,9 @@ class NumericColumn(DenseColumn):
                 raise ValueError(f"Feature {self.key} of numeric_column must be numeric; got dtype {array.dtype}.")
             value = numeric_tensor(array)
         if value.dim() == 0:
-            raise ValueError(f"Feature (key: {self.key}) cannot have rank 0. Given: {value.item()!r}; numeric_column expects {self._expected}.")
+            raise ValueError(
+                f"Feature (key: {self.key}) cannot have rank 0. Given: {value.item()!r}; numeric_column expects {self._expected}."
+            )
         n = self._num_elements
         if value.numel() != value.shape[0] * n:
             raise ValueError(
@@ -241,7 +244,11 @@ class NumericColumn(DenseColumn):
 
 
 def numeric_column(
-    key: str, shape: int | Sequence[int] = (1,), default_value: Any = None, dtype: Any = torch.float32, normalizer_fn: Callable[[Any], Any] | None = None
+    key: str,
+    shape: int | Sequence[int] = (1,),
+    default_value: Any = None,
+    dtype: Any = torch.float32,
+    normalizer_fn: Callable[[Any], Any] | None = None,
 ) -> NumericColumn:
     """A dense numeric feature ``key`` of ``shape`` per example (``normalizer_fn`` applied first)."""
     _check_key(key)
@@ -259,10 +266,18 @@ def numeric_column(
     if default_value is not None:
         array = np.asarray(default_value)
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"default_value must be compatible with dtype. default_value: {default_value}, dtype: {tf_dtype(name)}, key: {key}")
+            raise TypeError(
+                f"default_value must be compatible with dtype. default_value: {default_value}, dtype: {tf_dtype(name)}, key: {key}"
+            )
         if array.size not in (1, math.prod(shape)):
-            raise ValueError(f"The shape of default_value must be equal to given shape. default_value: {default_value}, shape: {shape}, key: {key}")
-        default_value = tuple(np.broadcast_to(array, shape).reshape(-1).tolist()) if array.size != 1 or shape != (1,) else (array.reshape(-1)[0].item(),)
+            raise ValueError(
+                f"The shape of default_value must be equal to given shape. default_value: {default_value}, shape: {shape}, key: {key}"
+            )
+        default_value = (
+            tuple(np.broadcast_to(array, shape).reshape(-1).tolist())
+            if array.size != 1 or shape != (1,)
+            else (array.reshape(-1)[0].item(),)
+        )
     return NumericColumn(key, shape, default_value, name, normalizer_fn)
 
 
@@ -300,7 +315,6 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         batch, dim = buckets.shape
         ids = buckets + np.arange(dim, dtype=np.int64) * (len(self.boundaries) + 1)
         return CategoricalIds(RaggedValue.trusted(ids.reshape(-1), np.arange(0, batch * dim + 1, dim, dtype=np.int64)))
-
 
 
 def bucketized_column(source_column: NumericColumn, boundaries: Sequence[float]) -> BucketizedColumn:
@@ -391,7 +405,9 @@ class VocabularyColumn(_KeyedCategorical):
         values = raw.values
         _check_value_dtype(values, self.dtype, self.key)
         if self.dtype != "string":
-            values = values.astype(np.int64, copy=False)  # TensorFlow casts to the int64 keys (wrapping unsigned values)
+            values = values.astype(
+                np.int64, copy=False
+            )  # TensorFlow casts to the int64 keys (wrapping unsigned values)
         return CategoricalIds(RaggedValue.trusted(self._lookup(values), raw.row_splits))
 
     @functools.cached_property
@@ -455,11 +471,15 @@ def categorical_column_with_vocabulary_list(
     else:
         dtype = _string_or_int_dtype(dtype, key)
         if (dtype == "string") != (vocab_dtype == "string"):
-            raise ValueError(f"dtype {tf_dtype(dtype)} and vocabulary dtype {tf_dtype(vocab_dtype)} do not match, column_name: {key}")
+            raise ValueError(
+                f"dtype {tf_dtype(dtype)} and vocabulary dtype {tf_dtype(vocab_dtype)} do not match, column_name: {key}"
+            )
     _check_vocab_args(key, default_value, num_oov_buckets)
     if vocab_dtype == "string":
         vocabulary = tuple(v.decode() if isinstance(v, bytes) else v for v in vocabulary)
-    return VocabularyColumn(key, vocabulary, dtype, -1 if default_value is None else int(default_value), int(num_oov_buckets))
+    return VocabularyColumn(
+        key, vocabulary, dtype, -1 if default_value is None else int(default_value), int(num_oov_buckets)
+    )
 
 
 def categorical_column_with_vocabulary_file(
@@ -476,7 +496,9 @@ def categorical_column_with_vocabulary_file(
     if not vocabulary_file:
         raise ValueError(f"Missing vocabulary_file in {key}.")
     if file_format not in (None, "text"):
-        raise ValueError(f"file_format {file_format!r} is not supported; only plain text vocabulary files are, column_name: {key}")
+        raise ValueError(
+            f"file_format {file_format!r} is not supported; only plain text vocabulary files are, column_name: {key}"
+        )
     if not os.path.isfile(vocabulary_file):
         raise ValueError(f"vocabulary_file in {key} does not exist.")
     with open(vocabulary_file, encoding="utf-8") as f:
@@ -494,7 +516,12 @@ def categorical_column_with_vocabulary_file(
     entries = lines[:vocabulary_size]
     vocabulary = tuple(int(v) for v in entries) if dtype != "string" else tuple(entries)
     return VocabularyColumn(
-        key, vocabulary, dtype, -1 if default_value is None else int(default_value), int(num_oov_buckets), os.path.abspath(vocabulary_file)
+        key,
+        vocabulary,
+        dtype,
+        -1 if default_value is None else int(default_value),
+        int(num_oov_buckets),
+        os.path.abspath(vocabulary_file),
     )
 
 
@@ -598,7 +625,9 @@ class CrossedColumn(CategoricalColumn):
             if isinstance(key, str):
                 raw, was_sparse = as_raw_sparse(transformer.raw(key), key, drop_missing=False)
                 if raw.values.size and raw.values.dtype.kind not in "iuUSO":
-                    raise ValueError(f"crossed_column {self.name}: feature {key!r} must hold strings or integers; got dtype {raw.values.dtype}.")
+                    raise ValueError(
+                        f"crossed_column {self.name}: feature {key!r} must hold strings or integers; got dtype {raw.values.dtype}."
+                    )
                 (sparse_parts if was_sparse else dense_parts).append((raw, None))
             else:
                 ids = key.ids(transformer)
@@ -613,14 +642,16 @@ class CrossedColumn(CategoricalColumn):
         batch = parts[0][0].batch_size
         for part, _ in parts:
             if part.batch_size != batch:
-                raise ValueError(f"Crossed column {self.name}: inputs have different batch sizes {[p.batch_size for p, _ in parts]}.")
+                raise ValueError(
+                    f"Crossed column {self.name}: inputs have different batch sizes {[p.batch_size for p, _ in parts]}."
+                )
         fast = self._cross_by_table(parts, batch)
         if fast is not None:
             return fast
         return CategoricalIds(self._cross_rows([p for p, _ in parts], batch))
 
     @functools.cached_property
-    def _tables(self) -> "_TupleCache":
+    def _tables(self) -> _TupleCache:
         return _TupleCache()
 
     def _seed(self) -> np.uint64:
@@ -659,7 +690,9 @@ class CrossedColumn(CategoricalColumn):
             if encoding is not None:
                 codes.append(encoding[0])
                 domains.append(encoding[1])
-            elif num_ids is not None and (len(part.values) == 0 or 0 <= int(part.values.min()) <= int(part.values.max()) < num_ids):
+            elif num_ids is not None and (
+                len(part.values) == 0 or 0 <= int(part.values.min()) <= int(part.values.max()) < num_ids
+            ):
                 codes.append(part.values)
                 domains.append(_id_domain(num_ids))
             else:
@@ -696,7 +729,9 @@ class _TupleCache:
         self._entries: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
         self._capacity = capacity
 
-    def get(self, arrays: tuple[np.ndarray, ...], compute: Callable[[tuple[np.ndarray, ...]], np.ndarray]) -> np.ndarray:
+    def get(
+        self, arrays: tuple[np.ndarray, ...], compute: Callable[[tuple[np.ndarray, ...]], np.ndarray]
+    ) -> np.ndarray:
         key = tuple(id(a) for a in arrays)
         entry = self._entries.get(key)
         if entry is not None and all(a is b for a, b in zip(entry[0], arrays)):
@@ -776,14 +811,20 @@ class WeightedCategoricalColumn(CategoricalColumn):
         else:
             weights, _ = as_raw_sparse(raw_weights, self.weight_feature_key, drop_missing=False)
         ids = inner.ids(transformer).ids
-        raw_ids, _ = as_raw_sparse(transformer.raw(inner.key), inner.key, drop_missing=False) if hasattr(inner, "key") else (ids, True)
+        raw_ids, _ = (
+            as_raw_sparse(transformer.raw(inner.key), inner.key, drop_missing=False)
+            if hasattr(inner, "key")
+            else (ids, True)
+        )
         if raw_ids.values.shape != weights.values.shape or not np.array_equal(raw_ids.row_splits, weights.row_splits):
             raise ValueError(
                 f"weighted_categorical_column {self.name}: weights {self.weight_feature_key!r} must align with the ids of "
                 f"{inner.name!r} (same rows and lengths)."
             )
         if is_float(self.dtype) and weights.values.dtype.kind not in "f":
-            raise ValueError(f"Bad dtype, expected {tf_dtype(self.dtype)}, but got {tf_dtype(_array_dtype(weights.values))}.")
+            raise ValueError(
+                f"Bad dtype, expected {tf_dtype(self.dtype)}, but got {tf_dtype(_array_dtype(weights.values))}."
+            )
         w = weights.values.astype(np.float32)
         if ids.values.shape != raw_ids.values.shape:  # the inner column dropped missing ids: drop their weights too
             keep = not_missing(raw_ids.values)
@@ -795,7 +836,9 @@ class WeightedCategoricalColumn(CategoricalColumn):
         return CategoricalIds(ids, w)
 
 
-def weighted_categorical_column(categorical_column: CategoricalColumn, weight_feature_key: str, dtype: Any = torch.float32) -> WeightedCategoricalColumn:
+def weighted_categorical_column(
+    categorical_column: CategoricalColumn, weight_feature_key: str, dtype: Any = torch.float32
+) -> WeightedCategoricalColumn:
     """Pairs ``categorical_column``'s ids with weights from feature ``weight_feature_key``."""
     if not isinstance(categorical_column, CategoricalColumn):
         raise ValueError(f"categorical_column must be a categorical column; got {categorical_column}.")
@@ -818,7 +861,9 @@ def _prune(ids: CategoricalIds, drop_nonpositive_weights: bool) -> tuple[RaggedV
     return ids.ids.mask(keep), None if ids.weights is None else ids.weights[keep]
 
 
-def bag_inputs(ids: CategoricalIds, combiner: str, column: CategoricalColumn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def bag_inputs(
+    ids: CategoricalIds, combiner: str, column: CategoricalColumn
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(ids, row of each id, per-id weight or None)`` of ``column``'s ids after pruning, with the
     weights normalised per row for ``mean`` / ``sqrtn`` so that a weighted sum gives the combined
     embedding. Ids beyond the table raise a ValueError naming the column."""
@@ -851,11 +896,16 @@ def bag_offsets(rows: np.ndarray, num_bags: int) -> np.ndarray:
     return offsets
 
 
-def bag_host(ids: CategoricalIds, combiner: str, column: CategoricalColumn, complete: bool = False, with_rows: bool = False) -> dict[str, torch.Tensor]:
+def bag_host(
+    ids: CategoricalIds, combiner: str, column: CategoricalColumn, complete: bool = False, with_rows: bool = False
+) -> dict[str, torch.Tensor]:
     """The host half of a bag lookup of ``column``'s ids: ``ids``, ``offsets``, per-id ``weights``
     (when any, or always when ``complete``) and, with ``with_rows``, the ``rows`` of each id."""
     values, rows, weights = bag_inputs(ids, combiner, column)
-    out = {"ids": torch.from_numpy(values.astype(np.int64, copy=False)), "offsets": torch.from_numpy(bag_offsets(rows, ids.batch_size))}
+    out = {
+        "ids": torch.from_numpy(values.astype(np.int64, copy=False)),
+        "offsets": torch.from_numpy(bag_offsets(rows, ids.batch_size)),
+    }
     if weights is not None or complete:
         out["weights"] = torch.from_numpy(weights if weights is not None else np.ones(len(values), np.float32))
     if with_rows:
@@ -863,13 +913,22 @@ def bag_host(ids: CategoricalIds, combiner: str, column: CategoricalColumn, comp
     return out
 
 
-def bag_from_host(table: torch.Tensor, host: dict[str, torch.Tensor], device: torch.device, max_norm: float | None = None) -> torch.Tensor:
+def bag_from_host(
+    table: torch.Tensor, host: dict[str, torch.Tensor], device: torch.device, max_norm: float | None = None
+) -> torch.Tensor:
     """``out[b] = Σ weight·table[id]`` over the ids of bag b (rows scaled to ``max_norm`` first)."""
     ids = host["ids"].to(device)
     weights = host.get("weights")
     weights = None if weights is None else weights.to(device)
     if max_norm is None:
-        return F.embedding_bag(ids, table, host["offsets"].to(device), mode="sum", per_sample_weights=weights, sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS)
+        return F.embedding_bag(
+            ids,
+            table,
+            host["offsets"].to(device),
+            mode="sum",
+            per_sample_weights=weights,
+            sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS,
+        )
     looked_up = F.embedding(ids, table)
     norms = looked_up.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     looked_up = looked_up * torch.clamp(max_norm / norms, max=1.0)
@@ -879,7 +938,7 @@ def bag_from_host(table: torch.Tensor, host: dict[str, torch.Tensor], device: to
     return out.index_add(0, host["rows"].to(device), looked_up)
 
 
-def static_block(columns: Sequence["DenseColumn"], transformer: Transformer) -> torch.Tensor:
+def static_block(columns: Sequence[DenseColumn], transformer: Transformer) -> torch.Tensor:
     """Dense outputs of host-only columns (numeric, bucketized, indicator) side by side, built on
     the host with one ``bincount`` for all the one-hot and multi-hot parts."""
     batch = transformer.batch_size
@@ -911,7 +970,9 @@ def static_block(columns: Sequence["DenseColumn"], transformer: Transformer) -> 
         index = np.concatenate(flat_index)
         weights = None
         if any(w is not None for w in flat_weight):
-            weights = np.concatenate([w if w is not None else np.ones(len(i), np.float32) for w, i in zip(flat_weight, flat_index)])
+            weights = np.concatenate(
+                [w if w is not None else np.ones(len(i), np.float32) for w, i in zip(flat_weight, flat_index)]
+            )
         out += np.bincount(index, weights=weights, minlength=batch * width).reshape(batch, width).astype(np.float32)
     return torch.from_numpy(out)
 
@@ -983,14 +1044,22 @@ class EmbeddingColumn(_DenseViewOfCategorical):
 
     def embedding_weights(self) -> torch.Tensor:
         """The ``embedding_weights`` variable (created in the current scope on first use)."""
-        return get_variable("embedding_weights", [self.categorical_column.num_buckets, self.dimension], torch.float32, self._initializer(), self.trainable)
+        return get_variable(
+            "embedding_weights",
+            [self.categorical_column.num_buckets, self.dimension],
+            torch.float32,
+            self._initializer(),
+            self.trainable,
+        )
 
     @property
     def host_only(self) -> bool:
         return False
 
     def host_inputs(self, transformer: Transformer, complete: bool = False) -> dict[str, torch.Tensor]:
-        return bag_host(transformer.get(self), self.combiner, self.categorical_column, complete, self.max_norm is not None)
+        return bag_host(
+            transformer.get(self), self.combiner, self.categorical_column, complete, self.max_norm is not None
+        )
 
     def from_host(self, host: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
         return bag_from_host(self.embedding_weights(), host, device, self.max_norm)
@@ -1005,13 +1074,17 @@ def _checkpoint_initializer(path: str, name: str) -> Callable[..., torch.Tensor]
             raise ValueError(f"ckpt_to_load_from {path!r} is not a checkpoint or a directory holding one.")
         value = _checkpoint.load_variable(prefix, name)
         if tuple(value.shape) != tuple(shape):
-            raise ValueError(f"Tensor {name} in {prefix} has shape {list(value.shape)}; the embedding needs {list(shape)}.")
+            raise ValueError(
+                f"Tensor {name} in {prefix} has shape {list(value.shape)}; the embedding needs {list(shape)}."
+            )
         return value.to(dtype)
 
     return init
 
 
-def _check_embedding_args(name: str, dimension: int, combiner: str, initializer: Any, ckpt_to_load_from: Any, tensor_name_in_ckpt: Any) -> None:
+def _check_embedding_args(
+    name: str, dimension: int, combiner: str, initializer: Any, ckpt_to_load_from: Any, tensor_name_in_ckpt: Any
+) -> None:
     if dimension is None or dimension < 1:
         raise ValueError(f"Invalid dimension {dimension}.")
     if (ckpt_to_load_from is None) != (tensor_name_in_ckpt is None):
@@ -1019,7 +1092,9 @@ def _check_embedding_args(name: str, dimension: int, combiner: str, initializer:
     if initializer is not None and not callable(initializer):
         raise ValueError(f"initializer must be callable if specified. Embedding of column_name: {name}")
     if combiner not in _COMBINERS:
-        raise ValueError(f'combiner must be one of "mean", "sqrtn", "sum"; got {combiner!r}. Embedding of column_name: {name}')
+        raise ValueError(
+            f'combiner must be one of "mean", "sqrtn", "sum"; got {combiner!r}. Embedding of column_name: {name}'
+        )
 
 
 def embedding_column(
@@ -1037,9 +1112,19 @@ def embedding_column(
     stddev ``1/sqrt(dimension)``); rows with several ids are combined by ``combiner``."""
     if not isinstance(categorical_column, CategoricalColumn):
         raise ValueError(f"categorical_column must be a categorical column; got {categorical_column}.")
-    _check_embedding_args(categorical_column.name, dimension, combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt)
+    _check_embedding_args(
+        categorical_column.name, dimension, combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt
+    )
     return EmbeddingColumn(
-        categorical_column, int(dimension), combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt, max_norm, trainable, use_safe_embedding_lookup
+        categorical_column,
+        int(dimension),
+        combiner,
+        initializer,
+        ckpt_to_load_from,
+        tensor_name_in_ckpt,
+        max_norm,
+        trainable,
+        use_safe_embedding_lookup,
     )
 
 
@@ -1095,7 +1180,18 @@ def shared_embeddings(
     _check_embedding_args(first.name, dimension, combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt)
     shared_name = shared_embedding_collection_name or "_".join(sorted(c.name for c in columns)) + "_shared_embedding"
     return [
-        SharedEmbeddingColumn(c, int(dimension), combiner, initializer, ckpt_to_load_from, tensor_name_in_ckpt, max_norm, trainable, use_safe_embedding_lookup, shared_name)
+        SharedEmbeddingColumn(
+            c,
+            int(dimension),
+            combiner,
+            initializer,
+            ckpt_to_load_from,
+            tensor_name_in_ckpt,
+            max_norm,
+            trainable,
+            use_safe_embedding_lookup,
+            shared_name,
+        )
         for c in columns
     ]
 
@@ -1108,7 +1204,9 @@ def make_parse_example_spec(feature_columns: Iterable[FeatureColumn]) -> dict[st
             raise ValueError(f"All feature_columns must be FeatureColumn instances. Given: {column}")
         for key, value in column.parse_example_spec.items():
             if key in spec and spec[key] != value:
-                raise ValueError(f"feature_columns contain different parse_spec for key {key}. Given {spec[key]} and {value}")
+                raise ValueError(
+                    f"feature_columns contain different parse_spec for key {key}. Given {spec[key]} and {value}"
+                )
             spec[key] = value
     return spec
 

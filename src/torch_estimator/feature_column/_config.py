@@ -65,7 +65,9 @@ def _to_data(value: Any, owner: _columns.FeatureColumn) -> Any:
         return value.item()
     if isinstance(value, bytes):
         return value.decode("utf-8")
-    raise NotExportableError(f"Feature column {owner.name!r} holds {value!r} ({type(value).__name__}), which cannot be exported as data.")
+    raise NotExportableError(
+        f"Feature column {owner.name!r} holds {value!r} ({type(value).__name__}), which cannot be exported as data."
+    )
 
 
 def column_from_config(config: dict[str, Any]) -> _columns.FeatureColumn:
@@ -73,7 +75,9 @@ def column_from_config(config: dict[str, Any]) -> _columns.FeatureColumn:
     kind = config.get("type")
     cls = _TYPES.get(kind)  # type: ignore[arg-type]
     if cls is None:
-        raise ValueError(f"Unknown feature column type {kind!r} in exported configuration; expected one of {sorted(_TYPES)}.")
+        raise ValueError(
+            f"Unknown feature column type {kind!r} in exported configuration; expected one of {sorted(_TYPES)}."
+        )
     kwargs = {}
     for field in dataclasses.fields(cls):
         if field.name not in config:

@@ -49,7 +49,10 @@ def fingerprint64(values: np.ndarray) -> np.ndarray:
             return np.zeros(np.shape(values), dtype=np.uint64)
         uniques, inverse = factorize(flat)
     hashed = np.fromiter(
-        (farmhash.fingerprint64(_as_text(u)) if not isinstance(u, bytes) else farmhash.fingerprint64(u) for u in uniques),
+        (
+            farmhash.fingerprint64(_as_text(u)) if not isinstance(u, bytes) else farmhash.fingerprint64(u)
+            for u in uniques
+        ),
         dtype=np.uint64,
         count=len(uniques),
     )

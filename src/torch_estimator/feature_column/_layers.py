@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from torch_estimator._core.variables import current_store, get_variable, variable_scope
 from torch_estimator._core.trace import current_trace
+from torch_estimator._core.variables import current_store, get_variable, variable_scope
 from torch_estimator.feature_column._columns import (
     SPARSE_GRADIENT_MIN_ROWS,
     CategoricalColumn,
@@ -145,7 +146,12 @@ class DenseFeatures:
                 out.update({f"{i}/{k}": v for k, v in group[0].host_inputs(transformer, complete).items()})
         return out
 
-    def from_host(self, host: dict[str, torch.Tensor], device: torch.device, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None) -> torch.Tensor:
+    def from_host(
+        self,
+        host: dict[str, torch.Tensor],
+        device: torch.device,
+        cols_to_output_tensors: dict[Any, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """The tensor half: ``[B, n]`` from ``host_inputs``' tensors."""
         outputs: list[torch.Tensor] = []
         with variable_scope(self.name):
@@ -160,7 +166,9 @@ class DenseFeatures:
                     cols_to_output_tensors.update(_split_columns(group, tensor))
         return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
 
-    def __call__(self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None) -> torch.Tensor:
+    def __call__(
+        self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None
+    ) -> torch.Tensor:
         host, device = _layer_host_inputs(self, features)
         return self.from_host(host, device, cols_to_output_tensors)
 
@@ -174,7 +182,9 @@ def _split_columns(group: Sequence[DenseColumn], tensor: torch.Tensor) -> dict[D
     return dict(zip(group, torch.split(tensor, widths, dim=1)))
 
 
-def _layer_host_inputs(layer: "DenseFeatures | LinearModel", features: Any) -> tuple[dict[str, torch.Tensor], torch.device]:
+def _layer_host_inputs(
+    layer: DenseFeatures | LinearModel, features: Any
+) -> tuple[dict[str, torch.Tensor], torch.device]:
     """A layer call's host inputs and device, or, while replaying for export, the program's inputs."""
     trace = current_trace()
     if trace is not None and trace.mode == "replay":
@@ -204,7 +214,9 @@ def input_layer(
     return output
 
 
-def _collect_vars(cols_to_vars: dict[Any, list[torch.Tensor]], columns: Sequence[FeatureColumn], layer_name: str) -> None:
+def _collect_vars(
+    cols_to_vars: dict[Any, list[torch.Tensor]], columns: Sequence[FeatureColumn], layer_name: str
+) -> None:
     store = current_store()
     from torch_estimator._core.variables import current_scope
 
@@ -228,13 +240,22 @@ class LinearModel:
     Categorical columns with small tables share one fused ``EmbeddingBag`` over their joint weights.
     """
 
-    def __init__(self, feature_columns: Sequence[FeatureColumn], units: int = 1, sparse_combiner: str = "sum", trainable: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self,
+        feature_columns: Sequence[FeatureColumn],
+        units: int = 1,
+        sparse_combiner: str = "sum",
+        trainable: bool = True,
+        name: str | None = None,
+    ) -> None:
         if sparse_combiner not in _SPARSE_COMBINERS:
             raise ValueError(f'sparse_combiner must be one of "mean", "sqrtn", "sum". Given: {sparse_combiner}')
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"units must be a positive integer; got {units!r}.")
         self._columns = _normalize(
-            feature_columns, (DenseColumn, CategoricalColumn), "Items of feature_columns must be either a DenseColumn or CategoricalColumn. Given: {}"
+            feature_columns,
+            (DenseColumn, CategoricalColumn),
+            "Items of feature_columns must be either a DenseColumn or CategoricalColumn. Given: {}",
         )
         self.units = units
         self.sparse_combiner = sparse_combiner
@@ -242,7 +263,11 @@ class LinearModel:
         self.name = name or "linear_model"
         self._feature_keys = _feature_keys(self._columns)
         # small categorical columns share one fused bag (by position: comparing columns compares vocabularies)
-        self._fused_index = {i for i, c in enumerate(self._columns) if isinstance(c, CategoricalColumn) and c.num_buckets < SPARSE_GRADIENT_MIN_ROWS}
+        self._fused_index = {
+            i
+            for i, c in enumerate(self._columns)
+            if isinstance(c, CategoricalColumn) and c.num_buckets < SPARSE_GRADIENT_MIN_ROWS
+        }
         self._fused = [cast(CategoricalColumn, self._columns[i]) for i in sorted(self._fused_index)]
 
     @property
@@ -252,7 +277,10 @@ class LinearModel:
     def export_config(self) -> dict[str, Any]:
         """The layer as data (for export): its options and its columns' configurations."""
         return {
-            "layer": "LinearModel", "name": self.name, "units": self.units, "sparse_combiner": self.sparse_combiner,
+            "layer": "LinearModel",
+            "name": self.name,
+            "units": self.units,
+            "sparse_combiner": self.sparse_combiner,
             "columns": [column_to_config(c) for c in self._columns],
         }
 
@@ -263,7 +291,14 @@ class LinearModel:
         for i, column in enumerate(self._columns):
             if isinstance(column, CategoricalColumn):
                 if i not in self._fused_index:
-                    out.update({f"{i}/{k}": v for k, v in bag_host(column.ids(transformer), self.sparse_combiner, column, complete).items()})
+                    out.update(
+                        {
+                            f"{i}/{k}": v
+                            for k, v in bag_host(
+                                column.ids(transformer), self.sparse_combiner, column, complete
+                            ).items()
+                        }
+                    )
             else:
                 out.update({f"{i}/{k}": v for k, v in column.host_inputs(transformer, complete).items()})  # type: ignore[attr-defined]
         if self._fused:
@@ -294,7 +329,10 @@ class LinearModel:
             order = np.argsort(all_rows, kind="stable")
             joint_ids, joint_rows = np.concatenate(values)[order], all_rows[order]
             joint_weights = np.concatenate(weights)[order] if weights[0] is not None else None
-        out = {"ids": torch.from_numpy(joint_ids.astype(np.int64, copy=False)), "offsets": torch.from_numpy(bag_offsets(joint_rows, batch))}
+        out = {
+            "ids": torch.from_numpy(joint_ids.astype(np.int64, copy=False)),
+            "offsets": torch.from_numpy(bag_offsets(joint_rows, batch)),
+        }
         if joint_weights is not None:
             out["weights"] = torch.from_numpy(joint_weights.astype(np.float32, copy=False))
         return out
@@ -307,14 +345,18 @@ class LinearModel:
             for i, column in enumerate(self._columns):
                 with variable_scope(sanitized_name(column)):
                     if isinstance(column, CategoricalColumn):
-                        weights = get_variable("weights", [column.num_buckets, self.units], torch.float32, "zeros", self.trainable)
+                        weights = get_variable(
+                            "weights", [column.num_buckets, self.units], torch.float32, "zeros", self.trainable
+                        )
                         if i in self._fused_index:
                             tables.append(weights)
                             continue
                         part = bag_from_host(weights, _sub(host, f"{i}/"), device)
                     else:
                         dense = column.from_host(_sub(host, f"{i}/"), device)  # type: ignore[attr-defined]
-                        weights = get_variable("weights", [dense.shape[1], self.units], torch.float32, "zeros", self.trainable)
+                        weights = get_variable(
+                            "weights", [dense.shape[1], self.units], torch.float32, "zeros", self.trainable
+                        )
                         part = dense @ weights
                 total = part if total is None else total + part
             bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)

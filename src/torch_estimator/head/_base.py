@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import abc
 import functools
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,17 +22,24 @@ from torch_estimator._core import summary
 from torch_estimator._core.batches import numeric_tensor
 from torch_estimator._core.checks import as_array, text_key
 from torch_estimator._core.export_output import ExportOutput
-from torch_estimator._core.trace import lookup_strings
 from torch_estimator._core.fn_args import fn_args
-from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.spec import EstimatorSpec
-from torch_estimator._core.variables import current_store
 from torch_estimator._core.losses import compute_weighted_loss, validate_loss_reduction
 from torch_estimator._core.metrics import BinaryAccuracy, Mean, Metric, Precision, Recall
+from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.optimizers import Optimizer, TrainOp
+from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.trace import lookup_strings
+from torch_estimator._core.variables import current_store
 from torch_estimator.head._keys import MetricKeys
 
-__all__ = ["Head", "BaseHead", "DEFAULT_SERVING_KEY", "CLASSIFY_SERVING_KEY", "REGRESS_SERVING_KEY", "PREDICT_SERVING_KEY"]
+__all__ = [
+    "Head",
+    "BaseHead",
+    "DEFAULT_SERVING_KEY",
+    "CLASSIFY_SERVING_KEY",
+    "REGRESS_SERVING_KEY",
+    "PREDICT_SERVING_KEY",
+]
 
 DEFAULT_SERVING_KEY = "serving_default"
 CLASSIFY_SERVING_KEY = "classification"
@@ -88,7 +96,9 @@ class Head(abc.ABC):
         """
         from torch_estimator.head._contrib import create_model_fn_ops
 
-        return create_model_fn_ops(self, self._default_scope, features, mode, labels, train_op_fn, logits, logits_input, scope)
+        return create_model_fn_ops(
+            self, self._default_scope, features, mode, labels, train_op_fn, logits, logits_input, scope
+        )
 
     @property
     @abc.abstractmethod
@@ -106,7 +116,14 @@ class Head(abc.ABC):
         """How per-example losses are reduced (a ``te.losses.Reduction`` value)."""
 
     @abc.abstractmethod
-    def loss(self, labels: Labels, logits: Any, features: Features | None = None, mode: str | None = None, regularization_losses: Sequence[Any] | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        labels: Labels,
+        logits: Any,
+        features: Features | None = None,
+        mode: str | None = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> torch.Tensor:
         """The regularized training loss (a scalar)."""
 
     @abc.abstractmethod
@@ -118,7 +135,15 @@ class Head(abc.ABC):
         """Fresh metric objects keyed by their (suffixed) names."""
 
     @abc.abstractmethod
-    def update_metrics(self, eval_metrics: dict[str, Metric], features: Features, logits: Any, labels: Labels, mode: str | None = None, regularization_losses: Sequence[Any] | None = None) -> dict[str, Metric]:
+    def update_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        features: Features,
+        logits: Any,
+        labels: Labels,
+        mode: str | None = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> dict[str, Metric]:
         """Updates ``eval_metrics`` with one batch and returns them."""
 
     @abc.abstractmethod
@@ -149,7 +174,9 @@ def logits_tensor(logits: Any) -> torch.Tensor:
     if not isinstance(logits, torch.Tensor):
         array = as_array(logits, "logits", "a float tensor of shape [D0, D1, ... DN, logits_dimension]")
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"logits must be a float tensor; got an array of dtype {array.dtype}, e.g. {array.reshape(-1)[:3].tolist()}.")
+            raise TypeError(
+                f"logits must be a float tensor; got an array of dtype {array.dtype}, e.g. {array.reshape(-1)[:3].tolist()}."
+            )
         return numeric_tensor(array)
     if logits.dtype.is_complex:
         raise TypeError(f"logits must be a float tensor; got dtype {logits.dtype}.")
@@ -167,7 +194,9 @@ def check_logits_final_dim(logits: Any, expected_logits_dimension: int) -> torch
     return logits if logits.dtype == torch.float32 else logits.to(torch.float32)
 
 
-def check_dense_labels_match_logits_and_reshape(labels: Any, logits: torch.Tensor, expected_labels_dimension: int) -> Any:
+def check_dense_labels_match_logits_and_reshape(
+    labels: Any, logits: torch.Tensor, expected_labels_dimension: int
+) -> Any:
     """Labels of shape ``[D0..DN, expected]`` (``[D0..DN]`` is expanded); numpy or tensor kept."""
     if labels is None:
         raise ValueError(_LABEL_NONE_ERR_MSG)
@@ -215,7 +244,9 @@ def check_label_values(labels: torch.Tensor, low: float, high: float, too_high: 
 
 def check_label_range(labels: torch.Tensor, n_classes: int, message: str | None = None) -> torch.Tensor:
     """Raises unless every label is a class id in ``[0, n_classes - 1]``."""
-    return check_label_values(labels, 0, n_classes - 1, message or f"Labels must be <= {n_classes} - 1", message or "Labels must be >= 0")
+    return check_label_values(
+        labels, 0, n_classes - 1, message or f"Labels must be <= {n_classes} - 1", message or "Labels must be >= 0"
+    )
 
 
 def labels_as_tensor(labels: Any, device: torch.device, what: str = "labels") -> torch.Tensor:
@@ -254,10 +285,14 @@ def integer_labels(labels: Any, device: torch.device) -> torch.Tensor:
 def vocabulary_ids(labels: Any, vocabulary: Sequence[str], device: torch.device) -> torch.Tensor:
     """int64 ids of string ``labels`` in ``vocabulary`` (-1 for words not in it), vectorised."""
     if isinstance(labels, torch.Tensor):
-        raise ValueError(f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(labels.dtype)}")
+        raise ValueError(
+            f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(labels.dtype)}"
+        )
     array = np.asarray(labels)
     if array.dtype.kind not in "USO":
-        raise ValueError(f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(array.dtype)}")
+        raise ValueError(
+            f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(array.dtype)}"
+        )
     inverse, uniques = pd.factorize(array.astype(object).reshape(-1), use_na_sentinel=False)
     index = {w: i for i, w in enumerate(vocabulary)}
     ids = np.array([index.get(text_key(u), -1) for u in uniques], dtype=np.int64)
@@ -308,7 +343,9 @@ def validate_loss_fn_args(loss_fn: Callable[..., Any]) -> None:
         raise ValueError(f"loss_fn has unexpected args: {invalid}")
 
 
-def call_loss_fn(loss_fn: Callable[..., Any], labels: Any, logits: torch.Tensor, features: Features, expected_loss_dim: int) -> torch.Tensor:
+def call_loss_fn(
+    loss_fn: Callable[..., Any], labels: Any, logits: torch.Tensor, features: Features, expected_loss_dim: int
+) -> torch.Tensor:
     kwargs = {"features": features} if "features" in fn_args(loss_fn) else {}
     loss = loss_fn(labels=labels, logits=logits, **kwargs)
     expected = tuple(logits.shape[:-1]) + (expected_loss_dim,)
@@ -329,7 +366,9 @@ def weight_column_key(weight_column: Any) -> str | None:
     raise TypeError(f"Weight column must be either a string or _NumericColumn. Given type: {type(weight_column)}.")
 
 
-def get_weights_and_check_match_logits(features: Features, weight_column: Any, logits: torch.Tensor, allow_per_logit_weights: bool = False) -> torch.Tensor | float:
+def get_weights_and_check_match_logits(
+    features: Features, weight_column: Any, logits: torch.Tensor, allow_per_logit_weights: bool = False
+) -> torch.Tensor | float:
     """Example weights from ``features`` shaped to broadcast against the loss; 1.0 without a column."""
     if weight_column is None:
         return 1.0
@@ -340,7 +379,9 @@ def get_weights_and_check_match_logits(features: Features, weight_column: Any, l
     value = features[key]
     normalizer = getattr(weight_column, "normalizer_fn", None)
     if not isinstance(value, torch.Tensor):
-        array = as_array(value, f"Weight feature {key!r}", "a numeric tensor of shape [D0, D1, ... DN] or [D0, D1, ... DN, 1]")
+        array = as_array(
+            value, f"Weight feature {key!r}", "a numeric tensor of shape [D0, D1, ... DN] or [D0, D1, ... DN, 1]"
+        )
         if array.dtype.kind not in "biuf":
             raise ValueError(f"Weight column should be castable to float. Given dtype: {array.dtype}")
         value = numeric_tensor(array)
@@ -378,7 +419,9 @@ def sum_regularization(regularization_losses: Sequence[Any] | None, device: torc
         return None
     if not regularization_losses:
         return torch.zeros((), device=device)
-    return torch.stack([torch.as_tensor(r, dtype=torch.float32, device=device).reshape(()) for r in regularization_losses]).sum()
+    return torch.stack(
+        [torch.as_tensor(r, dtype=torch.float32, device=device).reshape(()) for r in regularization_losses]
+    ).sum()
 
 
 def create_estimator_spec_train_op(
@@ -424,7 +467,9 @@ class BaseHead(Head):
     #: Prediction keys computed in TRAIN and EVAL specs (the string-valued ones are left to PREDICT).
     _tensor_prediction_keys: tuple[str, ...] | None = None
 
-    def __init__(self, weight_column: Any, loss_reduction: str, loss_fn: Callable[..., Any] | None, name: str | None) -> None:
+    def __init__(
+        self, weight_column: Any, loss_reduction: str, loss_fn: Callable[..., Any] | None, name: str | None
+    ) -> None:
         weight_column_key(weight_column)
         validate_loss_reduction(loss_reduction)
         if loss_fn is not None:
@@ -455,7 +500,15 @@ class BaseHead(Head):
     def _create_metrics(self) -> dict[str, Metric]:
         raise NotImplementedError
 
-    def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: torch.Tensor | float, unweighted_loss: torch.Tensor) -> None:
+    def _update_own_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        raw_labels: Labels,
+        weights: torch.Tensor | float,
+        unweighted_loss: torch.Tensor,
+    ) -> None:
         raise NotImplementedError
 
     def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
@@ -467,25 +520,51 @@ class BaseHead(Head):
         k = MetricKeys
         metrics: dict[str, Metric] = {}
         for t in thresholds:
-            metrics[self._summary_key(k.ACCURACY_AT_THRESHOLD % t)] = BinaryAccuracy(name=k.ACCURACY_AT_THRESHOLD % t, threshold=t)
-            metrics[self._summary_key(k.PRECISION_AT_THRESHOLD % t)] = Precision(name=k.PRECISION_AT_THRESHOLD % t, thresholds=t)
+            metrics[self._summary_key(k.ACCURACY_AT_THRESHOLD % t)] = BinaryAccuracy(
+                name=k.ACCURACY_AT_THRESHOLD % t, threshold=t
+            )
+            metrics[self._summary_key(k.PRECISION_AT_THRESHOLD % t)] = Precision(
+                name=k.PRECISION_AT_THRESHOLD % t, thresholds=t
+            )
             metrics[self._summary_key(k.RECALL_AT_THRESHOLD % t)] = Recall(name=k.RECALL_AT_THRESHOLD % t, thresholds=t)
         return metrics
 
-    def _update_threshold_metrics(self, eval_metrics: dict[str, Metric], thresholds: Sequence[float], labels: torch.Tensor, probabilities: torch.Tensor, weights: torch.Tensor | None) -> None:
+    def _update_threshold_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        thresholds: Sequence[float],
+        labels: torch.Tensor,
+        probabilities: torch.Tensor,
+        weights: torch.Tensor | None,
+    ) -> None:
         for t in thresholds:
-            for key in (MetricKeys.ACCURACY_AT_THRESHOLD, MetricKeys.PRECISION_AT_THRESHOLD, MetricKeys.RECALL_AT_THRESHOLD):
+            for key in (
+                MetricKeys.ACCURACY_AT_THRESHOLD,
+                MetricKeys.PRECISION_AT_THRESHOLD,
+                MetricKeys.RECALL_AT_THRESHOLD,
+            ):
                 eval_metrics[self._summary_key(key % t)].update_state(labels, probabilities, weights)
 
-    def _unweighted_loss_and_weights(self, logits: torch.Tensor, labels: torch.Tensor, features: Features) -> tuple[torch.Tensor, torch.Tensor | float]:
+    def _unweighted_loss_and_weights(
+        self, logits: torch.Tensor, labels: torch.Tensor, features: Features
+    ) -> tuple[torch.Tensor, torch.Tensor | float]:
         if self._loss_fn is not None:
             unweighted = call_loss_fn(self._loss_fn, labels, logits, features, self._loss_dim)
         else:
             unweighted = self._default_loss(labels, logits)
-        weights = get_weights_and_check_match_logits(features, self._weight_column, logits, self._allow_per_logit_weights)
+        weights = get_weights_and_check_match_logits(
+            features, self._weight_column, logits, self._allow_per_logit_weights
+        )
         return unweighted, weights
 
-    def loss(self, labels: Labels, logits: Any, features: Features | None = None, mode: str | None = None, regularization_losses: Sequence[Any] | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        labels: Labels,
+        logits: Any,
+        features: Features | None = None,
+        mode: str | None = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> torch.Tensor:
         """The training loss: the reduced weighted loss plus the sum of ``regularization_losses``."""
         del mode
         logits = check_logits_final_dim(logits, self.logits_dimension)
@@ -502,12 +581,22 @@ class BaseHead(Head):
             eval_metrics[self._summary_key(MetricKeys.LOSS_REGULARIZATION)] = Mean(name=MetricKeys.LOSS_REGULARIZATION)
         return eval_metrics
 
-    def update_metrics(self, eval_metrics: dict[str, Metric], features: Features, logits: Any, labels: Labels, mode: str | None = None, regularization_losses: Sequence[Any] | None = None) -> dict[str, Metric]:
+    def update_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        features: Features,
+        logits: Any,
+        labels: Labels,
+        mode: str | None = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> dict[str, Metric]:
         logits = check_logits_final_dim(logits, self.logits_dimension)
         processed = self._processed_labels(logits, labels)
         unweighted, weights = self._unweighted_loss_and_weights(logits, processed, features or {})
         with torch.no_grad():
-            eval_metrics[self._summary_key(MetricKeys.LOSS_MEAN)].update_state(unweighted, weights if isinstance(weights, torch.Tensor) else None)
+            eval_metrics[self._summary_key(MetricKeys.LOSS_MEAN)].update_state(
+                unweighted, weights if isinstance(weights, torch.Tensor) else None
+            )
             self._update_own_metrics(eval_metrics, logits.detach(), processed, labels, weights, unweighted.detach())
             if regularization_losses is not None:
                 eval_metrics[self._summary_key(MetricKeys.LOSS_REGULARIZATION)].update_state(
@@ -540,7 +629,9 @@ class BaseHead(Head):
         predictions = self.predictions(logits, self._tensor_prediction_keys)
         loss = self.loss(labels, logits, features, mode, regularization_losses)
         if mode == ModeKeys.EVAL:
-            eval_metrics = self.update_metrics(self.metrics(regularization_losses), features, logits, labels, mode, regularization_losses)
+            eval_metrics = self.update_metrics(
+                self.metrics(regularization_losses), features, logits, labels, mode, regularization_losses
+            )
             return EstimatorSpec(mode, predictions=predictions, loss=loss, eval_metric_ops=eval_metrics)
         if mode != ModeKeys.TRAIN:
             raise ValueError(f"mode={mode} unrecognized.")
@@ -549,7 +640,9 @@ class BaseHead(Head):
         return EstimatorSpec(mode, predictions=predictions, loss=loss, train_op=train_op)
 
 
-def record_loss_summaries(loss: torch.Tensor, regularization_losses: Sequence[Any] | None, summary_key: Callable[[str], str]) -> None:
+def record_loss_summaries(
+    loss: torch.Tensor, regularization_losses: Sequence[Any] | None, summary_key: Callable[[str], str]
+) -> None:
     """Records ``loss[/name]`` (and ``regularization_loss[/name]``) when a model_fn is running."""
     try:
         current_store()
@@ -557,4 +650,6 @@ def record_loss_summaries(loss: torch.Tensor, regularization_losses: Sequence[An
         return
     summary.scalar(summary_key(MetricKeys.LOSS), loss)
     if regularization_losses is not None:
-        summary.scalar(summary_key(MetricKeys.LOSS_REGULARIZATION), sum_regularization(regularization_losses, loss.device))
+        summary.scalar(
+            summary_key(MetricKeys.LOSS_REGULARIZATION), sum_regularization(regularization_losses, loss.device)
+        )

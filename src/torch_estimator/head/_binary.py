@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +48,9 @@ def check_prediction_keys(keys: Sequence[str] | None, valid: Sequence[str]) -> t
         return tuple(valid)
     for key in keys:
         if key not in valid:
-            raise ValueError(f"Prediction key must be in PredictionKeys, given: {key}.Valid prediction keys include {list(valid)}.")
+            raise ValueError(
+                f"Prediction key must be in PredictionKeys, given: {key}.Valid prediction keys include {list(valid)}."
+            )
     return tuple(keys)
 
 
@@ -92,7 +95,13 @@ class BinaryClassHead(BaseHead):
 
     _default_scope = "binary_logistic_head"
 
-    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.LOGISTIC, PredictionKeys.PROBABILITIES, PredictionKeys.CLASS_IDS, PredictionKeys.ALL_CLASS_IDS)
+    _tensor_prediction_keys = (
+        PredictionKeys.LOGITS,
+        PredictionKeys.LOGISTIC,
+        PredictionKeys.PROBABILITIES,
+        PredictionKeys.CLASS_IDS,
+        PredictionKeys.ALL_CLASS_IDS,
+    )
 
     @property
     def logits_dimension(self) -> int:
@@ -117,7 +126,9 @@ class BinaryClassHead(BaseHead):
         if PredictionKeys.LOGISTIC in keys:
             out[PredictionKeys.LOGISTIC] = torch.sigmoid(logits)
         if PredictionKeys.PROBABILITIES in keys:
-            out[PredictionKeys.PROBABILITIES] = torch.softmax(torch.cat([torch.zeros_like(logits), logits], dim=-1), dim=-1)
+            out[PredictionKeys.PROBABILITIES] = torch.softmax(
+                torch.cat([torch.zeros_like(logits), logits], dim=-1), dim=-1
+            )
         if PredictionKeys.CLASS_IDS in keys or PredictionKeys.CLASSES in keys:
             class_ids = (logits > 0).to(torch.int64)
             if PredictionKeys.CLASS_IDS in keys:
@@ -145,7 +156,15 @@ class BinaryClassHead(BaseHead):
         metrics.update(self._threshold_metrics(self._thresholds))
         return metrics
 
-    def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: Any, unweighted_loss: torch.Tensor) -> None:
+    def _update_own_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        raw_labels: Labels,
+        weights: Any,
+        unweighted_loss: torch.Tensor,
+    ) -> None:
         k = MetricKeys
         w = weights if isinstance(weights, torch.Tensor) else None
         class_ids = (logits > 0).to(torch.float32)

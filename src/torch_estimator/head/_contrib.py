@@ -7,7 +7,8 @@ a dense layer without activation named ``<scope>/logits``, created once in the h
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -49,7 +50,7 @@ class ModelFnOps(collections.namedtuple("ModelFnOps", _FIELDS)):
         training_chief_hooks: Any = None,
         training_hooks: Any = None,
         scaffold: Any = None,
-    ) -> "ModelFnOps":
+    ) -> ModelFnOps:
         spec = EstimatorSpec(
             mode,
             predictions=predictions,
@@ -124,7 +125,9 @@ def create_model_fn_ops(
     logits = logits_from_input(head.logits_dimension, logits, logits_input, scope or head.name or default_scope)
     if mode == ModeKeys.TRAIN and train_op_fn is None:
         raise ValueError("train_op_fn can not be None in TRAIN mode")
-    spec = head.create_estimator_spec(features=features or {}, mode=mode, logits=logits, labels=labels, train_op_fn=train_op_fn)
+    spec = head.create_estimator_spec(
+        features=features or {}, mode=mode, logits=logits, labels=labels, train_op_fn=train_op_fn
+    )
     return ModelFnOps(
         mode,
         predictions=spec.predictions,

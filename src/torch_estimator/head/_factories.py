@@ -6,10 +6,12 @@ Each returns the corresponding head object; every head also offers the contrib i
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
+from torch_estimator._core.losses import Reduction
 from torch_estimator.head import (
     BinaryClassHead,
     Head,
@@ -22,7 +24,6 @@ from torch_estimator.head import (
     RegressionHead,
     no_op_train_fn,
 )
-from torch_estimator._core.losses import Reduction
 
 __all__ = [
     "binary_classification_head",
@@ -40,46 +41,77 @@ _SOBS = Reduction.SUM_OVER_BATCH_SIZE
 
 
 def binary_classification_head(
-    weight_column: Any = None, thresholds: Sequence[float] | None = None, label_vocabulary: Sequence[str] | None = None,
-    loss_reduction: str = _SOBS, loss_fn: Callable[..., torch.Tensor] | None = None, name: str | None = None,
+    weight_column: Any = None,
+    thresholds: Sequence[float] | None = None,
+    label_vocabulary: Sequence[str] | None = None,
+    loss_reduction: str = _SOBS,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
+    name: str | None = None,
 ) -> BinaryClassHead:
     """A ``BinaryClassHead``."""
     return BinaryClassHead(weight_column, thresholds, label_vocabulary, loss_reduction, loss_fn, name)
 
 
 def multi_class_head(
-    n_classes: int, weight_column: Any = None, label_vocabulary: Sequence[str] | None = None,
-    loss_reduction: str = _SOBS, loss_fn: Callable[..., torch.Tensor] | None = None, name: str | None = None,
+    n_classes: int,
+    weight_column: Any = None,
+    label_vocabulary: Sequence[str] | None = None,
+    loss_reduction: str = _SOBS,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
+    name: str | None = None,
 ) -> MultiClassHead:
     """A ``MultiClassHead``."""
     return MultiClassHead(n_classes, weight_column, label_vocabulary, loss_reduction, loss_fn, name)
 
 
 def multi_label_head(
-    n_classes: int, weight_column: Any = None, thresholds: Sequence[float] | None = None, label_vocabulary: Sequence[str] | None = None,
-    loss_reduction: str = _SOBS, loss_fn: Callable[..., torch.Tensor] | None = None,
-    classes_for_class_based_metrics: Sequence[int | str] | None = None, name: str | None = None,
+    n_classes: int,
+    weight_column: Any = None,
+    thresholds: Sequence[float] | None = None,
+    label_vocabulary: Sequence[str] | None = None,
+    loss_reduction: str = _SOBS,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
+    classes_for_class_based_metrics: Sequence[int | str] | None = None,
+    name: str | None = None,
 ) -> MultiLabelHead:
     """A ``MultiLabelHead``."""
-    return MultiLabelHead(n_classes, weight_column, thresholds, label_vocabulary, loss_reduction, loss_fn, classes_for_class_based_metrics, name)
+    return MultiLabelHead(
+        n_classes,
+        weight_column,
+        thresholds,
+        label_vocabulary,
+        loss_reduction,
+        loss_fn,
+        classes_for_class_based_metrics,
+        name,
+    )
 
 
 def regression_head(
-    weight_column: Any = None, label_dimension: int = 1, loss_reduction: str = _SOBS,
-    loss_fn: Callable[..., torch.Tensor] | None = None, inverse_link_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    weight_column: Any = None,
+    label_dimension: int = 1,
+    loss_reduction: str = _SOBS,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
+    inverse_link_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
     name: str | None = None,
 ) -> RegressionHead:
     """A ``RegressionHead``."""
     return RegressionHead(label_dimension, weight_column, loss_reduction, loss_fn, inverse_link_fn, name)
 
 
-def logistic_regression_head(weight_column: Any = None, loss_reduction: str = _SOBS, name: str | None = None) -> LogisticRegressionHead:
+def logistic_regression_head(
+    weight_column: Any = None, loss_reduction: str = _SOBS, name: str | None = None
+) -> LogisticRegressionHead:
     """A ``LogisticRegressionHead`` (ValueError for an invalid ``loss_reduction``)."""
     return LogisticRegressionHead(weight_column, loss_reduction, name)
 
 
 def poisson_regression_head(
-    weight_column: Any = None, label_dimension: int = 1, loss_reduction: str = _SOBS, compute_full_loss: bool = True, name: str | None = None,
+    weight_column: Any = None,
+    label_dimension: int = 1,
+    loss_reduction: str = _SOBS,
+    compute_full_loss: bool = True,
+    name: str | None = None,
 ) -> PoissonRegressionHead:
     """A ``PoissonRegressionHead``."""
     return PoissonRegressionHead(label_dimension, weight_column, loss_reduction, compute_full_loss, name)

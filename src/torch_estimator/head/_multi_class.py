@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +75,12 @@ class MultiClassHead(BaseHead):
 
     _default_scope = "multi_class_head"
 
-    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.PROBABILITIES, PredictionKeys.CLASS_IDS, PredictionKeys.ALL_CLASS_IDS)
+    _tensor_prediction_keys = (
+        PredictionKeys.LOGITS,
+        PredictionKeys.PROBABILITIES,
+        PredictionKeys.CLASS_IDS,
+        PredictionKeys.ALL_CLASS_IDS,
+    )
 
     @property
     def logits_dimension(self) -> int:
@@ -116,9 +122,19 @@ class MultiClassHead(BaseHead):
     def _create_metrics(self) -> dict[str, Metric]:
         return {self._summary_key(MetricKeys.ACCURACY): Accuracy(name=MetricKeys.ACCURACY)}
 
-    def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: Any, unweighted_loss: torch.Tensor) -> None:
+    def _update_own_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        raw_labels: Labels,
+        weights: Any,
+        unweighted_loss: torch.Tensor,
+    ) -> None:
         class_ids = torch.argmax(logits, dim=-1, keepdim=True)
-        eval_metrics[self._summary_key(MetricKeys.ACCURACY)].update_state(labels, class_ids, weights if isinstance(weights, torch.Tensor) else None)
+        eval_metrics[self._summary_key(MetricKeys.ACCURACY)].update_state(
+            labels, class_ids, weights if isinstance(weights, torch.Tensor) else None
+        )
 
     def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
         classification = ClassificationOutput(
@@ -129,4 +145,3 @@ class MultiClassHead(BaseHead):
             CLASSIFY_SERVING_KEY: classification,
             PREDICT_SERVING_KEY: PredictOutput(predictions),
         }
-

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 
 from torch_estimator._core.export_output import ExportOutput, PredictOutput
+from torch_estimator._core.metrics import Mean, Metric
 from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.spec import EstimatorSpec
-from torch_estimator._core.metrics import Mean, Metric
 from torch_estimator.head._base import (
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
@@ -95,7 +96,14 @@ class MultiHead(Head):
         labels = self._check_labels(labels)
         return [h.loss(labels[h.name], logits_dict[h.name], features, mode) for h in self._heads]  # type: ignore[index]
 
-    def loss(self, labels: Any, logits: Any, features: Features | None = None, mode: str | None = None, regularization_losses: Sequence[Any] | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        labels: Any,
+        logits: Any,
+        features: Features | None = None,
+        mode: str | None = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> torch.Tensor:
         """``Σ weight_h · loss_h`` plus the sum of ``regularization_losses``."""
         losses = self._head_losses(labels, logits, features, mode)
         total = sum(self._weight(i) * loss for i, loss in enumerate(losses))
@@ -123,7 +131,15 @@ class MultiHead(Head):
             eval_metrics[f"{MetricKeys.LOSS_REGULARIZATION}/{self._name}"] = Mean(name=MetricKeys.LOSS_REGULARIZATION)
         return eval_metrics
 
-    def update_metrics(self, eval_metrics: dict[str, Metric], features: Features, logits: Any, labels: Any, mode: str | None = None, regularization_losses: Sequence[Any] | None = None) -> dict[str, Metric]:
+    def update_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        features: Features,
+        logits: Any,
+        labels: Any,
+        mode: str | None = None,
+        regularization_losses: Sequence[Any] | None = None,
+    ) -> dict[str, Metric]:
         logits_dict = self._split_logits(logits)
         labels = self._check_labels(labels)
         for head in self._heads:
@@ -132,10 +148,14 @@ class MultiHead(Head):
                 loss = head.loss(labels[head.name], logits_dict[head.name], features, mode)  # type: ignore[index]
                 eval_metrics[f"{MetricKeys.LOSS}/{head.name}"].update_state(loss)
         if regularization_losses is not None:
-            eval_metrics[f"{MetricKeys.LOSS_REGULARIZATION}/{self._name}"].update_state(sum_regularization(regularization_losses, torch.device("cpu")))
+            eval_metrics[f"{MetricKeys.LOSS_REGULARIZATION}/{self._name}"].update_state(
+                sum_regularization(regularization_losses, torch.device("cpu"))
+            )
         return eval_metrics
 
-    def _export_outputs(self, predictions_by_head: list[dict[str, Any]], specs: list[dict[str, ExportOutput]]) -> dict[str, ExportOutput]:
+    def _export_outputs(
+        self, predictions_by_head: list[dict[str, Any]], specs: list[dict[str, ExportOutput]]
+    ) -> dict[str, ExportOutput]:
         outputs: dict[str, ExportOutput] = {DEFAULT_SERVING_KEY: specs[0][DEFAULT_SERVING_KEY]}
         merged: dict[str, Any] = {}
         for head, head_outputs, head_predictions in zip(self._heads, specs, predictions_by_head):
@@ -161,11 +181,15 @@ class MultiHead(Head):
         predictions = self.predictions(logits_dict)
         if mode == ModeKeys.PREDICT:
             head_specs = [h.create_estimator_spec(features, mode, logits_dict[h.name]) for h in self._heads]  # type: ignore[index]
-            export_outputs = self._export_outputs([s.predictions for s in head_specs], [s.export_outputs for s in head_specs])
+            export_outputs = self._export_outputs(
+                [s.predictions for s in head_specs], [s.export_outputs for s in head_specs]
+            )
             return EstimatorSpec(mode, predictions=predictions, export_outputs=export_outputs)
         if mode == ModeKeys.EVAL:
             loss = self.loss(labels, logits_dict, features, mode, regularization_losses)
-            eval_metrics = self.update_metrics(self.metrics(regularization_losses), features, logits_dict, labels, mode, regularization_losses)
+            eval_metrics = self.update_metrics(
+                self.metrics(regularization_losses), features, logits_dict, labels, mode, regularization_losses
+            )
             return EstimatorSpec(mode, predictions=predictions, loss=loss, eval_metric_ops=eval_metrics)
         if mode != ModeKeys.TRAIN:
             raise ValueError(f"mode={mode} unrecognized.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,10 +14,10 @@ from torch_estimator._core.export_output import ClassificationOutput, ExportOutp
 from torch_estimator._core.losses import Reduction
 from torch_estimator._core.metrics import AUC, Mean, Metric
 from torch_estimator.head._base import (
+    _LABEL_NONE_ERR_MSG,
     CLASSIFY_SERVING_KEY,
     DEFAULT_SERVING_KEY,
     PREDICT_SERVING_KEY,
-    _LABEL_NONE_ERR_MSG,
     BaseHead,
     Labels,
     all_classes,
@@ -40,8 +41,16 @@ def _is_ragged(labels: Any) -> bool:
     if isinstance(labels, (torch.Tensor,)):
         return labels.is_sparse
     if isinstance(labels, np.ndarray):
-        return labels.dtype == object and labels.ndim == 1 and all(isinstance(v, (list, tuple, np.ndarray)) for v in labels)
-    return isinstance(labels, (list, tuple)) and any(isinstance(v, (list, tuple, np.ndarray)) for v in labels) and not _rectangular(labels)
+        return (
+            labels.dtype == object
+            and labels.ndim == 1
+            and all(isinstance(v, (list, tuple, np.ndarray)) for v in labels)
+        )
+    return (
+        isinstance(labels, (list, tuple))
+        and any(isinstance(v, (list, tuple, np.ndarray)) for v in labels)
+        and not _rectangular(labels)
+    )
 
 
 def _rectangular(rows: Sequence[Any]) -> bool:
@@ -80,7 +89,9 @@ class MultiLabelHead(BaseHead):
             if not isinstance(label_vocabulary, (list, tuple)):
                 raise ValueError(f"label_vocabulary must be a list or tuple. Given type: {type(label_vocabulary)}")
             if len(label_vocabulary) != n_classes:
-                raise ValueError(f"Length of label_vocabulary must be n_classes ({n_classes}). Given: {len(label_vocabulary)}")
+                raise ValueError(
+                    f"Length of label_vocabulary must be n_classes ({n_classes}). Given: {len(label_vocabulary)}"
+                )
             label_vocabulary = tuple(label_vocabulary)
         super().__init__(weight_column, loss_reduction, loss_fn, name)
         class_ids: tuple[int, ...] = ()
@@ -88,15 +99,21 @@ class MultiLabelHead(BaseHead):
             requested = tuple(classes_for_class_based_metrics)
             if isinstance(requested[0], str):
                 if not label_vocabulary:
-                    raise ValueError("label_vocabulary must be provided when classes_for_class_based_metrics are strings.")
+                    raise ValueError(
+                        "label_vocabulary must be provided when classes_for_class_based_metrics are strings."
+                    )
                 for c in requested:
                     if c not in label_vocabulary:
-                        raise ValueError(f"classes_for_class_based_metrics entry {c!r} is not in label_vocabulary {list(label_vocabulary)}.")
+                        raise ValueError(
+                            f"classes_for_class_based_metrics entry {c!r} is not in label_vocabulary {list(label_vocabulary)}."
+                        )
                 class_ids = tuple(label_vocabulary.index(c) for c in requested)  # type: ignore[arg-type]
             else:
                 for c in requested:
                     if c < 0 or c >= n_classes:
-                        raise ValueError(f"All classes_for_class_based_metrics must be in range [0, {n_classes - 1}]. Given: {c}")
+                        raise ValueError(
+                            f"All classes_for_class_based_metrics must be in range [0, {n_classes - 1}]. Given: {c}"
+                        )
                 class_ids = tuple(int(c) for c in requested)
         self._n_classes = n_classes
         self._thresholds = thresholds
@@ -130,7 +147,9 @@ class MultiLabelHead(BaseHead):
             if len(values) and values.dtype.kind not in "iu":
                 raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype_name(values.dtype)}.")
             ids = torch.from_numpy(values.astype(np.int64))
-        check_label_range(ids, self._n_classes, f"labels must be an integer SparseTensor with values in [0, {self._n_classes})")
+        check_label_range(
+            ids, self._n_classes, f"labels must be an integer SparseTensor with values in [0, {self._n_classes})"
+        )
         indicator = np.zeros((len(rows), self._n_classes), dtype=np.int64)
         indicator[np.repeat(np.arange(len(rows)), [len(r) for r in rows]), ids.numpy()] = 1
         return torch.from_numpy(indicator).to(device)
@@ -173,12 +192,22 @@ class MultiLabelHead(BaseHead):
         }
         metrics.update(self._threshold_metrics(self._thresholds))
         for c in self._class_ids:
-            metrics[self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c)] = Mean(name="probability_mean")
+            metrics[self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c)] = Mean(
+                name="probability_mean"
+            )
             metrics[self._class_key(k.AUC_AT_CLASS, k.AUC_AT_NAME, c)] = AUC(name=k.AUC)
             metrics[self._class_key(k.AUC_PR_AT_CLASS, k.AUC_PR_AT_NAME, c)] = AUC(curve="PR", name=k.AUC_PR)
         return metrics
 
-    def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: Any, unweighted_loss: torch.Tensor) -> None:
+    def _update_own_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        raw_labels: Labels,
+        weights: Any,
+        unweighted_loss: torch.Tensor,
+    ) -> None:
         k = MetricKeys
         w = weights if isinstance(weights, torch.Tensor) else None
         probabilities = torch.sigmoid(logits)
@@ -192,7 +221,9 @@ class MultiLabelHead(BaseHead):
             eval_metrics[self._class_key(k.AUC_PR_AT_CLASS, k.AUC_PR_AT_NAME, c)].update_state(y, p, w)
 
     def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
-        classification = ClassificationOutput(scores=predictions[PredictionKeys.PROBABILITIES], classes=predictions[PredictionKeys.CLASSES])
+        classification = ClassificationOutput(
+            scores=predictions[PredictionKeys.PROBABILITIES], classes=predictions[PredictionKeys.CLASSES]
+        )
         return {
             DEFAULT_SERVING_KEY: classification,
             CLASSIFY_SERVING_KEY: classification,

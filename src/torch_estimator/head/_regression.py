@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +48,9 @@ class RegressionHead(BaseHead):
         inverse_link_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
         name: str | None = None,
     ) -> None:
-        label_dimension = check_int("label_dimension", label_dimension, 1, range_message=f"Invalid label_dimension {label_dimension}.")
+        label_dimension = check_int(
+            "label_dimension", label_dimension, 1, range_message=f"Invalid label_dimension {label_dimension}."
+        )
         super().__init__(weight_column, loss_reduction, loss_fn, name)
         self._logits_dimension = label_dimension
         self._loss_dim = label_dimension
@@ -81,7 +84,9 @@ class RegressionHead(BaseHead):
         if keys:
             missing = [k for k in keys if k not in out]
             if missing:
-                raise ValueError(f"Prediction key must be in PredictionKeys, given: {missing[0]}.Valid prediction keys include {list(out)}.")
+                raise ValueError(
+                    f"Prediction key must be in PredictionKeys, given: {missing[0]}.Valid prediction keys include {list(out)}."
+                )
             out = {k: v for k, v in out.items() if k in keys}
         return out
 
@@ -91,7 +96,15 @@ class RegressionHead(BaseHead):
             self._summary_key(MetricKeys.LABEL_MEAN): Mean(name=MetricKeys.LABEL_MEAN),
         }
 
-    def _update_own_metrics(self, eval_metrics: dict[str, Metric], logits: torch.Tensor, labels: torch.Tensor, raw_labels: Labels, weights: Any, unweighted_loss: torch.Tensor) -> None:
+    def _update_own_metrics(
+        self,
+        eval_metrics: dict[str, Metric],
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        raw_labels: Labels,
+        weights: Any,
+        unweighted_loss: torch.Tensor,
+    ) -> None:
         w = weights if isinstance(weights, torch.Tensor) else None
         predictions = self.predictions(logits)[PredictionKeys.PREDICTIONS]
         eval_metrics[self._summary_key(MetricKeys.PREDICTION_MEAN)].update_state(predictions, w)
@@ -115,8 +128,16 @@ class LogisticRegressionHead(RegressionHead):
     _default_scope = "logistic_regression_head"
     _label_range = (0.0, 1.0, "Labels must be in range [0, 1] for LogisticRegressionHead")
 
-    def __init__(self, weight_column: Any = None, loss_reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str | None = None) -> None:
-        super().__init__(label_dimension=1, weight_column=weight_column, loss_reduction=loss_reduction, inverse_link_fn=torch.sigmoid, name=name)
+    def __init__(
+        self, weight_column: Any = None, loss_reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str | None = None
+    ) -> None:
+        super().__init__(
+            label_dimension=1,
+            weight_column=weight_column,
+            loss_reduction=loss_reduction,
+            inverse_link_fn=torch.sigmoid,
+            name=name,
+        )
 
     def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
@@ -154,5 +175,3 @@ class PoissonRegressionHead(RegressionHead):
 
     def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         return log_poisson_loss(labels, logits, self._compute_full_loss)
-
-

@@ -11,7 +11,7 @@ import contextlib
 import importlib
 import logging
 import os
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import anyio
 import anyio.to_thread
@@ -80,10 +80,14 @@ class _RestApi:
         if body is None:
             return _error(
                 _PAYLOAD_TOO_LARGE,
-                invalid_argument(f"Request body is larger than the server's limit of {self.max_request_bytes} bytes (max_request_bytes)."),
+                invalid_argument(
+                    f"Request body is larger than the server's limit of {self.max_request_bytes} bytes (max_request_bytes)."
+                ),
             )
         if request.method == "POST":  # model calls: off the event loop
-            status, content = await anyio.to_thread.run_sync(self.handler.process, request.method, path, body, limiter=request.app.state.limiter)
+            status, content = await anyio.to_thread.run_sync(
+                self.handler.process, request.method, path, body, limiter=request.app.state.limiter
+            )
         else:
             status, content = self.handler.process(request.method, path, body)
         return Response(content, status, media_type="application/json")
@@ -142,14 +146,20 @@ def create_app(
       uvicorn.run(app, port=8501)   # or: with fastapi.testclient.TestClient(app) as client: ...
     """
     if batching_parameters is not None and not enable_batching:
-        raise ValueError("batching_parameters were given but enable_batching is False; pass enable_batching=True to use them.")
+        raise ValueError(
+            "batching_parameters were given but enable_batching is False; pass enable_batching=True to use them."
+        )
     if rest_api_num_threads < 1:
         raise ValueError(f"rest_api_num_threads must be >= 1; got {rest_api_num_threads}.")
     if max_request_bytes < 1:
         raise ValueError(f"max_request_bytes must be >= 1; got {max_request_bytes}.")
     batching = (batching_parameters or BatchingParameters()) if enable_batching else None
     manager = ModelManager(
-        model_name, model_base_path, resolve_loader(loader), file_system_poll_wait_seconds=file_system_poll_wait_seconds, batching=batching
+        model_name,
+        model_base_path,
+        resolve_loader(loader),
+        file_system_poll_wait_seconds=file_system_poll_wait_seconds,
+        batching=batching,
     )
     handler = RestApiHandler(manager)
 
@@ -162,7 +172,13 @@ def create_app(
         finally:
             await anyio.to_thread.run_sync(manager.stop)
 
-    app = FastAPI(title=f"torch-estimator serving: {model_name}", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title=f"torch-estimator serving: {model_name}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.manager = manager
     app.state.handler = handler
     app.add_route("/{path:path}", _RestApi(handler, max_request_bytes), include_in_schema=False)
@@ -207,8 +223,13 @@ def serve(
     if inter_op_parallelism:
         torch.set_num_interop_threads(inter_op_parallelism)
     app = create_app(
-        model_base_path, model_name, loader=loader, file_system_poll_wait_seconds=file_system_poll_wait_seconds,
-        enable_batching=enable_batching, batching_parameters=batching_parameters, rest_api_num_threads=rest_api_num_threads,
+        model_base_path,
+        model_name,
+        loader=loader,
+        file_system_poll_wait_seconds=file_system_poll_wait_seconds,
+        enable_batching=enable_batching,
+        batching_parameters=batching_parameters,
+        rest_api_num_threads=rest_api_num_threads,
         max_request_bytes=max_request_bytes,
     )
     logger.info("Exporting HTTP/REST API at %s:%d for model %s (%s)", host, port, model_name, model_base_path)

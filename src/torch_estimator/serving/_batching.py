@@ -14,8 +14,8 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -51,7 +51,14 @@ class BatchingParameters:
 
 # Fields of TF Serving's BatchingParameters that have no effect here (calls are bounded by the
 # request thread pool, and inputs are never padded).
-_IGNORED_FIELDS = {"max_enqueued_batches", "thread_pool_name", "allowed_batch_sizes", "pad_variable_length_inputs", "enable_large_batch_splitting", "max_execution_batch_size"}
+_IGNORED_FIELDS = {
+    "max_enqueued_batches",
+    "thread_pool_name",
+    "allowed_batch_sizes",
+    "pad_variable_length_inputs",
+    "enable_large_batch_splitting",
+    "max_execution_batch_size",
+}
 _FIELD = re.compile(r"(\w+)\s*(?:\{\s*value\s*:\s*([^\s}]+)\s*\}|:\s*([^\s{}]+))")
 
 
@@ -68,7 +75,9 @@ def read_batching_parameters(path: str) -> BatchingParameters:
         elif name in ("max_batch_size", "batch_timeout_micros", "num_batch_threads"):
             values[name] = int(value)
         else:
-            raise ValueError(f"{path}: unknown batching parameter {name!r}; expected max_batch_size, batch_timeout_micros or num_batch_threads.")
+            raise ValueError(
+                f"{path}: unknown batching parameter {name!r}; expected max_batch_size, batch_timeout_micros or num_batch_threads."
+            )
     return BatchingParameters(**values)
 
 
@@ -122,7 +131,9 @@ class SignatureBatcher:
                 return self.run(inputs)
             self._queue.append(call)
             if len(self._threads) < self.parameters.num_batch_threads:
-                thread = threading.Thread(target=self._loop, name=f"batch-{self.name}-{len(self._threads)}", daemon=True)
+                thread = threading.Thread(
+                    target=self._loop, name=f"batch-{self.name}-{len(self._threads)}", daemon=True
+                )
                 self._threads.append(thread)
                 thread.start()
             self._cond.notify()
@@ -144,7 +155,11 @@ class SignatureBatcher:
                 return None
             if timeout > 0:
                 deadline = self._queue[0].enqueued + timeout
-                while not self._closed and sum(c.rows for c in self._queue) < limit and (remaining := deadline - time.monotonic()) > 0:
+                while (
+                    not self._closed
+                    and sum(c.rows for c in self._queue) < limit
+                    and (remaining := deadline - time.monotonic()) > 0
+                ):
                     self._cond.wait(remaining)
             first = self._queue.popleft()
             batch, rows, kept = [first], first.rows, collections.deque()
@@ -179,7 +194,9 @@ class SignatureBatcher:
                     call.future.set_result(part)
                 return
             if outputs is not None:
-                logger.warning("signature %s has outputs that are not batch-major; batching turned off for it", self.name)
+                logger.warning(
+                    "signature %s has outputs that are not batch-major; batching turned off for it", self.name
+                )
                 self._unsplittable = True
         for call in batch:
             try:

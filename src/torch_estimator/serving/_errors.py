@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["ServingError", "invalid_argument", "not_found", "internal", "failed_precondition", "unimplemented", "HTTP_STATUS"]
+__all__ = [
+    "ServingError",
+    "invalid_argument",
+    "not_found",
+    "internal",
+    "failed_precondition",
+    "unimplemented",
+    "HTTP_STATUS",
+]
 
 # tensorflow_serving/model_servers/http_server.cc, ToHTTPStatusCode.
 HTTP_STATUS = {

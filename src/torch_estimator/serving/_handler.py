@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
@@ -43,8 +44,12 @@ __all__ = ["RestApiHandler"]
 logger = logging.getLogger(__name__)
 
 _REST_PATH = re.compile(r"/v1/.*", re.IGNORECASE | re.DOTALL)
-_PREDICTION_PATH = re.compile(r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)", re.IGNORECASE)
-_STATUS_PATH = re.compile(r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE)
+_PREDICTION_PATH = re.compile(
+    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)", re.IGNORECASE
+)
+_STATUS_PATH = re.compile(
+    r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE
+)
 _INT64_MAX = 2**63 - 1
 # Model errors that are the request's fault (bad values, shapes, types) answer 400; others 500.
 _CLIENT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
@@ -127,7 +132,9 @@ class RestApiHandler:
         outputs = _run(served, signature, inputs)
         return predict_response(outputs, request_format == ROW)
 
-    def _examples_signature(self, name: str, version: int | None, label: str | None, signature_name: str, method_name: str) -> tuple[LoadedVersion, Signature]:
+    def _examples_signature(
+        self, name: str, version: int | None, label: str | None, signature_name: str, method_name: str
+    ) -> tuple[LoadedVersion, Signature]:
         served = self._servable(name, version, label)
         key = signature_name or DEFAULT_SERVING_SIGNATURE_DEF_KEY
         signature = served.signatures.get(key)
@@ -135,7 +142,9 @@ class RestApiHandler:
             raise invalid_argument(f"No signature was found with the name: {key}")
         kind = "classification" if method_name == CLASSIFY_METHOD_NAME else "regression"
         if signature.method_name != method_name:
-            raise invalid_argument(f"Expected {kind} signature method_name to be {method_name}. Was: {signature.method_name}")
+            raise invalid_argument(
+                f"Expected {kind} signature method_name to be {method_name}. Was: {signature.method_name}"
+            )
         if len(signature.inputs) != 1:
             raise invalid_argument("Expected one input Tensor.")
         if "inputs" not in signature.inputs:
@@ -177,16 +186,24 @@ class RestApiHandler:
         if label is not None:
             raise invalid_argument(f"Unrecognized servable version label: {label}")
         if name != self.manager.model_name:
-            raise not_found(f"Could not find any versions of model {name}" if version is None else f"Could not find version {version} of model {name}")
+            raise not_found(
+                f"Could not find any versions of model {name}"
+                if version is None
+                else f"Could not find version {version} of model {name}"
+            )
         statuses = self.manager.status(version)
         return _pretty({"model_version_status": [s.to_json() for s in statuses]})
 
     def _metadata(self, name: str, version: int | None, label: str | None) -> bytes:
         served = self._servable(name, version, label)
-        return _pretty({
-            "model_spec": {"name": name, "signature_name": "", "version": str(served.version)},
-            "metadata": {"signature_def": {"signature_def": {key: sig.to_json() for key, sig in served.signatures.items()}}},
-        })
+        return _pretty(
+            {
+                "model_spec": {"name": name, "signature_name": "", "version": str(served.version)},
+                "metadata": {
+                    "signature_def": {"signature_def": {key: sig.to_json() for key, sig in served.signatures.items()}}
+                },
+            }
+        )
 
 
 def _pretty(value: Any) -> bytes:
@@ -231,7 +248,9 @@ def _run(served: LoadedVersion, signature: Signature, inputs: Mapping[str, np.nd
     except ServingError:
         raise
     except _CLIENT_ERRORS as e:
-        raise invalid_argument(str(e) if isinstance(e, (ValueError, TypeError)) else f"{type(e).__name__}: {e}") from None
+        raise invalid_argument(
+            str(e) if isinstance(e, (ValueError, TypeError)) else f"{type(e).__name__}: {e}"
+        ) from None
     except Exception as e:  # reported to the client, logged here
         logger.exception("signature %s of version %d failed", signature.name, served.version)
         raise internal(f"{type(e).__name__}: {e}") from None

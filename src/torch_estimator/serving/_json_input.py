@@ -10,7 +10,8 @@ import binascii
 import json
 import math
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +37,25 @@ _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 # TensorFlow's DataTypeString names, used in type errors.
 _TYPE_NAMES = {
-    "DT_FLOAT": "float", "DT_DOUBLE": "double", "DT_HALF": "half", "DT_INT8": "int8", "DT_INT16": "int16",
-    "DT_INT32": "int32", "DT_INT64": "int64", "DT_UINT8": "uint8", "DT_BOOL": "bool", "DT_STRING": "string",
+    "DT_FLOAT": "float",
+    "DT_DOUBLE": "double",
+    "DT_HALF": "half",
+    "DT_INT8": "int8",
+    "DT_INT16": "int16",
+    "DT_INT32": "int32",
+    "DT_INT64": "int64",
+    "DT_UINT8": "uint8",
+    "DT_BOOL": "bool",
+    "DT_STRING": "string",
 }
 _SCALAR_TYPES = {int, float, str, bool}
-_INT_RANGES = {"DT_INT8": (-128, 127), "DT_INT16": (-32768, 32767), "DT_INT32": _INT32, "DT_INT64": _INT64, "DT_UINT8": (0, 255)}
+_INT_RANGES = {
+    "DT_INT8": (-128, 127),
+    "DT_INT16": (-32768, 32767),
+    "DT_INT32": _INT32,
+    "DT_INT64": _INT64,
+    "DT_UINT8": (0, 255),
+}
 
 # rapidjson's English parse error texts, for the errors Python's decoder reports.
 _PARSE_ERRORS = (
@@ -90,7 +105,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         if surrogate is not None and surrogate < e.pos:
             raise _surrogate_error(text, surrogate) from None
-        raise invalid_argument(f"JSON Parse error: {_rapidjson_message(e)} at offset: {_byte_offset(text, e.pos)}") from None
+        raise invalid_argument(
+            f"JSON Parse error: {_rapidjson_message(e)} at offset: {_byte_offset(text, e.pos)}"
+        ) from None
     except RecursionError:
         raise invalid_argument("JSON Parse error: Unspecific syntax error. at offset: 0") from None
     if surrogate is not None:
@@ -106,14 +123,20 @@ def _byte_offset(text: str, position: int) -> int:
 
 
 def _surrogate_error(text: str, position: int) -> ServingError:
-    return invalid_argument(f"JSON Parse error: The surrogate pair in string is invalid. at offset: {_byte_offset(text, position)}")
+    return invalid_argument(
+        f"JSON Parse error: The surrogate pair in string is invalid. at offset: {_byte_offset(text, position)}"
+    )
 
 
 def _rapidjson_message(error: json.JSONDecodeError) -> str:
     if not error.doc[: error.pos].strip() and not error.doc[error.pos :].strip():
         return "The document is empty."
     if error.msg == "Expecting ',' delimiter":
-        return "Missing a comma or '}' after an object member." if _innermost_container(error.doc, error.pos) == "{" else "Missing a comma or ']' after an array element."
+        return (
+            "Missing a comma or '}' after an object member."
+            if _innermost_container(error.doc, error.pos) == "{"
+            else "Missing a comma or ']' after an array element."
+        )
     for prefix, message in _PARSE_ERRORS:
         if error.msg.startswith(prefix):
             return message
@@ -175,7 +198,9 @@ def _type_error(value: Any, dtype: str) -> ServingError:
 
 
 def _lossy_error(value: Any, target: str) -> ServingError:
-    return invalid_argument(f"Cannot convert JSON value: {json_value_to_string(value)} to {target} without loss of precision.")
+    return invalid_argument(
+        f"Cannot convert JSON value: {json_value_to_string(value)} to {target} without loss of precision."
+    )
 
 
 def signature_name_of(doc: Mapping[str, Any]) -> str:
@@ -272,7 +297,9 @@ def _converter(dtype: str) -> Callable[[list[Any]], list[Any]]:
         return _check_string
 
     def unsupported(values: list[Any]) -> list[Any]:
-        raise unimplemented(f"Conversion of JSON Value: {json_value_to_string(values[0])} to type: {_TYPE_NAMES.get(dtype, dtype)}")
+        raise unimplemented(
+            f"Conversion of JSON Value: {json_value_to_string(values[0])} to type: {_TYPE_NAMES.get(dtype, dtype)}"
+        )
 
     return unsupported
 
@@ -288,7 +315,9 @@ def _dense_shape(value: Any) -> list[int]:
     return dims
 
 
-def _fill(value: Any, level: int, dims: list[int], dtype: str, convert: Callable[[list[Any]], list[Any]], out: list[Any]) -> None:
+def _fill(
+    value: Any, level: int, dims: list[int], dtype: str, convert: Callable[[list[Any]], list[Any]], out: list[Any]
+) -> None:
     """Appends the values of ``value`` (nested lists of rank ``len(dims)``) to ``out`` (``FillTensorProto``)."""
     rank = len(dims)
     if not isinstance(value, list):
@@ -303,7 +332,9 @@ def _fill(value: Any, level: int, dims: list[int], dtype: str, convert: Callable
     if level >= rank:
         raise invalid_argument(f"Encountered list at unexpected level: {level} expected < {rank}")
     if len(value) != dims[level]:
-        raise invalid_argument(f"Encountered list at unexpected size: {len(value)} at level: {level} expected size: {dims[level]}")
+        raise invalid_argument(
+            f"Encountered list at unexpected size: {len(value)} at level: {level} expected size: {dims[level]}"
+        )
     if level == rank - 1 and not any(isinstance(v, (list, dict)) for v in value):
         out.extend(convert(value))
         return
@@ -385,7 +416,9 @@ def _from_instances(instances: list[Any], infos: Mapping[str, TensorInfo]) -> di
                 try:
                     add(item, name)
                 except ServingError as e:
-                    raise invalid_argument(f"Failed to process element: {i} key: {name} of 'instances' list. Error: {e}") from None
+                    raise invalid_argument(
+                        f"Failed to process element: {i} key: {name} of 'instances' list. Error: {e}"
+                    ) from None
             if sorted(element) != input_names:
                 raise invalid_argument(
                     f"Failed to process element: {i} of 'instances' list. JSON object: {json_value_to_string(element)} "
@@ -420,13 +453,17 @@ def _from_inputs(inputs: Any, infos: Mapping[str, TensorInfo]) -> dict[str, np.n
     return tensors
 
 
-def predict_inputs_from_json(doc: Mapping[str, Any], infos: Mapping[str, TensorInfo], signature_name: str) -> tuple[dict[str, np.ndarray], str]:
+def predict_inputs_from_json(
+    doc: Mapping[str, Any], infos: Mapping[str, TensorInfo], signature_name: str
+) -> tuple[dict[str, np.ndarray], str]:
     """``(tensors, format)`` of a predict request; ``format`` is ``ROW`` or ``COLUMNAR``."""
     if not infos:
         raise invalid_argument(f"Failed to get input map for signature: {signature_name or 'DEFAULT'}")
     if "instances" in doc:
         if "inputs" in doc:
-            raise _format_error(doc, "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist ")
+            raise _format_error(
+                doc, "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist "
+            )
         instances = doc["instances"]
         if not isinstance(instances, list):
             raise _format_error(doc, "Excepting 'instances' to be an list/array")
@@ -480,7 +517,9 @@ def _example(value: Any) -> dict[str, list[Any]]:
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:  # bytes of the body that are not UTF-8
-            raise invalid_argument(f"Feature name {_utf8(name)!r} is not valid UTF-8; a tf.Example feature name is a UTF-8 string") from None
+            raise invalid_argument(
+                f"Feature name {_utf8(name)!r} is not valid UTF-8; a tf.Example feature name is a UTF-8 string"
+            ) from None
     return {name: _feature(name, content) for name, content in value.items()}
 
 

@@ -9,7 +9,7 @@ import base64
 import codecs
 import json
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -68,7 +68,9 @@ def _encode_surrogates(error: UnicodeError) -> tuple[bytes, int]:
     if not isinstance(error, UnicodeEncodeError):
         raise error
     chars = error.object[error.start : error.end]
-    out = b"".join(bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}".encode("ascii") for c in chars)
+    out = b"".join(
+        bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}".encode("ascii") for c in chars
+    )
     return out, error.end
 
 
@@ -97,7 +99,9 @@ def predict_response(outputs: Mapping[str, np.ndarray], row_format: bool) -> byt
         if t.ndim == 0:
             raise invalid_argument(f"Tensor name: {name} has no shape information ")
         if batch_size >= 0 and t.shape[0] != batch_size:
-            raise invalid_argument(f"Tensor name: {name} has inconsistent batch size: {t.shape[0]} expecting: {batch_size}")
+            raise invalid_argument(
+                f"Tensor name: {name} has inconsistent batch size: {t.shape[0]} expecting: {batch_size}"
+            )
         batch_size = t.shape[0]
     per_output = [_rows(t) for t in tokens.values()]
     if many:
@@ -124,7 +128,9 @@ def classify_response(classes: np.ndarray | None, scores: np.ndarray | None, num
         if tensor is None:
             continue
         if tensor.ndim != 2:
-            raise invalid_argument(f"Expected Tensor shape: [batch_size num_classes] but got {_shape_debug(tensor.shape)}")
+            raise invalid_argument(
+                f"Expected Tensor shape: [batch_size num_classes] but got {_shape_debug(tensor.shape)}"
+            )
         if name == "classes" and tensor.dtype.kind not in "OSU":
             raise invalid_argument(f"Expected classes Tensor of DT_STRING. Got: {_dtype_name(tensor.dtype)}")
         if name == "scores" and tensor.dtype != np.float32:
@@ -132,22 +138,35 @@ def classify_response(classes: np.ndarray | None, scores: np.ndarray | None, num
         if tensor.shape[0] != num_examples:
             raise invalid_argument(f"Expected {name} output batch size of {num_examples}. Got: {tensor.shape[0]}")
     if classes is not None and scores is not None and classes.shape[1] != scores.shape[1]:
-        raise invalid_argument(f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. {scores.shape[1]}")
+        raise invalid_argument(
+            f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. {scores.shape[1]}"
+        )
     num_classes = (classes if classes is not None else scores).shape[1]
-    labels = _tokens("classes", classes) if classes is not None else np.full((num_examples, num_classes), '""', dtype=object)
-    values = decimal_strings(scores) if scores is not None else np.full((num_examples, num_classes), "0.0", dtype=object)
+    labels = (
+        _tokens("classes", classes) if classes is not None else np.full((num_examples, num_classes), '""', dtype=object)
+    )
+    values = (
+        decimal_strings(scores) if scores is not None else np.full((num_examples, num_classes), "0.0", dtype=object)
+    )
     if num_examples == 0:
         raise invalid_argument("Cannot convert empty ClassificationResults to JSON")
-    rows = ("[" + ", ".join(f"[{label}, {score}]" for label, score in zip(label_row, score_row)) + "]" for label_row, score_row in zip(labels, values))
+    rows = (
+        "[" + ", ".join(f"[{label}, {score}]" for label, score in zip(label_row, score_row)) + "]"
+        for label_row, score_row in zip(labels, values)
+    )
     return json_body('{"results": [' + ", ".join(rows) + "]}")
 
 
 def regress_response(outputs: np.ndarray, num_examples: int) -> bytes:
     """``{"results": [value, ...]}`` (``PostProcessRegressionResult``)."""
     if not (outputs.ndim == 1 or (outputs.ndim == 2 and outputs.shape[1] == 1)):
-        raise invalid_argument(f"Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got {_shape_debug(outputs.shape)}")
+        raise invalid_argument(
+            f"Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got {_shape_debug(outputs.shape)}"
+        )
     if outputs.shape[0] != num_examples:
-        raise invalid_argument(f"Input batch size did not match output batch size: {num_examples} vs. {outputs.shape[0]}")
+        raise invalid_argument(
+            f"Input batch size did not match output batch size: {num_examples} vs. {outputs.shape[0]}"
+        )
     if outputs.dtype != np.float32:
         raise invalid_argument(f"Expected output Tensor of DT_FLOAT.  Got: {_dtype_name(outputs.dtype)}")
     if num_examples == 0:

@@ -13,7 +13,8 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,11 @@ class VersionStatus:
 
     def to_json(self) -> dict[str, Any]:
         """TF Serving's JSON form of a ``ModelVersionStatus`` (the version as a string, as protobuf writes int64)."""
-        return {"version": str(self.version), "state": self.state, "status": {"error_code": self.error_code, "error_message": self.error_message}}
+        return {
+            "version": str(self.version),
+            "state": self.state,
+            "status": {"error_code": self.error_code, "error_message": self.error_message},
+        }
 
 
 class LoadedVersion:
@@ -94,7 +99,9 @@ class LoadedVersion:
     def __init__(self, version: int, model: Any, batching: BatchingParameters | None = None) -> None:
         signatures = getattr(model, "signatures", None)
         if not isinstance(signatures, Mapping):
-            raise TypeError(f"the loader must return an object with a 'signatures' mapping; got {type(model).__name__}.")
+            raise TypeError(
+                f"the loader must return an object with a 'signatures' mapping; got {type(model).__name__}."
+            )
         self.version = version
         self.model = model
         self.signatures: Mapping[str, Signature] = signatures
@@ -109,7 +116,9 @@ class LoadedVersion:
         with self._lock:
             batcher = self._batchers.get(signature.name)
             if batcher is None:
-                batcher = self._batchers[signature.name] = SignatureBatcher(signature.run, self.batching, f"{signature.name}@{self.version}")
+                batcher = self._batchers[signature.name] = SignatureBatcher(
+                    signature.run, self.batching, f"{signature.name}@{self.version}"
+                )
         return batcher(inputs)
 
     def close(self) -> None:
@@ -195,7 +204,9 @@ class ModelManager:
                 if not self._warned_empty:
                     logger.warning(
                         "No versions of servable %s found under base path %s (version directories are named by a number, e.g. %s)",
-                        self.model_name, self.model_base_path, os.path.join(self.model_base_path, "1"),
+                        self.model_name,
+                        self.model_base_path,
+                        os.path.join(self.model_base_path, "1"),
                     )
                     self._warned_empty = True
                 return
@@ -221,7 +232,9 @@ class ModelManager:
             self._failed[version] = files
             self._set_state(VersionStatus(version, "END", code, f"{type(e).__name__}: {e}"))
             served = f"; still serving version {self._served.version}" if self._served is not None else ""
-            logger.error("Loading servable version {name: %s version: %d} failed: %s%s", self.model_name, version, e, served)
+            logger.error(
+                "Loading servable version {name: %s version: %d} failed: %s%s", self.model_name, version, e, served
+            )
             return
         previous, self._served = self._served, loaded
         self._set_state(VersionStatus(version, "AVAILABLE"))
