@@ -545,9 +545,7 @@ class TorchOptimizer(Optimizer):
     def _restore_state(self, var: torch.Tensor) -> None:
         assert self._store is not None and self._torch is not None
         prefix = f"{self._prefix()}{self._store.name_of(var)}/"
-        restored = {k[len(prefix) :]: v for k, v in list(self._store._pending.items()) if k.startswith(prefix)}
-        for key in restored:
-            self._store.take_pending(prefix + key, required=False)
+        restored = self._store.take_pending_with_prefix(prefix)
         if restored:
             self._torch.state[var] = {k: v.to(var.device).clone() for k, v in restored.items()}
 

@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
@@ -196,6 +196,20 @@ class VariableStore:
     def module_for(self, prefix: str) -> torch.nn.Module | None:
         return self._modules.get(prefix)
 
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """The registered modules by name prefix."""
+        return dict(self._modules)
+
+    def with_values(self, values: Mapping[str, torch.Tensor]) -> VariableStore:
+        """A store whose variables are ``values[name]`` for each of this store's variables, with the
+        same trainable flags, modules and global step (export traces the model through it)."""
+        other = VariableStore(self.device)
+        other._variables = {name: values[name] for name in self._variables}
+        other._trainable = dict(self._trainable)
+        other._modules = self._modules
+        other.global_step = self.global_step
+        return other
+
     def unique_name(self, scope: tuple[str, ...], base: str) -> str:
         """``base``, ``base_1``, ``base_2``, ... for successive unnamed layers within one call."""
         key = (scope, base)
@@ -243,6 +257,12 @@ class VariableStore:
         if value is None and required:
             self._note_missing(name)
         return value
+
+    def take_pending_with_prefix(self, prefix: str) -> dict[str, torch.Tensor]:
+        """Removes and returns the restored values whose names start with ``prefix``, keyed by the
+        rest of the name (an optimizer's per-variable state)."""
+        names = [name for name in self._pending if name.startswith(prefix)]
+        return {name[len(prefix) :]: self._pending.pop(name) for name in names}
 
     def _note_missing(self, name: str) -> None:
         if self._restored_from is not None:

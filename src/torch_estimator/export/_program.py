@@ -181,7 +181,7 @@ def _substituted_modules(store: VariableStore, values: Mapping[str, torch.Tensor
     """Temporarily points the store's modules' parameters and buffers at ``values``."""
     swapped: list[tuple[dict[str, Any], str, Any]] = []
     try:
-        for prefix, mod in store._modules.items():
+        for prefix, mod in store.modules().items():
             for path, _ in list(mod.named_parameters()) + list(mod.named_buffers()):
                 name = "/".join(filter(None, [prefix, path.replace(".", "/")]))
                 owner_path, _, attr = path.rpartition(".")
@@ -197,12 +197,7 @@ def _substituted_modules(store: VariableStore, values: Mapping[str, torch.Tensor
 
 def replay_store(store: VariableStore, values: Mapping[str, torch.Tensor]) -> VariableStore:
     """A store whose variables are ``values`` (its modules are shared and substituted on use)."""
-    replay = VariableStore(store.device)
-    replay._variables = {name: values[name] for name in store._variables}
-    replay._trainable = dict(store._trainable)
-    replay._modules = store._modules
-    replay.global_step = store.global_step
-    return replay
+    return store.with_values(values)
 
 
 class _Program(torch.nn.Module):
