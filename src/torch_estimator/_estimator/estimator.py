@@ -36,6 +36,8 @@ from torch_estimator._engine.parallel import DataParallelRun
 from torch_estimator._engine.progress import ProgressHook, input_length
 from torch_estimator._engine.run_config import RunConfig
 from torch_estimator._engine.warm_start import WarmStarter, warm_start_settings
+from torch_estimator.export._program import trace_model
+from torch_estimator.export._writer import write_saved_model
 
 __all__ = ["Estimator"]
 
@@ -612,8 +614,6 @@ class Estimator:
     ) -> bytes:
         """Like ``export_saved_model`` with ``{mode: receiver_fn}``; only PREDICT can be exported
         (TRAIN and EVAL graphs need TensorFlow's session machinery)."""
-        from torch_estimator.export._program import trace_model
-        from torch_estimator.export._writer import write_saved_model
 
         unsupported = sorted(set(input_receiver_fn_map) - {ModeKeys.PREDICT})
         if unsupported:
@@ -623,7 +623,7 @@ class Estimator:
             raise ValueError("An input_receiver_fn must be defined.")
         checkpoint = self._checkpoint_for_export(checkpoint_path)
         model = self._load_model(checkpoint, restore_rng=False, latest=not checkpoint_path)
-        traced = trace_model(self, model.store, receiver_fn())
+        traced = trace_model(self._call_model_fn, model.store, receiver_fn())
         if not self._config.is_chief:
             logger.info(
                 "Not the chief (task %s %d): the chief writes the export.", self._config.task_type, self._config.task_id

@@ -10,8 +10,8 @@ safetensors with their TensorFlow-style names.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,14 +20,15 @@ from torch_estimator._core.batches import to_model_input
 from torch_estimator._core.export_output import get_export_outputs
 from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.parse_spec import FixedLenFeature
+from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._core.trace import ExportTrace, NotExportableError, StringLookup, tracing
 from torch_estimator._core.variables import VariableStore
 from torch_estimator.export._receivers import Placeholder, ServingInputReceiver, TensorServingInputReceiver
 
-if TYPE_CHECKING:
-    from torch_estimator._estimator.estimator import Estimator
+__all__ = ["ModelCall", "TracedModel", "trace_model", "receiver_config", "sample_features", "flatten_outputs"]
 
-__all__ = ["TracedModel", "trace_model", "receiver_config", "sample_features", "flatten_outputs"]
+#: ``(store, features, labels, mode) -> EstimatorSpec``: one call of the model_fn with ``store`` active.
+ModelCall = Callable[[VariableStore, Any, Any, str], EstimatorSpec]
 
 _SAMPLE_BATCH = 3
 _SAMPLE_BAG = 5
@@ -202,10 +203,10 @@ def replay_store(store: VariableStore, values: Mapping[str, torch.Tensor]) -> Va
 
 class _Program(torch.nn.Module):
     def __init__(
-        self, estimator: Estimator, store: VariableStore, host_features: set[str], single_feature: bool
+        self, call_model_fn: ModelCall, store: VariableStore, host_features: set[str], single_feature: bool
     ) -> None:
         super().__init__()
-        self._estimator = estimator
+        self._call_model_fn = call_model_fn
         self._store = store
         self._host_features = host_features
         self._single = single_feature
@@ -219,7 +220,7 @@ class _Program(torch.nn.Module):
         model_features: Any = features["feature"] if self._single else features
         store = replay_store(self._store, variables)
         with tracing(trace), _substituted_modules(self._store, variables), torch.no_grad():
-            spec = self._estimator._call_model_fn(store, model_features, None, ModeKeys.PREDICT)
+            spec = self._call_model_fn(store, model_features, None, ModeKeys.PREDICT)
             outputs, _, _ = flatten_outputs(spec, trace)
         return outputs
 
@@ -271,21 +272,22 @@ def _example_inputs(
     return examples, raw_examples, dims, raw_dims
 
 
-def trace_model(estimator: Estimator, store: VariableStore, receiver: Any) -> TracedModel:
-    """Records the model_fn on a sample batch, exports its tensor half, and checks the exported
-    program against the eager outputs of that batch."""
+def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -> TracedModel:
+    """Records the model (``call_model_fn(store, features, labels, mode)``, the Estimator's model_fn
+    call) on a sample batch, exports its tensor half, and checks the exported program against the
+    eager outputs of that batch."""
     config = receiver_config(receiver)
     features = to_model_input(sample_features(config), store.device)
     model_features = features["feature"] if config["single_feature"] else features
     record = ExportTrace("record")
     with tracing(record), torch.no_grad():
-        spec = estimator._call_model_fn(store, model_features, None, ModeKeys.PREDICT)
+        spec = call_model_fn(store, model_features, None, ModeKeys.PREDICT)
         eager, tables, signatures = flatten_outputs(spec, record)
     raw = {k: v for k, v in features.items() if isinstance(v, torch.Tensor)}
     host_features = {k for k in features if k not in raw}
     variables = {name: tensor.detach() for name, tensor in store.variables().items()}
     examples, raw_examples, dims, raw_dims = _example_inputs(record.layer_inputs, raw)
-    module = _Program(estimator, store, host_features, config["single_feature"])
+    module = _Program(call_model_fn, store, host_features, config["single_feature"])
     try:
         program = torch.export.export(
             module,
