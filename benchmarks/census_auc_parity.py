@@ -118,7 +118,8 @@ def main() -> None:
     if reference:
         tf_mean = float(np.mean([r["auc"] for r in reference]))
         print(
-            f"; tf.estimator {tf_mean:.4f} (std {np.std([r['auc'] for r in reference]):.4f}); difference {mean - tf_mean:+.4f}"
+            f"; tf.estimator {tf_mean:.4f} (std {np.std([r['auc'] for r in reference]):.4f}); "
+            f"difference {mean - tf_mean:+.4f}"
         )
     else:
         print("; no tf.estimator runs for these settings in the fixture (pass --tf)")

@@ -40,7 +40,8 @@ def bench_census(batch: int = 1024, repeats: int = 50) -> None:
             dense(transformer), linear(transformer)
     total = (time.perf_counter() - start) / repeats
     print(
-        f"census columns, batch {batch}: host transforms {host * 1e3:.2f} ms, transforms + DenseFeatures + LinearModel {total * 1e3:.2f} ms "
+        f"census columns, batch {batch}: host transforms {host * 1e3:.2f} ms, "
+        f"transforms + DenseFeatures + LinearModel {total * 1e3:.2f} ms "
         f"({batch / total:,.0f} rows/s)"
     )
 
@@ -77,7 +78,8 @@ def main() -> None:
     large = bench_hashed_step(10**6, sparse=True)
     dense = bench_hashed_step(10**6, sparse=False)
     print(
-        f"hashed column + Ftrl step, batch 256: 10^3 buckets {small * 1e3:.2f} ms, 10^6 buckets sparse {large * 1e3:.2f} ms "
+        f"hashed column + Ftrl step, batch 256: 10^3 buckets {small * 1e3:.2f} ms, "
+        f"10^6 buckets sparse {large * 1e3:.2f} ms "
         f"(ratio {large / small:.2f}), 10^6 buckets dense {dense * 1e3:.2f} ms"
     )
 

@@ -662,7 +662,7 @@ def check_cross(case, tf_ids):
         leaves.extend(_leaf_values(k, case["features"], None))
     size = kw["hash_bucket_size"]
     seed = kw.get("hash_key") or 0xDECAFCAFFE
-    sparse_first = [l for l in leaves if l[1]] + [l for l in leaves if not l[1]]
+    sparse_first = [leaf for leaf in leaves if leaf[1]] + [leaf for leaf in leaves if not leaf[1]]
     results = []
     for label, order in (("sparse-first order", sparse_first), ("given order", leaves)):
         n = len(tf_ids)

@@ -432,7 +432,9 @@ def merge_out(path, runs, throughput, args, vocabs, n_train, n_test):
     ]
     if runs:
         # Runs are kept per (epochs, batch_size, seed): a new run replaces only its own setting.
-        key = lambda r: (r["epochs"], r["batch_size"], r["tf_random_seed"])
+        def key(r: dict) -> tuple:
+            return (r["epochs"], r["batch_size"], r["tf_random_seed"])
+
         fresh = {key(r) for r in runs}
         doc["runs"] = [r for r in doc.get("runs", []) if key(r) not in fresh] + runs
         doc["summary"] = [summarize_runs(group) for group in _group_runs(doc["runs"])]

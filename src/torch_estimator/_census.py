@@ -93,7 +93,7 @@ def census_columns(scaled: bool = False) -> tuple[list[fc.FeatureColumn], list[f
     workclass = fc.categorical_column_with_vocabulary_list("workclass", WORKCLASS)
     occupation = fc.categorical_column_with_hash_bucket("occupation", 1000)
     age_buckets = fc.bucketized_column(age, AGE_BOUNDARIES)
-    wide = [
+    wide: list[fc.FeatureColumn] = [
         education,
         marital,
         relationship,
@@ -103,7 +103,7 @@ def census_columns(scaled: bool = False) -> tuple[list[fc.FeatureColumn], list[f
         fc.crossed_column(["education", "occupation"], 1000),
         fc.crossed_column([age_buckets, "education", "occupation"], 1000),
     ]
-    numeric = [fc.numeric_column(name) for name in NUMERIC_COLUMNS]
+    numeric: list[fc.FeatureColumn] = [fc.numeric_column(name) for name in NUMERIC_COLUMNS]
     if scaled:
         wide += [
             fc.bucketized_column(fc.numeric_column("capital-gain"), CAPITAL_GAIN_BOUNDARIES),
@@ -176,7 +176,8 @@ def run_census(
     model_dir = model_dir or tempfile.mkdtemp(prefix="census-")
     estimator = build_estimator(model_type, model_dir, dnn_learning_rate, linear_learning_rate, seed)
     print(
-        f"Census {model_type}: {epochs} epochs, batch size {batch_size}, Adagrad learning rate {dnn_learning_rate} (deep), "
+        f"Census {model_type}: {epochs} epochs, batch size {batch_size}, "
+        f"Adagrad learning rate {dnn_learning_rate} (deep), "
         f"Ftrl learning rate {linear_learning_rate} (wide); model_dir {model_dir}"
     )
     start = time.time()

@@ -98,7 +98,8 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
     if args.export_dir and args.model_base_path and args.export_dir != args.model_base_path:
         parser.error(
-            f"serve: MODEL_BASE_PATH {args.export_dir!r} and --model_base_path {args.model_base_path!r} differ; give one."
+            f"serve: MODEL_BASE_PATH {args.export_dir!r} and --model_base_path {args.model_base_path!r} differ; "
+            "give one."
         )
     base_path = args.model_base_path or args.export_dir
     if not base_path:
