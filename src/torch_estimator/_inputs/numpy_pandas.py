@@ -15,24 +15,24 @@ import numpy as np
 import pandas as pd
 
 from torch_estimator._core.values import encode_strings
-from torch_estimator._inputs.streaming import make_csv_input_fn, make_parquet_input_fn
+from torch_estimator._inputs.arguments import check_count, check_flag
+from torch_estimator._inputs.batches import Batches
 
-__all__ = ["numpy_input_fn", "pandas_input_fn", "make_csv_input_fn", "make_parquet_input_fn"]
+__all__ = ["numpy_input_fn", "pandas_input_fn"]
 
 _SHUFFLE_ERR = (
     "shuffle must be provided and explicitly set as boolean (it is recommended to set it as True for training); got {}"
 )
 
 
-def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> None:
-    if not isinstance(shuffle, bool):
-        raise ValueError(_SHUFFLE_ERR.format(shuffle))
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if num_epochs is not None and (
-        isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs <= 0
-    ):
-        raise ValueError(f"num_epochs must be None (repeat forever) or a positive integer; got {num_epochs!r}.")
+def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> tuple[int, int | None, bool]:
+    """``(batch_size, num_epochs, shuffle)``, checked."""
+    flag = check_flag("shuffle", shuffle, _SHUFFLE_ERR.format(shuffle))
+    size = check_count("batch_size", batch_size, 1, expected="a positive integer")
+    epochs = check_count(
+        "num_epochs", num_epochs, 1, allow_none=True, expected="None (repeat forever) or a positive integer"
+    )
+    return size, epochs, flag
 
 
 def _batches(
@@ -98,7 +98,7 @@ def numpy_input_fn(
     shuffle: bool | None = None,
     queue_capacity: int = 1000,
     num_threads: int = 1,
-) -> Callable[[], Iterator[Any]]:
+) -> Callable[..., Batches]:
     """An input_fn yielding ``(features, labels)`` batches of numpy arrays.
 
     Args:
@@ -113,7 +113,7 @@ def numpy_input_fn(
         >>> input_fn = te.inputs.numpy_input_fn({"x": xs}, ys, batch_size=32, num_epochs=None, shuffle=True)
     """
     del queue_capacity, num_threads
-    _check_common(batch_size, num_epochs, shuffle)
+    batch_size, num_epochs, shuffle = _check_common(batch_size, num_epochs, shuffle)
     direct_x = not isinstance(x, dict)
     if direct_x and not isinstance(x, (np.ndarray, list)):
         raise TypeError(f"x must be a dict or array; got {type(x).__name__}")
@@ -121,13 +121,19 @@ def numpy_input_fn(
         raise ValueError("x cannot be an empty array")
     if not direct_x and not x:
         raise ValueError("x cannot be an empty dict")
-    x_dict = {"__x__": _as_array(x, "x")} if direct_x else {k: _as_array(v, f"x[{k!r}]") for k, v in x.items()}  # type: ignore[union-attr]
+    x_dict = (
+        {k: _as_array(v, f"x[{k!r}]") for k, v in x.items()} if isinstance(x, dict) else {"__x__": _as_array(x, "x")}
+    )
     direct_y = y is not None and not isinstance(y, dict)
     y_dict: dict[str, np.ndarray] = {}
     if isinstance(y, dict) and not y:
         raise ValueError("y cannot be empty dict, use None instead.")
     if y is not None:
-        y_dict = {"__y__": _as_array(y, "y")} if direct_y else {k: _as_array(v, f"y[{k!r}]") for k, v in y.items()}  # type: ignore[union-attr]
+        y_dict = (
+            {k: _as_array(v, f"y[{k!r}]") for k, v in y.items()}
+            if isinstance(y, dict)
+            else {"__y__": _as_array(y, "y")}
+        )
         shared = sorted(set(x_dict) & set(y_dict))
         if shared:
             raise ValueError(f"{len(shared)} duplicate keys are found in both x and y: {shared}")
@@ -145,7 +151,7 @@ def numpy_input_fn(
     columns = {**{("x", k): _Column(v) for k, v in x_dict.items()}, **{("y", k): _Column(v) for k, v in y_dict.items()}}
 
     def batches() -> Iterator[Any]:
-        for batch in _batches(columns, n, int(batch_size), num_epochs, shuffle):  # type: ignore[arg-type]
+        for batch in _batches(columns, n, batch_size, num_epochs, shuffle):
             features = {k: v for (side, k), v in batch.items() if side == "x"}
             labels = {k: v for (side, k), v in batch.items() if side == "y"}
             f = features["__x__"] if direct_x else features
@@ -154,22 +160,23 @@ def numpy_input_fn(
             else:
                 yield f, (labels["__y__"] if direct_y else labels)
 
-    length = None if num_epochs is None else -(-n * int(num_epochs) // int(batch_size))
+    length = None if num_epochs is None else -(-n * num_epochs // batch_size)
 
-    def input_fn(input_context: Any = None) -> _Batches:
+    def input_fn(input_context: Any = None) -> Batches:
         if input_context is None or input_context.num_input_pipelines == 1:
-            return _Batches(batches, length)
+            return Batches(batches, length)
         shards, shard = input_context.num_input_pipelines, input_context.input_pipeline_id
         if batch_size % shards:
             raise ValueError(
-                f"batch_size {batch_size} must be divisible by the {shards} input pipelines (each reads its slice of every global batch)."
+                f"batch_size {batch_size} must be divisible by the {shards} input pipelines "
+                "(each reads its slice of every global batch)."
             )
 
         def sharded() -> Iterator[Any]:
             for batch in batches():
                 yield _slice_batch(batch, shard, shards)
 
-        return _Batches(sharded, length)
+        return Batches(sharded, length)
 
     return input_fn
 
@@ -185,27 +192,6 @@ def _slice_batch(batch: Any, shard: int, shards: int) -> Any:
     return batch[start:stop]
 
 
-class _Batches:
-    """The batches of an input_fn; sized when the number of epochs is (for progress display)."""
-
-    def __init__(self, make: Any, length: int | None) -> None:
-        self._make = make
-        self._length = length
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._make()
-
-    def __len__(self) -> int:
-        if self._length is None:
-            raise TypeError("an input repeated forever (num_epochs=None) has no length")
-        return self._length
-
-    @property
-    def known_length(self) -> int | None:
-        """The number of batches, or None when the input repeats forever."""
-        return self._length
-
-
 def pandas_input_fn(
     x: Any,
     y: Any = None,
@@ -215,7 +201,7 @@ def pandas_input_fn(
     queue_capacity: int = 1000,
     num_threads: int = 1,
     target_column: str = "target",
-) -> Callable[[], Iterator[Any]]:
+) -> Callable[..., Batches]:
     """An input_fn yielding batches of a pandas DataFrame: features ``{column: array}``, labels ``y``.
 
     Args:
@@ -224,10 +210,8 @@ def pandas_input_fn(
         batch_size, num_epochs, shuffle: as in ``numpy_input_fn`` (shuffle is required).
         target_column: the name ``y`` may not collide with (as in TensorFlow).
     """
-    import pandas as pd
-
     del queue_capacity, num_threads
-    _check_common(batch_size, num_epochs, shuffle)
+    batch_size, num_epochs, shuffle = _check_common(batch_size, num_epochs, shuffle)
     if not isinstance(x, pd.DataFrame):
         raise TypeError(f"x must be a pandas DataFrame; got {type(x).__name__}.")
     if y is not None:
@@ -246,4 +230,4 @@ def pandas_input_fn(
         labels = {str(c): y[c].to_numpy() for c in y.columns}
     elif y is not None:
         labels = y.to_numpy()
-    return numpy_input_fn(features, labels, batch_size=int(batch_size), num_epochs=num_epochs, shuffle=shuffle)
+    return numpy_input_fn(features, labels, batch_size=batch_size, num_epochs=num_epochs, shuffle=shuffle)
