@@ -15,7 +15,15 @@ import torch.nn.functional as F
 
 from torch_estimator._core.variables import current_scope, current_store, get_variable, variable_scope
 
-__all__ = ["dense", "dropout", "batch_normalization", "embedding", "embedding_lookup", "get_activation"]
+__all__ = [
+    "dense",
+    "dropout",
+    "batch_normalization",
+    "embedding",
+    "embedding_lookup",
+    "clip_rows_to_norm",
+    "get_activation",
+]
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
@@ -153,6 +161,12 @@ def batch_normalization(
     return outputs
 
 
+def clip_rows_to_norm(rows: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """``rows`` (looked-up embeddings, ``[..., d]``) scaled so that each l2 norm is at most ``max_norm``."""
+    norms = rows.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return rows * torch.clamp(max_norm / norms, max=1.0)
+
+
 def embedding_lookup(params: torch.Tensor, ids: torch.Tensor, max_norm: float | None = None) -> torch.Tensor:
     """Rows of ``params`` for integer ``ids`` (any shape); ``max_norm`` clips each row's l2 norm."""
     if not isinstance(ids, torch.Tensor) or ids.is_floating_point():
@@ -160,10 +174,7 @@ def embedding_lookup(params: torch.Tensor, ids: torch.Tensor, max_norm: float | 
             f"embedding_lookup ids must be an integer tensor; got {getattr(ids, 'dtype', type(ids).__name__)}."
         )
     rows = F.embedding(ids.long(), params)
-    if max_norm is not None:
-        norms = rows.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        rows = rows * torch.clamp(max_norm / norms, max=1.0)
-    return rows
+    return rows if max_norm is None else clip_rows_to_norm(rows, max_norm)
 
 
 def embedding(
