@@ -132,7 +132,7 @@ def _census_value(column: str, value: Any, dtype: str) -> Any:
 
 def build_instances(metadata: dict, signature_name: str, count: int) -> list[Any]:
     """``count`` census test rows as the signature's instances: named features, or serialized examples."""
-    from torch_estimator.export._example_proto import encode_example
+    from torch_estimator.export.tfexample import encode_example
 
     inputs = metadata["metadata"]["signature_def"]["signature_def"][signature_name]["inputs"]
     rows = load_census("test").drop(columns=["class"]).head(count).to_dict("records")

@@ -244,7 +244,7 @@ SERVE_WHILE_REWRITTEN = textwrap.dedent(
     import sys
     import numpy as np
     import torch_estimator as te
-    from torch_estimator.export._example_proto import encode_example
+    from torch_estimator.export.tfexample import encode_example
     model = te.saved_model.load(sys.argv[1])
     open(sys.argv[2], "wb").close()  # the variables file truncated in place under the loaded model
     examples = np.array([encode_example({"age": [30.0], "education": [b"Masters"]})], dtype=object)

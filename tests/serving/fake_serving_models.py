@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from torch_estimator.export._example_proto import decode_example
+from torch_estimator.export.tfexample import decode_example
 from torch_estimator.export._signature import (
     CLASSIFY_METHOD_NAME,
     PREDICT_METHOD_NAME,

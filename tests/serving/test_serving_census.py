@@ -18,7 +18,7 @@ import pytest
 import torch_estimator as te
 from torch_estimator._census import census_columns, census_features
 from torch_estimator.datasets import load_census
-from torch_estimator.export._example_proto import encode_example
+from torch_estimator.export.tfexample import encode_example
 
 fc = te.feature_column
 WIDE, DEEP = census_columns()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fake_serving_models import TestClient, load, write_version
 
-from torch_estimator.export._example_proto import encode_example
+from torch_estimator.export.tfexample import encode_example
 from torch_estimator.serving import create_app
 
 

@@ -227,7 +227,7 @@ class SavedModel:
 
     def features(self, receiver_inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The model's features for a batch of receiver tensors (parsing tf.Example protos)."""
-        from torch_estimator.export._example_proto import parse_examples
+        from torch_estimator.export.tfexample import parse_examples
 
         tensors = self._receiver["tensors"]
         arrays = {name: _as_input(name, receiver_inputs[name], tensors[name]) for name in tensors}

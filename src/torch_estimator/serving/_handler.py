@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from torch_estimator.export._example_proto import encode_example
+from torch_estimator.export.tfexample import encode_example
 from torch_estimator.export._signature import (
     CLASSIFY_METHOD_NAME,
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,

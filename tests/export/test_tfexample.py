@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torch_estimator.export._example_proto import decode_example, encode_example, parse_examples
+from torch_estimator.export.tfexample import decode_example, encode_example, parse_examples
 from torch_estimator.feature_column import FixedLenFeature, RaggedValue, VarLenFeature
 
 GOLDEN = json.loads((pathlib.Path(__file__).parents[1] / "golden" / "example_proto.json").read_text(encoding="utf-8"))
