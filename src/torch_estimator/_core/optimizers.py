@@ -11,16 +11,14 @@ or a zero-argument callable returning one of those.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 
-if TYPE_CHECKING:
-    from torch_estimator._core.variables import VariableStore
+from torch_estimator._core.train_op import TrainOp
+from torch_estimator._core.variables import VariableStore
 
 __all__ = ["Optimizer", "Adagrad", "Adam", "Ftrl", "RMSprop", "SGD", "TorchOptimizer", "TrainOp", "get", "register"]
 
@@ -38,8 +36,7 @@ class Optimizer:
     default_name = "Optimizer"
 
     def __init__(self, learning_rate: float, name: str | None = None) -> None:
-        _check_positive("learning_rate", learning_rate, allow_zero=True)
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = _non_negative("learning_rate", learning_rate)
         self.name = name or self.default_name
         self.iterations = 0
         self._store: VariableStore | None = None
@@ -174,10 +171,20 @@ def _check_number(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be a number; got {value!r}.")
 
 
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
+def _non_negative(name: str, value: Any) -> float:
+    """``value`` as a float; a TypeError unless it is a number, a ValueError if it is negative."""
     _check_number(name, value)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}; got {value!r}.")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0; got {value!r}.")
+    return float(value)
+
+
+def _fraction(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1) (Adam's betas)."""
+    fraction = _non_negative(name, value)
+    if fraction >= 1:
+        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
+    return fraction
 
 
 class Adagrad(Optimizer):
@@ -198,10 +205,8 @@ class Adagrad(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, name)
-        _check_positive("initial_accumulator_value", initial_accumulator_value, allow_zero=True)
-        _check_positive("epsilon", epsilon, allow_zero=True)
-        self.initial_accumulator_value = float(initial_accumulator_value)
-        self.epsilon = float(epsilon)
+        self.initial_accumulator_value = _non_negative("initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = _non_negative("epsilon", epsilon)
 
     def _init_slot(self, slot: str, var: torch.Tensor) -> torch.Tensor:
         return torch.full_like(var, self.initial_accumulator_value).detach()
@@ -378,7 +383,7 @@ class Adam(Optimizer):
     beta_1 0.9, beta_2 0.999, epsilon 1e-7.
     """
 
-    slot_names = ("m", "v")
+    slot_names: tuple[str, ...] = ("m", "v")
     default_name = "Adam"
 
     def __init__(
@@ -391,11 +396,9 @@ class Adam(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, name)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            _check_positive(arg, value, allow_zero=True)
-            if value >= 1:
-                raise ValueError(f"{arg} must be in [0, 1); got {value!r}.")
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.beta_1 = _fraction("beta_1", beta_1)
+        self.beta_2 = _fraction("beta_2", beta_2)
+        self.epsilon = float(epsilon)
         self.amsgrad = bool(amsgrad)
         if self.amsgrad:
             self.slot_names = ("m", "v", "vhat")
@@ -439,14 +442,10 @@ class RMSprop(Optimizer):
         name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, name)
-        _check_positive("rho", rho, allow_zero=True)
-        _check_positive("momentum", momentum, allow_zero=True)
-        self.rho, self.momentum, self.epsilon, self.centered = (
-            float(rho),
-            float(momentum),
-            float(epsilon),
-            bool(centered),
-        )
+        self.rho = _non_negative("rho", rho)
+        self.momentum = _non_negative("momentum", momentum)
+        self.epsilon = float(epsilon)
+        self.centered = bool(centered)
         self.slot_names = ("rms",) + (("momentum",) if self.momentum > 0 else ()) + (("mg",) if self.centered else ())
 
     def hyper_parameters(self) -> dict[str, float]:
@@ -461,7 +460,7 @@ class RMSprop(Optimizer):
             torch._foreach_lerp_(mgs, grads, 1 - self.rho)
             denom = torch._foreach_addcmul(rms, mgs, mgs, value=-1)
         else:
-            denom = [r.clone() for r in rms]
+            denom = tuple(r.clone() for r in rms)
         torch._foreach_add_(denom, self.epsilon)
         torch._foreach_sqrt_(denom)
         if self.momentum > 0:
@@ -485,8 +484,8 @@ class SGD(Optimizer):
         self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, name: str | None = None
     ) -> None:
         super().__init__(learning_rate, name)
-        _check_positive("momentum", momentum, allow_zero=True)
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum = _non_negative("momentum", momentum)
+        self.nesterov = bool(nesterov)
         self.slot_names = ("momentum",) if self.momentum > 0 else ()
 
     def hyper_parameters(self) -> dict[str, float]:
@@ -603,7 +602,7 @@ def get(identifier: Any, learning_rate: float | None = None) -> Optimizer:
         >>> te.optimizers.get("Adagrad", learning_rate=0.05)
         Adagrad(name='Adagrad', learning_rate=0.05, decay=0)
     """
-    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+    kwargs: dict[str, Any] = {} if learning_rate is None else {"learning_rate": learning_rate}
     if isinstance(identifier, str):
         factory = _BY_NAME.get(identifier)
         if factory is None:
@@ -617,7 +616,8 @@ def get(identifier: Any, learning_rate: float | None = None) -> Optimizer:
         if issubclass(identifier, Optimizer):
             return identifier(**kwargs)
         if issubclass(identifier, torch.optim.Optimizer):
-            return TorchOptimizer(identifier, **({} if learning_rate is None else {"lr": learning_rate}))
+            torch_kwargs: dict[str, Any] = {} if learning_rate is None else {"lr": learning_rate}
+            return TorchOptimizer(identifier, **torch_kwargs)
     elif callable(identifier):
         return get(identifier())
     raise ValueError(
@@ -625,62 +625,3 @@ def get(identifier: Any, learning_rate: float | None = None) -> Optimizer:
         f"{sorted(_BY_NAME)}), a torch_estimator.optimizers.Optimizer instance or class, a "
         f"torch.optim.Optimizer class, or a callable returning one; got {identifier!r}."
     )
-
-
-_GRADIENT_REDUCER: contextvars.ContextVar[Callable[[list[torch.Tensor]], None] | None] = contextvars.ContextVar(
-    "torch_estimator_gradient_reducer", default=None
-)
-
-
-@contextlib.contextmanager
-def reducing_gradients(reducer: Callable[[list[torch.Tensor]], None]) -> Iterator[None]:
-    """Within it, a ``TrainOp`` calls ``reducer(variables)`` between the backward pass and the
-    optimizer steps (data-parallel training averages the gradients across processes there)."""
-    token = _GRADIENT_REDUCER.set(reducer)
-    try:
-        yield
-    finally:
-        _GRADIENT_REDUCER.reset(token)
-
-
-class TrainOp:
-    """A training step's update, run by the Estimator after the forward pass.
-
-    Calling it back-propagates ``loss`` once and lets each ``(optimizer, variables)`` pair
-    update its variables (None means all trainable variables of the model), then runs
-    ``update_ops`` (callables). The Estimator then increments the global step.
-    """
-
-    def __init__(
-        self,
-        loss: torch.Tensor,
-        updates: Sequence[tuple[Optimizer, Sequence[torch.Tensor] | None]],
-        update_ops: Sequence[Callable[[], Any]] = (),
-    ) -> None:
-        from torch_estimator._core.variables import current_store
-
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise ValueError(f"loss must be a scalar tensor; got {loss!r}.")
-        store = current_store()
-        self.loss = loss
-        self.updates: list[tuple[Optimizer, list[torch.Tensor]]] = []
-        for optimizer, variables in updates:
-            bound = store.optimizer(get(optimizer))
-            var_list = list(store.trainable_variables() if variables is None else variables)
-            bound.create_slots(var_list)
-            self.updates.append((bound, var_list))
-        self.update_ops = tuple(update_ops)
-
-    def __call__(self) -> None:
-        for _, variables in self.updates:
-            for var in variables:
-                var.grad = None
-        self.loss.backward()
-        reducer = _GRADIENT_REDUCER.get()
-        if reducer is not None:
-            unique = {id(v): v for _, variables in self.updates for v in variables}
-            reducer([v for v in unique.values() if v.grad is not None])
-        for optimizer, variables in self.updates:
-            optimizer.apply_gradients(variables)
-        for op in self.update_ops:
-            op()

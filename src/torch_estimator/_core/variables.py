@@ -12,8 +12,8 @@ import contextlib
 import contextvars
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import torch
 
@@ -21,11 +21,9 @@ from torch_estimator._core import initializers
 from torch_estimator._core.errors import NotFoundError
 from torch_estimator._core.mode_keys import ModeKeys
 
-if TYPE_CHECKING:
-    from torch_estimator._core.optimizers import Optimizer
-
 __all__ = [
     "VariableStore",
+    "StoreOptimizer",
     "get_variable",
     "variable_scope",
     "module",
@@ -39,6 +37,29 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 M = TypeVar("M", bound=torch.nn.Module)
 #: ``(name, initial_value, trainable) -> value or None``: where a new variable starts (warm starting).
 WarmStartFn = Callable[[str, torch.Tensor, bool], torch.Tensor | None]
+
+
+@runtime_checkable
+class StoreOptimizer(Protocol):
+    """An optimizer as the store keeps it (``te.optimizers.Optimizer`` is one): bound to one store
+    under its ``name``, updating variables from their gradients, checkpointed with them."""
+
+    name: str
+
+    def bind(self, store: VariableStore, owns_global_step: bool) -> None:
+        """Attaches the optimizer to ``store`` (done once, by the store)."""
+
+    def create_slots(self, variables: Iterable[torch.Tensor]) -> None:
+        """Creates (or restores) the slots of ``variables``."""
+
+    def apply_gradients(self, variables: Sequence[torch.Tensor]) -> None:
+        """Updates ``variables`` from their ``.grad``."""
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The optimizer's checkpointed state (slots, counters, hyper-parameters) by name."""
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restores the state from ``tensors`` (consuming the keys it uses)."""
 
 
 @dataclasses.dataclass
@@ -69,7 +90,7 @@ class VariableStore:
         self._trainable: dict[str, bool] = {}
         self._names_by_id: dict[int, str] = {}
         self._modules: dict[str, torch.nn.Module] = {}
-        self._optimizers: dict[str, Optimizer] = {}
+        self._optimizers: dict[str, StoreOptimizer] = {}
         self._pending: dict[str, torch.Tensor] = {}
         self._restored_from: str | None = None
         self._missing: list[str] = []
@@ -188,7 +209,8 @@ class VariableStore:
     def _assign(name: str, tensor: torch.Tensor, value: torch.Tensor) -> None:
         if tuple(value.shape) != tuple(tensor.shape):
             raise ValueError(
-                f"Variable {name} has shape {list(tensor.shape)} in the model but {list(value.shape)} in the checkpoint."
+                f"Variable {name} has shape {list(tensor.shape)} in the model but {list(value.shape)} "
+                "in the checkpoint."
             )
         with torch.no_grad():
             tensor.copy_(value.to(dtype=tensor.dtype))
@@ -233,7 +255,7 @@ class VariableStore:
         return [t for n, t in self._variables.items() if self._trainable[n]]
 
     # -- optimizers -----------------------------------------------------------------------------
-    def optimizer(self, optimizer: Optimizer) -> Optimizer:
+    def optimizer(self, optimizer: StoreOptimizer) -> StoreOptimizer:
         """The store's optimizer named ``optimizer.name``, binding ``optimizer`` on first use.
 
         A model_fn that builds a new optimizer object on every call thus trains with one
@@ -246,7 +268,8 @@ class VariableStore:
         self._optimizers[optimizer.name] = optimizer
         return optimizer
 
-    def optimizers(self) -> list[Optimizer]:
+    def optimizers(self) -> list[StoreOptimizer]:
+        """The bound optimizers, in binding order."""
         return list(self._optimizers.values())
 
     def take_pending(self, name: str, required: bool = True) -> torch.Tensor | None:
@@ -279,9 +302,10 @@ class VariableStore:
         first, rest = self._missing[0], self._missing[1:]
         more = f" (and {len(rest)} more: {rest})" if rest else ""
         raise NotFoundError(
-            f"Restoring from checkpoint failed: the model needs variables that the checkpoint {self._restored_from} lacks. "
-            f"Key {first} not found in checkpoint{more}. The model was changed since the checkpoint was written: train it "
-            "in a new model_dir, or warm-start from this checkpoint (warm_start_from=...) to reuse what matches."
+            "Restoring from checkpoint failed: the model needs variables that the checkpoint "
+            f"{self._restored_from} lacks. Key {first} not found in checkpoint{more}. The model was changed since "
+            "the checkpoint was written: train it in a new model_dir, or warm-start from this checkpoint "
+            "(warm_start_from=...) to reuse what matches."
         )
 
     # -- checkpoint state -----------------------------------------------------------------------

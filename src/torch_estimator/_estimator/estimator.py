@@ -24,9 +24,9 @@ from torch_estimator._core.errors import DataLossError, NotFoundError
 from torch_estimator._core.fn_args import fn_args
 from torch_estimator._core.metrics import Metric
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.optimizers import TrainOp, reducing_gradients
 from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._core.trace import NotExportableError
+from torch_estimator._core.train_op import TrainOp, reducing_gradients
 from torch_estimator._core.variables import VariableStore
 from torch_estimator._engine import events as _events
 from torch_estimator._engine import hooks as hooks_lib

@@ -13,8 +13,8 @@ from torch_estimator._core.checks import check_layer_sizes
 from torch_estimator._core.layers import get_activation
 from torch_estimator._core.losses import Reduction
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.optimizers import TrainOp
 from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.train_op import TrainOp
 from torch_estimator._core.variables import current_store
 from torch_estimator._engine.run_config import RunConfig
 from torch_estimator._estimator.estimator import Estimator

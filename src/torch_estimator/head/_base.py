@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from torch_estimator._core import summary
+from torch_estimator._core import optimizers, summary
 from torch_estimator._core.batches import numeric_tensor
 from torch_estimator._core.checks import as_array, text_key
 from torch_estimator._core.export_output import ExportOutput
@@ -26,9 +26,9 @@ from torch_estimator._core.fn_args import fn_args
 from torch_estimator._core.losses import compute_weighted_loss, validate_loss_reduction
 from torch_estimator._core.metrics import BinaryAccuracy, Mean, Metric, Precision, Recall
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.optimizers import Optimizer, TrainOp
 from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._core.trace import lookup_strings
+from torch_estimator._core.train_op import TrainOp
 from torch_estimator._core.variables import current_store
 from torch_estimator.head._keys import MetricKeys
 
@@ -175,7 +175,8 @@ def logits_tensor(logits: Any) -> torch.Tensor:
         array = as_array(logits, "logits", "a float tensor of shape [D0, D1, ... DN, logits_dimension]")
         if array.dtype.kind not in "biuf":
             raise TypeError(
-                f"logits must be a float tensor; got an array of dtype {array.dtype}, e.g. {array.reshape(-1)[:3].tolist()}."
+                f"logits must be a float tensor; got an array of dtype {array.dtype}, "
+                f"e.g. {array.reshape(-1)[:3].tolist()}."
             )
         return numeric_tensor(array)
     if logits.dtype.is_complex:
@@ -437,9 +438,9 @@ def create_estimator_spec_train_op(
         if train_op_fn is not None:
             raise ValueError("train_op_fn and optimizer cannot both be set.")
         validate_trainable_variables(trainable_variables)
-        if not isinstance(optimizer, (Optimizer, str)) and not callable(optimizer):
+        if not isinstance(optimizer, (optimizers.Optimizer, str)) and not callable(optimizer):
             raise ValueError(f"The given optimizer is not a torch_estimator optimizer. Given: {optimizer}")
-        return TrainOp(loss, [(optimizer, trainable_variables)], update_ops or ())
+        return TrainOp(loss, [(optimizers.get(optimizer), trainable_variables)], update_ops or ())
     if train_op_fn is None:
         raise ValueError("train_op_fn and optimizer cannot both be None.")
     train_op = train_op_fn(loss)
