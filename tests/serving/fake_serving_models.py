@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from torch_estimator.export.tfexample import decode_example
 from torch_estimator.export._signature import (
     CLASSIFY_METHOD_NAME,
     PREDICT_METHOD_NAME,
@@ -23,6 +22,7 @@ from torch_estimator.export._signature import (
     Signature,
     TensorInfo,
 )
+from torch_estimator.export.tfexample import decode_example
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's notice that its TestClient will move off httpx

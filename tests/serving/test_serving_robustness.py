@@ -21,8 +21,8 @@ from fake_serving_models import FakeModel, TestClient, load, write_version
 
 import torch_estimator as te
 from torch_estimator._core import tensor_file as _tensor_file
-from torch_estimator.export.tfexample import encode_example
 from torch_estimator.export._signature import PREDICT_METHOD_NAME, Signature, TensorInfo
+from torch_estimator.export.tfexample import encode_example
 from torch_estimator.serving import DEFAULT_MAX_REQUEST_BYTES, RestApiHandler, create_app
 
 SUM = {"signature_name": "sum", "instances": [[1, 2, 3]]}

@@ -12,11 +12,15 @@ import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from typing import TypedDict, Unpack
 
 import anyio
 import anyio.to_thread
+import torch
+import uvicorn
 from fastapi import FastAPI, Request, Response
 from starlette.requests import ClientDisconnect
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from torch_estimator.serving._batching import BatchingParameters
@@ -25,7 +29,7 @@ from torch_estimator.serving._handler import RestApiHandler
 from torch_estimator.serving._json_output import error_body
 from torch_estimator.serving._manager import Loader, ModelManager
 
-__all__ = ["create_app", "serve", "resolve_loader", "DEFAULT_NUM_THREADS", "DEFAULT_MAX_REQUEST_BYTES"]
+__all__ = ["create_app", "serve", "resolve_loader", "AppOptions", "DEFAULT_NUM_THREADS", "DEFAULT_MAX_REQUEST_BYTES"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +85,8 @@ class _RestApi:
             return _error(
                 _PAYLOAD_TOO_LARGE,
                 invalid_argument(
-                    f"Request body is larger than the server's limit of {self.max_request_bytes} bytes (max_request_bytes)."
+                    f"Request body is larger than the server's limit of {self.max_request_bytes} bytes "
+                    "(max_request_bytes)."
                 ),
             )
         if request.method == "POST":  # model calls: off the event loop
@@ -111,6 +116,17 @@ def resolve_loader(loader: Loader | str | None) -> Loader | None:
     if not callable(function):
         raise ValueError(f"loader {loader!r}: {module_name} has no callable {attribute!r}.")
     return function
+
+
+class AppOptions(TypedDict, total=False):
+    """The keyword arguments of ``create_app`` that ``serve`` passes on to it (see ``create_app``)."""
+
+    loader: Loader | str | None
+    file_system_poll_wait_seconds: float
+    enable_batching: bool
+    batching_parameters: BatchingParameters | None
+    rest_api_num_threads: int
+    max_request_bytes: int
 
 
 def create_app(
@@ -181,7 +197,8 @@ def create_app(
     )
     app.state.manager = manager
     app.state.handler = handler
-    app.add_route("/{path:path}", _RestApi(handler, max_request_bytes), include_in_schema=False)
+    # An ASGI endpoint answering every path and method (Starlette calls it with scope, receive, send).
+    app.router.routes.append(Route("/{path:path}", _RestApi(handler, max_request_bytes), include_in_schema=False))
     app.add_exception_handler(Exception, _internal_error)
     return app
 
@@ -192,17 +209,16 @@ def serve(
     *,
     host: str = "0.0.0.0",
     port: int = 8501,
-    loader: Loader | str | None = None,
-    file_system_poll_wait_seconds: float = 1.0,
-    enable_batching: bool = False,
-    batching_parameters: BatchingParameters | None = None,
-    rest_api_num_threads: int = DEFAULT_NUM_THREADS,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     intra_op_parallelism: int = 0,
     inter_op_parallelism: int = 0,
     log_level: str = "info",
+    **app_options: Unpack[AppOptions],
 ) -> None:
-    """Serves the model over HTTP until interrupted (uvicorn); see ``create_app`` for the other arguments.
+    """Serves the model over HTTP until interrupted (uvicorn).
+
+    ``app_options`` are those of ``create_app`` (``loader``, ``file_system_poll_wait_seconds``,
+    ``enable_batching``, ``batching_parameters``, ``rest_api_num_threads``, ``max_request_bytes``),
+    with its defaults.
 
     Args:
       host: 0.0.0.0 listens on every interface, as TF Serving does; 127.0.0.1 for local only.
@@ -212,25 +228,13 @@ def serve(
         (``benchmarks/serving.py``), while on one thread they pay.
       inter_op_parallelism: ``torch.set_num_interop_threads``; 0 keeps torch's default.
     """
-    import torch
-    import uvicorn
-
     for name, value in (("intra_op_parallelism", intra_op_parallelism), ("inter_op_parallelism", inter_op_parallelism)):
         if value < 0:
             raise ValueError(f"{name} must be >= 0 (0: torch's default); got {value}.")
-    if intra_op_parallelism or enable_batching:
+    if intra_op_parallelism or app_options.get("enable_batching", False):
         torch.set_num_threads(intra_op_parallelism or 1)
     if inter_op_parallelism:
         torch.set_num_interop_threads(inter_op_parallelism)
-    app = create_app(
-        model_base_path,
-        model_name,
-        loader=loader,
-        file_system_poll_wait_seconds=file_system_poll_wait_seconds,
-        enable_batching=enable_batching,
-        batching_parameters=batching_parameters,
-        rest_api_num_threads=rest_api_num_threads,
-        max_request_bytes=max_request_bytes,
-    )
+    app = create_app(model_base_path, model_name, **app_options)
     logger.info("Exporting HTTP/REST API at %s:%d for model %s (%s)", host, port, model_name, model_base_path)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -76,7 +76,8 @@ def read_batching_parameters(path: str) -> BatchingParameters:
             values[name] = int(value)
         else:
             raise ValueError(
-                f"{path}: unknown batching parameter {name!r}; expected max_batch_size, batch_timeout_micros or num_batch_threads."
+                f"{path}: unknown batching parameter {name!r}; "
+                "expected max_batch_size, batch_timeout_micros or num_batch_threads."
             )
     return BatchingParameters(**values)
 
@@ -162,7 +163,8 @@ class SignatureBatcher:
                 ):
                     self._cond.wait(remaining)
             first = self._queue.popleft()
-            batch, rows, kept = [first], first.rows, collections.deque()
+            batch, rows = [first], first.rows
+            kept: collections.deque[_Call] = collections.deque()
             while self._queue:
                 call = self._queue.popleft()
                 if call.layout == first.layout and rows + call.rows <= limit:

@@ -15,13 +15,13 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from torch_estimator.export.tfexample import encode_example
 from torch_estimator.export._signature import (
     CLASSIFY_METHOD_NAME,
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     REGRESS_METHOD_NAME,
     Signature,
 )
+from torch_estimator.export.tfexample import encode_example
 from torch_estimator.serving._errors import ServingError, failed_precondition, internal, invalid_argument, not_found
 from torch_estimator.serving._json_input import (
     ROW,
@@ -38,6 +38,7 @@ from torch_estimator.serving._json_output import (
     regress_response,
 )
 from torch_estimator.serving._manager import LoadedVersion, ModelManager
+from torch_estimator.serving._tf_text import shape_string
 
 __all__ = ["RestApiHandler"]
 
@@ -226,9 +227,11 @@ def _check_inputs(signature: Signature, inputs: Mapping[str, np.ndarray]) -> Non
     """The names (``VerifyRequestInputsSize``) and shapes of the inputs against the signature's."""
     if set(inputs) != set(signature.inputs):
         sent, required = sorted(inputs), sorted(signature.inputs)
+        extra, missing = sorted(set(sent) - set(required)), sorted(set(required) - set(sent))
         raise invalid_argument(
-            f"input size does not match signature: {len(sent)}!={len(required)} len({{{','.join(sent)}}}) != len({{{','.join(required)}}}). "
-            f"Sent extra: {{{','.join(sorted(set(sent) - set(required)))}}}. Missing but required: {{{','.join(sorted(set(required) - set(sent)))}}}."
+            f"input size does not match signature: {len(sent)}!={len(required)} "
+            f"len({{{','.join(sent)}}}) != len({{{','.join(required)}}}). "
+            f"Sent extra: {{{','.join(extra)}}}. Missing but required: {{{','.join(missing)}}}."
         )
     for name, array in inputs.items():
         expected = signature.inputs[name].shape
@@ -236,8 +239,8 @@ def _check_inputs(signature: Signature, inputs: Mapping[str, np.ndarray]) -> Non
             continue
         if len(expected) != array.ndim or any(e >= 0 and e != d for e, d in zip(expected, array.shape)):
             raise invalid_argument(
-                f"input '{name}' of signature '{signature.name}' has shape [{','.join(map(str, array.shape))}]; "
-                f"the signature expects [{','.join(map(str, expected))}] (-1: any size)"
+                f"input '{name}' of signature '{signature.name}' has shape {shape_string(array.shape)}; "
+                f"the signature expects {shape_string(expected)} (-1: any size)"
             )
 
 

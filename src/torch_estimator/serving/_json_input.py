@@ -18,6 +18,7 @@ import numpy as np
 from torch_estimator.export._signature import TensorInfo, numpy_dtype
 from torch_estimator.serving._decimal import decimal_string
 from torch_estimator.serving._errors import ServingError, invalid_argument, unimplemented
+from torch_estimator.serving._tf_text import data_type_string, shape_string
 
 __all__ = [
     "parse_body",
@@ -35,19 +36,6 @@ COLUMNAR = "columnar"
 _FLOAT_MAX = float(np.finfo(np.float32).max)
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
-# TensorFlow's DataTypeString names, used in type errors.
-_TYPE_NAMES = {
-    "DT_FLOAT": "float",
-    "DT_DOUBLE": "double",
-    "DT_HALF": "half",
-    "DT_INT8": "int8",
-    "DT_INT16": "int16",
-    "DT_INT32": "int32",
-    "DT_INT64": "int64",
-    "DT_UINT8": "uint8",
-    "DT_BOOL": "bool",
-    "DT_STRING": "string",
-}
 _SCALAR_TYPES = {int, float, str, bool}
 _INT_RANGES = {
     "DT_INT8": (-128, 127),
@@ -193,7 +181,8 @@ def _format_error(value: Any, message: str) -> ServingError:
 
 def _type_error(value: Any, dtype: str) -> ServingError:
     return invalid_argument(
-        f"JSON Value: {json_value_to_string(value)} Type: {_json_type(value)} is not of expected type: {_TYPE_NAMES.get(dtype, dtype)}"
+        f"JSON Value: {json_value_to_string(value)} Type: {_json_type(value)} "
+        f"is not of expected type: {data_type_string(dtype)}"
     )
 
 
@@ -298,7 +287,7 @@ def _converter(dtype: str) -> Callable[[list[Any]], list[Any]]:
 
     def unsupported(values: list[Any]) -> list[Any]:
         raise unimplemented(
-            f"Conversion of JSON Value: {json_value_to_string(values[0])} to type: {_TYPE_NAMES.get(dtype, dtype)}"
+            f"Conversion of JSON Value: {json_value_to_string(values[0])} to type: {data_type_string(dtype)}"
         )
 
     return unsupported
@@ -323,7 +312,8 @@ def _fill(
     if not isinstance(value, list):
         if level != rank:
             raise invalid_argument(
-                f"JSON Value: {json_value_to_string(value)} found at incorrect level: {level + 1} in the JSON DOM. Expected at level: {rank}"
+                f"JSON Value: {json_value_to_string(value)} found at incorrect level: {level + 1} in the JSON DOM. "
+                f"Expected at level: {rank}"
             )
         if isinstance(value, dict) and dtype != "DT_STRING":
             raise _type_error(value, dtype)
@@ -358,10 +348,6 @@ def _array(flat: list[Any], shape: list[int], dtype: str) -> np.ndarray:
     return np.asarray(flat, dtype=numpy_dtype(dtype)).reshape(shape)
 
 
-def _shape_string(dims: list[int]) -> str:
-    return "[" + ",".join(map(str, dims)) + "]"
-
-
 def _scalar_columns(instances: list[Any], infos: Mapping[str, TensorInfo]) -> dict[str, np.ndarray] | None:
     """The common row format at vectorised speed: every instance an object of scalars, one per
     input. None when the instances are anything else or a value is rejected (the general path
@@ -388,7 +374,8 @@ def _from_instances(instances: list[Any], infos: Mapping[str, TensorInfo]) -> di
         return fast
     if not (isinstance(instances[0], dict)) and len(infos) > 1:
         raise invalid_argument(
-            "instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map"
+            "instances is a plain list, but expecting list of objects as multiple input tensors "
+            "required as per tensorinfo_map"
         )
     elements_are_objects = isinstance(instances[0], dict) and not _is_b64(instances[0])
     input_names = sorted(infos)
@@ -404,7 +391,7 @@ def _from_instances(instances: list[Any], infos: Mapping[str, TensorInfo]) -> di
         elif shapes[name][0] != len(flat):
             raise invalid_argument(f"Expecting tensor size: {shapes[name][0]} but got: {len(flat)}")
         elif shapes[name][1] != dims:
-            raise invalid_argument(f"Expecting shape {_shape_string(shapes[name][1])} but got: {_shape_string(dims)}")
+            raise invalid_argument(f"Expecting shape {shape_string(shapes[name][1])} but got: {shape_string(dims)}")
         values.setdefault(name, []).extend(flat)
 
     for i, element in enumerate(instances):
@@ -439,7 +426,8 @@ def _from_inputs(inputs: Any, infos: Mapping[str, TensorInfo]) -> dict[str, np.n
     if not isinstance(inputs, dict) or _is_b64(inputs):
         if len(infos) > 1:
             raise invalid_argument(
-                "inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map"
+                "inputs is a plain value/list, but expecting an object as multiple input tensors "
+                "required as per tensorinfo_map"
             )
         name, info = next(iter(infos.items()))
         flat, dims = _tensor(inputs, info.dtype)
@@ -489,6 +477,7 @@ def _feature(name: str, content: Any) -> list[Any]:
     for value in values:
         if value is None or isinstance(value, list) or (isinstance(value, dict) and not _is_b64(value)):
             raise invalid_argument(f"Feature: {name} has element with unexpected JSON type: {_json_type(value)}")
+        converted: bytes | float | int
         if isinstance(value, bool):
             value_kind, converted = "int64", int(value)
         elif isinstance(value, (str, dict)):
@@ -502,8 +491,8 @@ def _feature(name: str, content: Any) -> list[Any]:
         kind = value_kind
         if value_kind == "float" and math.isfinite(value) and abs(value) > _FLOAT_MAX:
             raise _lossy_error(value, "float")
-        if value_kind == "int64" and not _INT64[0] <= converted <= _INT64[1]:
-            if converted > 0 and converted < 2**64:
+        if value_kind == "int64" and not _INT64[0] <= value <= _INT64[1]:  # a bool is in range
+            if 0 < value < 2**64:
                 raise invalid_argument(f"Feature: {name} has uint64 element. Only int64 is supported.")
             raise _lossy_error(value, "float")
         out.append(converted)

@@ -16,6 +16,7 @@ import numpy as np
 from torch_estimator.export._signature import tf_dtype_name
 from torch_estimator.serving._decimal import decimal_strings
 from torch_estimator.serving._errors import ServingError, internal, invalid_argument
+from torch_estimator.serving._tf_text import shape_string
 
 __all__ = ["predict_response", "classify_response", "regress_response", "error_body", "json_body"]
 
@@ -129,7 +130,7 @@ def classify_response(classes: np.ndarray | None, scores: np.ndarray | None, num
             continue
         if tensor.ndim != 2:
             raise invalid_argument(
-                f"Expected Tensor shape: [batch_size num_classes] but got {_shape_debug(tensor.shape)}"
+                f"Expected Tensor shape: [batch_size num_classes] but got {shape_string(tensor.shape)}"
             )
         if name == "classes" and tensor.dtype.kind not in "OSU":
             raise invalid_argument(f"Expected classes Tensor of DT_STRING. Got: {_dtype_name(tensor.dtype)}")
@@ -141,7 +142,10 @@ def classify_response(classes: np.ndarray | None, scores: np.ndarray | None, num
         raise invalid_argument(
             f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. {scores.shape[1]}"
         )
-    num_classes = (classes if classes is not None else scores).shape[1]
+    given = classes if classes is not None else scores
+    if given is None:
+        raise internal("a classification result needs a classes or a scores output")
+    num_classes = given.shape[1]
     labels = (
         _tokens("classes", classes) if classes is not None else np.full((num_examples, num_classes), '""', dtype=object)
     )
@@ -161,7 +165,8 @@ def regress_response(outputs: np.ndarray, num_examples: int) -> bytes:
     """``{"results": [value, ...]}`` (``PostProcessRegressionResult``)."""
     if not (outputs.ndim == 1 or (outputs.ndim == 2 and outputs.shape[1] == 1)):
         raise invalid_argument(
-            f"Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got {_shape_debug(outputs.shape)}"
+            "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] "
+            f"but got {shape_string(outputs.shape)}"
         )
     if outputs.shape[0] != num_examples:
         raise invalid_argument(
@@ -177,11 +182,6 @@ def regress_response(outputs: np.ndarray, num_examples: int) -> bytes:
 def error_body(error: ServingError) -> bytes:
     """``{"error": message}``."""
     return json_body(json.dumps({"error": error.message}, ensure_ascii=False))
-
-
-def _shape_debug(shape: tuple[int, ...]) -> str:
-    """TensorFlow's ``TensorShape::DebugString``: '[2,3]'."""
-    return "[" + ",".join(map(str, shape)) + "]"
 
 
 def _dtype_name(dtype: np.dtype) -> str:

@@ -203,7 +203,8 @@ class ModelManager:
             if not versions:
                 if not self._warned_empty:
                     logger.warning(
-                        "No versions of servable %s found under base path %s (version directories are named by a number, e.g. %s)",
+                        "No versions of servable %s found under base path %s "
+                        "(version directories are named by a number, e.g. %s)",
                         self.model_name,
                         self.model_base_path,
                         os.path.join(self.model_base_path, "1"),
