@@ -194,8 +194,8 @@ def latest_checkpoint(checkpoint_dir: str | None) -> str | None:
     path = os.path.join(checkpoint_dir, INDEX)
     if not files:
         raise NotFoundError(
-            f"The checkpoint index {path} {index.problem}, and {checkpoint_dir} holds no checkpoint file to recover from. "
-            "Delete the index to start from scratch."
+            f"The checkpoint index {path} {index.problem}, and {checkpoint_dir} holds no checkpoint file to recover "
+            "from. Delete the index to start from scratch."
         )
     _warn_once(
         checkpoint_dir,

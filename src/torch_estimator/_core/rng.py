@@ -30,7 +30,9 @@ def _unb64(s: str) -> torch.Tensor:
 def get_state() -> dict[str, str]:
     """All generator states as strings (stored in checkpoint metadata; no pickle)."""
     version, py_state, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = np.random.get_state()
+    assert isinstance(numpy_state, tuple)  # the legacy form, get_state's default
+    name, keys, pos, has_gauss, cached = numpy_state
     state = {
         "rng/python": json.dumps([version, list(py_state), gauss]),
         "rng/numpy": json.dumps([name, keys.tolist(), int(pos), int(has_gauss), float(cached)]),

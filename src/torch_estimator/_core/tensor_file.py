@@ -1,10 +1,11 @@
 """Tensor files (checkpoints, export variables): safetensors with a CRC32C per tensor.
 
 ``serialize`` stores each tensor's CRC32C (as TensorFlow's checkpoints do) in the file's
-metadata; ``read`` / ``read_tensor`` verify them. Tensors read are copies, never mapped from the file (a file rewritten in place
-would otherwise crash the reader with SIGBUS). Every failure to read names the file and what
-is wrong: ``NotFoundError`` for a missing file or tensor, ``DataLossError`` for a damaged one
-(truncated, not a safetensors file, checksums missing or not matching). Nothing is unpickled.
+metadata; ``read`` / ``read_tensor`` verify them. Tensors read are copies, never mapped from the
+file (a file rewritten in place would otherwise crash the reader with SIGBUS). Every failure to
+read names the file and what is wrong: ``NotFoundError`` for a missing file or tensor,
+``DataLossError`` for a damaged one (truncated, not a safetensors file, checksums missing or not
+matching). Nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> byt
     return save(contiguous, metadata={**metadata, CHECKSUMS_KEY: json.dumps(checksums, sort_keys=True)})
 
 
-def _open(path: str, what: str):  # type: ignore[no-untyped-def]
+def _open(path: str, what: str) -> safe_open:
     try:
         return safe_open(path, framework="pt")
     except FileNotFoundError:
@@ -53,7 +54,8 @@ def _checksums(path: str, what: str, metadata: dict[str, str], names: list[str])
     text = metadata.get(CHECKSUMS_KEY)
     if text is None:
         raise DataLossError(
-            f"The {what} file {path} has no checksums ({CHECKSUMS_KEY!r} metadata): it was not written by torch_estimator or is damaged."
+            f"The {what} file {path} has no checksums ({CHECKSUMS_KEY!r} metadata): it was not written by "
+            "torch_estimator or is damaged."
         )
     try:
         checksums = json.loads(text)
@@ -66,8 +68,8 @@ def _checksums(path: str, what: str, metadata: dict[str, str], names: list[str])
     if set(checksums) != set(names):
         missing, extra = sorted(set(names) - set(checksums)), sorted(set(checksums) - set(names))
         raise DataLossError(
-            f"The {what} file {path} is damaged: its tensors and checksums disagree (tensors without a checksum: {missing}; "
-            f"checksums without a tensor: {extra})."
+            f"The {what} file {path} is damaged: its tensors and checksums disagree (tensors without a checksum: "
+            f"{missing}; checksums without a tensor: {extra})."
         )
     return checksums
 
@@ -88,9 +90,8 @@ def read(path: str, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], 
             metadata = dict(f.metadata() or {})
             names = list(f.keys())
             checksums = _checksums(path, what, metadata, names)
-            tensors = {
-                name: f.get_tensor(name).clone() for name in names
-            }  # not file-mapped: safe if the file is rewritten
+            # Copies, not file-mapped: safe if the file is rewritten.
+            tensors = {name: f.get_tensor(name).clone() for name in names}
         except DataLossError:
             raise
         except Exception as e:

@@ -63,7 +63,8 @@ class InputContext:
     def __init__(self, num_input_pipelines: int = 1, input_pipeline_id: int = 0, num_replicas_in_sync: int = 1) -> None:
         if num_input_pipelines < 1 or not 0 <= input_pipeline_id < num_input_pipelines:
             raise ValueError(
-                f"input_pipeline_id must be in [0, num_input_pipelines); got {input_pipeline_id} of {num_input_pipelines}."
+                f"input_pipeline_id must be in [0, num_input_pipelines); got {input_pipeline_id} of "
+                f"{num_input_pipelines}."
             )
         self.num_input_pipelines = int(num_input_pipelines)
         self.input_pipeline_id = int(input_pipeline_id)
@@ -73,7 +74,8 @@ class InputContext:
         """``global_batch_size`` split evenly over the replicas (it must divide)."""
         if global_batch_size % self.num_replicas_in_sync:
             raise ValueError(
-                f"The `global_batch_size` {global_batch_size} is not divisible by `num_replicas_in_sync` {self.num_replicas_in_sync}"
+                f"The `global_batch_size` {global_batch_size} is not divisible by `num_replicas_in_sync` "
+                f"{self.num_replicas_in_sync}"
             )
         return global_batch_size // self.num_replicas_in_sync
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from tensorboardX.event_file_writer import EventsWriter
 from tensorboardX.proto import event_pb2, summary_pb2
+from tensorboardX.proto.tensor_pb2 import TensorProto
+from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
 from tensorboardX.summary import histogram
 
 __all__ = [
@@ -69,9 +71,6 @@ class SummaryWriter:
 
     def add_text(self, tag: str, text: str, step: int) -> None:
         """Writes a string as a tensor summary (as TF writes ``checkpoint_path``)."""
-        from tensorboardX.proto.tensor_pb2 import TensorProto
-        from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
-
         tensor = TensorProto(dtype="DT_STRING", string_val=[text.encode()], tensor_shape=TensorShapeProto())
         self._write(summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, tensor=tensor)]), step)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -184,7 +184,7 @@ class StopAtStepHook(SessionRunHook):
         return SessionRunArgs("global_step")
 
     def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
-        if run_values.results + 1 >= self._last_step:  # type: ignore[operator]
+        if run_values.results + 1 >= self._last_step:
             run_context.request_stop()
 
 
@@ -269,10 +269,12 @@ class CheckpointSaverHook(SessionRunHook):
         self._checkpoint_dir = checkpoint_dir
         self._basename = checkpoint_basename
         self._timer = SecondOrStepTimer(every_secs=save_secs, every_steps=save_steps)
-        self._listeners = list(listeners or [])
-        for listener in self._listeners:
-            if not isinstance(listener, CheckpointSaverListener):
-                raise TypeError(f"saving_listeners must be a list of CheckpointSaverListener, given: {listener}")
+        self._listeners = check_listeners_type(listeners)
+
+    def add_listeners(self, listeners: Sequence[CheckpointSaverListener]) -> None:
+        """Adds ``listeners`` after those given at construction (before the hook's ``begin``):
+        how ``train(saving_listeners=...)`` reaches a CheckpointSaverHook the model_fn made."""
+        self._listeners += check_listeners_type(listeners)
 
     def begin(self) -> None:
         for listener in self._listeners:
@@ -387,18 +389,26 @@ class FinalOpsHook(SessionRunHook):
             self._final_ops_values = session.run(self._final_ops)
 
 
-def check_hooks_type(hooks: Any) -> list[SessionRunHook]:
+T = TypeVar("T")
+
+
+def check_items_type(items: Iterable[Any] | None, kind: type[T], message: str) -> list[T]:
+    """``items`` (None: none) as a list, each checked to be a ``kind``: else TypeError
+    ``"<message>, given: <item>"``."""
+    checked = list(items or [])
+    for item in checked:
+        if not isinstance(item, kind):
+            raise TypeError(f"{message}, given: {item}")
+    return checked
+
+
+def check_hooks_type(hooks: Iterable[Any] | None) -> list[SessionRunHook]:
     """``hooks`` as a list, each checked to be a ``SessionRunHook``."""
-    hooks = list(hooks or [])
-    for hook in hooks:
-        if not isinstance(hook, SessionRunHook):
-            raise TypeError(f"Hooks must be a SessionRunHook, given: {hook}")
-    return hooks
+    return check_items_type(hooks, SessionRunHook, "Hooks must be a SessionRunHook")
 
 
-def check_listeners_type(listeners: Any) -> list[CheckpointSaverListener]:
-    listeners = list(listeners or [])
-    for listener in listeners:
-        if not isinstance(listener, CheckpointSaverListener):
-            raise TypeError(f"saving_listeners must be a list of CheckpointSaverListener, given: {listener}")
-    return listeners
+def check_listeners_type(listeners: Iterable[Any] | None) -> list[CheckpointSaverListener]:
+    """``listeners`` as a list, each checked to be a ``CheckpointSaverListener``."""
+    return check_items_type(
+        listeners, CheckpointSaverListener, "saving_listeners must be a list of CheckpointSaverListener"
+    )

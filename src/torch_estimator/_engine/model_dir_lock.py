@@ -40,9 +40,9 @@ class TrainingLock:
             os.close(fd)
             model_dir = os.path.dirname(self.path)
             raise ModelDirLockedError(
-                f"model_dir {model_dir} is being trained by another process ({holder}): only one process may train a "
-                "model_dir at a time. Wait for it to finish, or train in another model_dir. (Evaluate, predict and export "
-                "need no lock and work during training.)"
+                f"model_dir {model_dir} is being trained by another process ({holder}): only one process may "
+                "train a model_dir at a time. Wait for it to finish, or train in another model_dir. (Evaluate, "
+                "predict and export need no lock and work during training.)"
             ) from None
         except BaseException:
             os.close(fd)

@@ -11,21 +11,13 @@ import logging
 import sys
 from typing import Any
 
+from tqdm import tqdm
+
 from torch_estimator._engine import hooks as hooks_lib
 
-__all__ = ["ProgressHook", "input_length"]
+__all__ = ["ProgressHook"]
 
 logger = logging.getLogger("torch_estimator")
-
-
-def input_length(result: Any) -> int | None:
-    """The number of batches an input_fn result will yield, when it says so."""
-    known = getattr(result, "known_length", None)
-    if known is not None:
-        return int(known)
-    if isinstance(result, (list, tuple)) and result and not isinstance(result[0], (int, float)):
-        return len(result)
-    return None
 
 
 class ProgressHook(hooks_lib.SessionRunHook):
@@ -36,7 +28,6 @@ class ProgressHook(hooks_lib.SessionRunHook):
         self._unit = unit
         self.total = total
         self._bar: Any = None
-        self._loss: float | None = None
 
     def set_total(self, total: int | None) -> None:
         """Sets the length if it was not known when the hook was made."""
@@ -51,8 +42,6 @@ class ProgressHook(hooks_lib.SessionRunHook):
     def begin(self) -> None:
         if self.total is None or self.total <= 0 or not self.enabled():
             return
-        from tqdm import tqdm
-
         self._bar = tqdm(
             total=self.total, desc=self._description, unit=self._unit, file=sys.stderr, dynamic_ncols=True, leave=True
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from torch_estimator._core.checks import check_int, check_number, describe
 from torch_estimator._core.fn_args import fn_args
+from torch_estimator._engine.distribute import environment, strategy_for
 
 __all__ = ["RunConfig"]
 
@@ -186,8 +187,6 @@ class RunConfig:
             if self._values[key] is not None:
                 self._values[key] = check(key, self._values[key])
         if self._values["train_distribute"] is not None:
-            from torch_estimator._engine.distribute import strategy_for
-
             strategy_for(self._values["train_distribute"])  # raises unless it is a strategy of ours
 
     def replace(self, **kwargs: Any) -> RunConfig:
@@ -225,14 +224,14 @@ class RunConfig:
 
     # -- where this process stands (torch.distributed's RANK / WORLD_SIZE; one local worker without them)
     cluster_spec = property(lambda self: {})
-    task_type = property(lambda self: "chief" if _env().is_distributed and _env().is_chief else "worker")
-    task_id = property(lambda self: 0 if _env().is_chief else _env().rank - 1)
-    global_id_in_cluster = property(lambda self: _env().rank)
+    task_type = property(lambda self: "chief" if environment().is_distributed and environment().is_chief else "worker")
+    task_id = property(lambda self: 0 if environment().is_chief else environment().rank - 1)
+    global_id_in_cluster = property(lambda self: environment().rank)
     master = property(lambda self: "")
     evaluation_master = property(lambda self: "")
-    is_chief = property(lambda self: _env().is_chief)
+    is_chief = property(lambda self: environment().is_chief)
     num_ps_replicas = property(lambda self: 0)
-    num_worker_replicas = property(lambda self: _env().world_size)
+    num_worker_replicas = property(lambda self: environment().world_size)
     service = property(lambda self: None)
 
     def __eq__(self, other: object) -> bool:
@@ -247,9 +246,3 @@ class RunConfig:
             "num_worker_replicas": self.num_worker_replicas,
         }
         return "RunConfig(" + ", ".join(f"{k}={v!r}" for k, v in items.items()) + ")"
-
-
-def _env() -> Any:
-    from torch_estimator._engine.distribute import environment
-
-    return environment()

@@ -286,14 +286,14 @@ def _remap(name: str, initial: torch.Tensor, old_name: str, old: torch.Tensor, i
     if len(shape) != 2 and not (len(shape) == 1 and info.axis == 0):
         raise ValueError(f"Expected 2-dim shape, but received: {list(shape)}")
     flat = len(shape) == 1
-    new_shape = (shape[0], 1) if flat else shape
+    new_shape: tuple[int, ...] = (shape[0], 1) if flat else shape
     old = old.reshape(-1, 1) if flat and old.dim() == 1 else old
     axis, other = info.axis, 1 - info.axis
     n, k = int(info.new_vocab_size), int(info.num_oov_buckets)
     if new_shape[axis] != n + k:
         raise ValueError(
-            f"Variable {name} has {new_shape[axis]} {('rows', 'columns')[axis]} but VocabInfo gives new_vocab_size ({n}) + "
-            f"num_oov_buckets ({k}) = {n + k}."
+            f"Variable {name} has {new_shape[axis]} {('rows', 'columns')[axis]} but VocabInfo gives "
+            f"new_vocab_size ({n}) + num_oov_buckets ({k}) = {n + k}."
         )
     if old.dim() != 2:
         raise ValueError(

@@ -8,7 +8,7 @@ from typing import Any
 from torch_estimator._core.fn_args import call_with_named_args, fn_args
 from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.spec import EstimatorSpec
-from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._estimator.estimator import Estimator, with_model_fn
 
 __all__ = ["add_metrics"]
 
@@ -42,10 +42,4 @@ def add_metrics(estimator: Estimator, metric_fn: Callable[..., dict[str, Any]]) 
         )
         return spec._replace(eval_metric_ops={**spec.eval_metric_ops, **new})
 
-    return Estimator(
-        model_fn,
-        model_dir=estimator.model_dir,
-        config=estimator.config,
-        params=estimator.params,
-        warm_start_from=estimator._warm_start_settings,
-    )
+    return with_model_fn(estimator, model_fn)

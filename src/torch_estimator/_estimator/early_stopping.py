@@ -13,14 +13,12 @@ import glob
 import logging
 import operator
 import os
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from torch_estimator._engine import events as _events
 from torch_estimator._engine import hooks as hooks_lib
-
-if TYPE_CHECKING:
-    from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._estimator.estimator import Estimator, evaluate_resident_model
 
 __all__ = [
     "make_early_stopping_hook",
@@ -39,14 +37,13 @@ read_eval_metrics = _events.read_eval_metrics
 
 
 def _check_estimator(estimator: Any) -> None:
-    from torch_estimator._estimator.estimator import Estimator
-
     if not isinstance(estimator, Estimator):
         raise TypeError(f"`estimator` must have type `tf.estimator.Estimator`. Got: {type(estimator)}")
 
 
 class _StopOnPredicateHook(hooks_lib.SessionRunHook):
-    """Calls ``should_stop_fn`` on its timer (and when ``watch_dir`` gets new events); stops training when it returns True."""
+    """Calls ``should_stop_fn`` on its timer (and when ``watch_dir`` gets new events); stops training
+    when it returns True."""
 
     def __init__(
         self,
@@ -96,32 +93,60 @@ def make_early_stopping_hook(
     """A training hook that stops when ``should_stop_fn()`` returns True (checked every
     ``run_every_secs`` seconds or ``run_every_steps`` steps, exactly one of them)."""
     _check_estimator(estimator)
+    return _stop_hook(should_stop_fn, run_every_secs, run_every_steps, None)
+
+
+def _stop_hook(
+    should_stop_fn: Callable[[], bool],
+    run_every_secs: float | None,
+    run_every_steps: int | None,
+    watch_dir: str | None,
+) -> hooks_lib.SessionRunHook:
     if run_every_secs is not None and run_every_steps is not None:
         raise ValueError("Only one of `run_every_secs` and `run_every_steps` must be set.")
-    watch = getattr(should_stop_fn, "_eval_dir", None)
-    return _StopOnPredicateHook(should_stop_fn, run_every_secs, run_every_steps, watch)
+    return _StopOnPredicateHook(should_stop_fn, run_every_secs, run_every_steps, watch_dir)
 
 
-def _threshold_hook(
+#: ``should_stop(evaluations, eval_dir)``: a stop condition over ``{step: {metric: value}}``.
+_Condition = Callable[[dict[int, dict[str, float]], str], bool]
+
+
+def _metric_stop_hook(
     estimator: Estimator,
-    metric_name: str,
-    threshold: float,
-    higher_is_better: bool,
+    condition: _Condition,
     eval_dir: str | None,
-    min_steps: int,
     run_every_secs: float | None,
     run_every_steps: int | None,
 ) -> hooks_lib.SessionRunHook:
+    """A hook stopping training when ``condition`` holds for the evaluations in ``eval_dir``
+    (default: the estimator's), checked on the timer and whenever new evaluations appear."""
     _check_estimator(estimator)
-    eval_dir = eval_dir or estimator.eval_dir()
+    directory = eval_dir or estimator.eval_dir()
+    return _stop_hook(
+        lambda: condition(read_eval_metrics(directory), directory), run_every_secs, run_every_steps, directory
+    )
+
+
+def _values(
+    evaluations: dict[int, dict[str, float]], metric_name: str, min_steps: int, eval_dir: str
+) -> Iterator[tuple[int, float]]:
+    """``(step, value of metric_name)`` of the evaluations at steps >= ``min_steps``, in step order."""
+    for step, metrics in evaluations.items():
+        if step >= min_steps:
+            if metric_name not in metrics:
+                raise ValueError(
+                    f"Metric {metric_name!r} is not among the evaluation results in {eval_dir}: {sorted(metrics)}."
+                )
+            yield step, metrics[metric_name]
+
+
+def _crossed(metric_name: str, threshold: float, higher_is_better: bool, min_steps: int) -> _Condition:
+    """True once an evaluation has ``metric_name`` beyond ``threshold``."""
     is_better = operator.gt if higher_is_better else operator.lt
     greater_or_lesser = "greater than" if higher_is_better else "less than"
 
-    def stop_if_threshold_crossed_fn() -> bool:
-        for step, metrics in read_eval_metrics(eval_dir).items():
-            if step < min_steps:
-                continue
-            value = _metric(metrics, metric_name, eval_dir)
+    def stop_if_threshold_crossed(evaluations: dict[int, dict[str, float]], eval_dir: str) -> bool:
+        for step, value in _values(evaluations, metric_name, min_steps, eval_dir):
             if is_better(value, threshold):
                 logger.info(
                     'At step %s, metric "%s" has value %s which is %s the stopping threshold %s',
@@ -134,52 +159,32 @@ def _threshold_hook(
                 return True
         return False
 
-    stop_if_threshold_crossed_fn._eval_dir = eval_dir  # type: ignore[attr-defined]
-    return make_early_stopping_hook(estimator, stop_if_threshold_crossed_fn, run_every_secs, run_every_steps)
+    return stop_if_threshold_crossed
 
 
-def _no_improvement_hook(
-    estimator: Estimator,
-    metric_name: str,
-    max_steps_without_improvement: int,
-    higher_is_better: bool,
-    eval_dir: str | None,
-    min_steps: int,
-    run_every_secs: float | None,
-    run_every_steps: int | None,
-) -> hooks_lib.SessionRunHook:
-    _check_estimator(estimator)
-    eval_dir = eval_dir or estimator.eval_dir()
+def _not_improved(metric_name: str, max_steps: int, higher_is_better: bool, min_steps: int) -> _Condition:
+    """True once ``metric_name`` has not improved on its best for ``max_steps`` steps of evaluations."""
     is_better = operator.gt if higher_is_better else operator.lt
     increase_or_decrease = "increase" if higher_is_better else "decrease"
 
-    def stop_if_no_metric_improvement_fn() -> bool:
-        best_value, best_step = None, None
-        for step, metrics in read_eval_metrics(eval_dir).items():
-            if step < min_steps:
-                continue
-            value = _metric(metrics, metric_name, eval_dir)
-            if best_value is None or is_better(value, best_value):
-                best_value, best_step = value, step
-            if step - best_step >= max_steps_without_improvement:  # type: ignore[operator]
+    def stop_if_no_metric_improvement(evaluations: dict[int, dict[str, float]], eval_dir: str) -> bool:
+        best: tuple[int, float] | None = None
+        for step, value in _values(evaluations, metric_name, min_steps, eval_dir):
+            if best is None or is_better(value, best[1]):
+                best = (step, value)
+            if step - best[0] >= max_steps:
                 logger.info(
-                    'No %s in metric "%s" for %s steps, which is greater than or equal to max steps (%s) configured for early stopping.',
+                    'No %s in metric "%s" for %s steps, which is greater than or equal to max steps (%s) '
+                    "configured for early stopping.",
                     increase_or_decrease,
                     metric_name,
-                    step - best_step,
-                    max_steps_without_improvement,  # type: ignore[operator]
+                    step - best[0],
+                    max_steps,
                 )
                 return True
         return False
 
-    stop_if_no_metric_improvement_fn._eval_dir = eval_dir  # type: ignore[attr-defined]
-    return make_early_stopping_hook(estimator, stop_if_no_metric_improvement_fn, run_every_secs, run_every_steps)
-
-
-def _metric(metrics: dict[str, float], name: str, eval_dir: str) -> float:
-    if name not in metrics:
-        raise ValueError(f"Metric {name!r} is not among the evaluation results in {eval_dir}: {sorted(metrics)}.")
-    return metrics[name]
+    return stop_if_no_metric_improvement
 
 
 def stop_if_higher_hook(
@@ -192,8 +197,8 @@ def stop_if_higher_hook(
     run_every_steps: int | None = None,
 ) -> hooks_lib.SessionRunHook:
     """Stops training once an evaluation at step >= ``min_steps`` has ``metric_name`` > ``threshold``."""
-    return _threshold_hook(
-        estimator, metric_name, threshold, True, eval_dir, min_steps, run_every_secs, run_every_steps
+    return _metric_stop_hook(
+        estimator, _crossed(metric_name, threshold, True, min_steps), eval_dir, run_every_secs, run_every_steps
     )
 
 
@@ -207,8 +212,8 @@ def stop_if_lower_hook(
     run_every_steps: int | None = None,
 ) -> hooks_lib.SessionRunHook:
     """Stops training once an evaluation at step >= ``min_steps`` has ``metric_name`` < ``threshold``."""
-    return _threshold_hook(
-        estimator, metric_name, threshold, False, eval_dir, min_steps, run_every_secs, run_every_steps
+    return _metric_stop_hook(
+        estimator, _crossed(metric_name, threshold, False, min_steps), eval_dir, run_every_secs, run_every_steps
     )
 
 
@@ -222,9 +227,8 @@ def stop_if_no_increase_hook(
     run_every_steps: int | None = None,
 ) -> hooks_lib.SessionRunHook:
     """Stops training when ``metric_name`` has not increased for ``max_steps_without_increase`` steps of evaluations."""
-    return _no_improvement_hook(
-        estimator, metric_name, max_steps_without_increase, True, eval_dir, min_steps, run_every_secs, run_every_steps
-    )
+    condition = _not_improved(metric_name, max_steps_without_increase, True, min_steps)
+    return _metric_stop_hook(estimator, condition, eval_dir, run_every_secs, run_every_steps)
 
 
 def stop_if_no_decrease_hook(
@@ -237,9 +241,8 @@ def stop_if_no_decrease_hook(
     run_every_steps: int | None = None,
 ) -> hooks_lib.SessionRunHook:
     """Stops training when ``metric_name`` has not decreased for ``max_steps_without_decrease`` steps of evaluations."""
-    return _no_improvement_hook(
-        estimator, metric_name, max_steps_without_decrease, False, eval_dir, min_steps, run_every_secs, run_every_steps
-    )
+    condition = _not_improved(metric_name, max_steps_without_decrease, False, min_steps)
+    return _metric_stop_hook(estimator, condition, eval_dir, run_every_secs, run_every_steps)
 
 
 class InMemoryEvaluatorHook(hooks_lib.SessionRunHook):
@@ -283,11 +286,8 @@ class InMemoryEvaluatorHook(hooks_lib.SessionRunHook):
         self._evaluate()
 
     def _evaluate(self) -> None:
-        model = self._estimator._model
-        if model is None:
-            raise RuntimeError("InMemoryEvaluatorHook runs only inside Estimator.train().")
-        self.eval_result = self._estimator._evaluate_model(
-            model, self._input_fn, self._steps, list(self._hooks), self._name, None
+        self.eval_result = evaluate_resident_model(
+            self._estimator, self._input_fn, self._steps, list(self._hooks), self._name
         )
 
 

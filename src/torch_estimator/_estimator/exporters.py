@@ -9,13 +9,11 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch_estimator._core.fn_args import fn_args
 from torch_estimator._engine import events as _events
-
-if TYPE_CHECKING:
-    from torch_estimator._estimator.estimator import Estimator
+from torch_estimator._estimator.estimator import Estimator
 
 __all__ = ["Exporter", "LatestExporter", "BestExporter", "FinalExporter"]
 
@@ -43,10 +41,15 @@ class Exporter(abc.ABC):
 
 
 class _SavedModelExporter(Exporter):
+    """Exports with ``estimator.export_saved_model`` when ``_should_export`` says so, then keeps
+    the ``_exports_to_keep`` newest exports (None: all)."""
+
+    _exports_to_keep: int | None = None
+
     def __init__(
         self,
         name: str,
-        serving_input_receiver_fn: Callable[[], Any],
+        serving_input_receiver_fn: Callable[[], Any] | None,
         assets_extra: Mapping[str, str] | None = None,
         as_text: bool = False,
     ) -> None:
@@ -55,9 +58,19 @@ class _SavedModelExporter(Exporter):
         self._assets_extra = assets_extra
         self._as_text = as_text
 
+    def _keep(self, exports_to_keep: int | None) -> None:
+        """Keeps the ``exports_to_keep`` newest exports (None: all)."""
+        if exports_to_keep is not None and exports_to_keep <= 0:
+            raise ValueError(f"`exports_to_keep`, if provided, must be a positive number. Got {exports_to_keep}")
+        self._exports_to_keep = exports_to_keep
+
     @property
     def name(self) -> str:
         return self._name
+
+    def _should_export(self, estimator: Estimator, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bool:
+        """Whether this evaluation gets an export (every one, unless a subclass says otherwise)."""
+        return True
 
     def export(
         self,
@@ -67,18 +80,17 @@ class _SavedModelExporter(Exporter):
         eval_result: Mapping[str, Any],
         is_the_final_export: bool,
     ) -> bytes | None:
-        return estimator.export_saved_model(
+        if not self._should_export(estimator, eval_result, is_the_final_export):
+            return None
+        result = estimator.export_saved_model(
             export_path,
             self._serving_input_receiver_fn,
             assets_extra=self._assets_extra,
             as_text=self._as_text,
             checkpoint_path=checkpoint_path,
         )
-
-
-def _check_exports_to_keep(exports_to_keep: int | None) -> None:
-    if exports_to_keep is not None and exports_to_keep <= 0:
-        raise ValueError(f"`exports_to_keep`, if provided, must be a positive number. Got {exports_to_keep}")
+        _garbage_collect_exports(export_path, self._exports_to_keep)
+        return result
 
 
 def _garbage_collect_exports(export_dir_base: str, exports_to_keep: int | None) -> None:
@@ -109,37 +121,16 @@ class LatestExporter(_SavedModelExporter):
         exports_to_keep: int | None = 5,
     ) -> None:
         super().__init__(name, serving_input_receiver_fn, assets_extra, as_text)
-        _check_exports_to_keep(exports_to_keep)
-        self._exports_to_keep = exports_to_keep
-
-    def export(
-        self,
-        estimator: Estimator,
-        export_path: str,
-        checkpoint_path: str,
-        eval_result: Mapping[str, Any],
-        is_the_final_export: bool,
-    ) -> bytes | None:
-        result = super().export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)
-        _garbage_collect_exports(export_path, self._exports_to_keep)
-        return result
+        self._keep(exports_to_keep)
 
 
 class FinalExporter(_SavedModelExporter):
     """Exports once, after the final evaluation of training."""
 
-    def export(
-        self,
-        estimator: Estimator,
-        export_path: str,
-        checkpoint_path: str,
-        eval_result: Mapping[str, Any],
-        is_the_final_export: bool,
-    ) -> bytes | None:
-        if not is_the_final_export:
-            return None
-        logger.info("Performing the final export in the end of training.")
-        return super().export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)
+    def _should_export(self, estimator: Estimator, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bool:
+        if is_the_final_export:
+            logger.info("Performing the final export in the end of training.")
+        return is_the_final_export
 
 
 def _loss_smaller(best_eval_result: Mapping[str, Any], current_eval_result: Mapping[str, Any]) -> bool:
@@ -160,12 +151,12 @@ class BestExporter(_SavedModelExporter):
         name: str = "best_exporter",
         serving_input_receiver_fn: Callable[[], Any] | None = None,
         event_file_pattern: str = "eval/*.tfevents.*",
-        compare_fn: Callable[..., bool] = _loss_smaller,
+        compare_fn: Callable[..., bool] | None = _loss_smaller,
         assets_extra: Mapping[str, str] | None = None,
         as_text: bool = False,
         exports_to_keep: int | None = 5,
     ) -> None:
-        if not compare_fn:
+        if compare_fn is None:
             raise ValueError("`compare_fn` must not be None.")
         args = set(fn_args(compare_fn))
         for required in ("best_eval_result", "current_eval_result"):
@@ -174,22 +165,14 @@ class BestExporter(_SavedModelExporter):
         unexpected = args - {"best_eval_result", "current_eval_result"}
         if unexpected:
             raise ValueError(f"compare_fn ({compare_fn}) has following not expected args: {unexpected}")
-        _check_exports_to_keep(exports_to_keep)
-        super().__init__(name, serving_input_receiver_fn, assets_extra, as_text)  # type: ignore[arg-type]
+        super().__init__(name, serving_input_receiver_fn, assets_extra, as_text)
+        self._keep(exports_to_keep)
         self._event_file_pattern = event_file_pattern
         self._compare_fn = compare_fn
-        self._exports_to_keep = exports_to_keep
         self._model_dir: str | None = None
         self._best_eval_result: dict[str, Any] | None = None
 
-    def export(
-        self,
-        estimator: Estimator,
-        export_path: str,
-        checkpoint_path: str,
-        eval_result: Mapping[str, Any],
-        is_the_final_export: bool,
-    ) -> bytes | None:
+    def _should_export(self, estimator: Estimator, eval_result: Mapping[str, Any], is_the_final_export: bool) -> bool:
         if self._model_dir != estimator.model_dir and self._event_file_pattern:
             logger.info("Loading best metric from event files.")
             self._model_dir = estimator.model_dir
@@ -202,10 +185,8 @@ class BestExporter(_SavedModelExporter):
         ):
             logger.info("Performing best model export.")
             self._best_eval_result = dict(eval_result)
-            result = super().export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)
-            _garbage_collect_exports(export_path, self._exports_to_keep)
-            return result
-        return None
+            return True
+        return False
 
     def _best_from_event_files(self, pattern: str, current_step: int | None) -> dict[str, Any] | None:
         """The best result of the evaluations on disk, the current one (at ``current_step``) excluded."""

@@ -7,13 +7,11 @@ import collections
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch_estimator._engine import hooks as hooks_lib
+from torch_estimator._estimator.estimator import Estimator
 from torch_estimator._estimator.exporters import Exporter
-
-if TYPE_CHECKING:
-    from torch_estimator._estimator.estimator import Estimator
 
 __all__ = ["TrainSpec", "EvalSpec", "train_and_evaluate"]
 
@@ -26,11 +24,13 @@ def _check_input_fn(input_fn: Any) -> None:
 
 
 def _check_hooks(hooks: Any) -> tuple[hooks_lib.SessionRunHook, ...]:
-    hooks = tuple(hooks or ())
-    for hook in hooks:
-        if not isinstance(hook, hooks_lib.SessionRunHook):
-            raise TypeError(f"All hooks must be `SessionRunHook` instances, given: {hook}")
-    return hooks
+    return tuple(
+        hooks_lib.check_items_type(hooks, hooks_lib.SessionRunHook, "All hooks must be `SessionRunHook` instances")
+    )
+
+
+def _not_exporters(exporters: Any) -> TypeError:
+    return TypeError(f"`exporters` must be an Exporter, an iterable of Exporter, or `None`, found {exporters}.")
 
 
 def _check_exporters(exporters: Any) -> tuple[Exporter, ...]:
@@ -41,22 +41,22 @@ def _check_exporters(exporters: Any) -> tuple[Exporter, ...]:
     try:
         exporters = list(exporters)
     except TypeError:
-        raise TypeError(
-            f"`exporters` must be an Exporter, an iterable of Exporter, or `None`, found {exporters}."
-        ) from None
+        raise _not_exporters(exporters) from None
+    if not all(isinstance(exporter, Exporter) for exporter in exporters):
+        raise _not_exporters(exporters)
     names: list[str] = []
     for exporter in exporters:
-        if not isinstance(exporter, Exporter):
-            raise TypeError(f"`exporters` must be an Exporter, an iterable of Exporter, or `None`, found {exporters}.")
         if not exporter.name:
             raise ValueError(
-                f"An Exporter cannot have a name that is `None` or empty. All exporter names: {[e.name for e in exporters]}"
+                "An Exporter cannot have a name that is `None` or empty. All exporter names: "
+                f"{[e.name for e in exporters]}"
             )
         if not isinstance(exporter.name, str):
             raise ValueError(f"An Exporter must have a string name. Given: {type(exporter.name)}")
         if exporter.name in names:
             raise ValueError(
-                f"`exporters` must have unique names. Such a name cannot be `None`. All exporter names: {[e.name for e in exporters]}"
+                "`exporters` must have unique names. Such a name cannot be `None`. All exporter names: "
+                f"{[e.name for e in exporters]}"
             )
         names.append(exporter.name)
     return tuple(exporters)
@@ -76,11 +76,12 @@ class TrainSpec(collections.namedtuple("TrainSpec", ["input_fn", "max_steps", "h
         _check_input_fn(input_fn)
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
-        listeners = tuple(saving_listeners or ())
-        for listener in listeners:
-            if not isinstance(listener, hooks_lib.CheckpointSaverListener):
-                raise TypeError(f"All saving_listeners must be `CheckpointSaverListener` instances, given: {listener}")
-        return super().__new__(cls, input_fn, max_steps, _check_hooks(hooks), listeners)
+        listeners = hooks_lib.check_items_type(
+            saving_listeners,
+            hooks_lib.CheckpointSaverListener,
+            "All saving_listeners must be `CheckpointSaverListener` instances",
+        )
+        return super().__new__(cls, input_fn, max_steps, _check_hooks(hooks), tuple(listeners))
 
 
 class EvalSpec(
@@ -139,8 +140,8 @@ class _Evaluator:
             return None, []
         if checkpoint == self._previous_checkpoint:
             logger.warning(
-                "No new checkpoint ready for evaluation. Skip the current evaluation pass as evaluation results are expected to be "
-                "same for the same checkpoint."
+                "No new checkpoint ready for evaluation. Skip the current evaluation pass as evaluation results "
+                "are expected to be same for the same checkpoint."
             )
             return None, []
         spec = self._eval_spec
@@ -149,7 +150,7 @@ class _Evaluator:
         )
         if not metrics:
             raise RuntimeError("Internal error: `Estimator.evaluate` should never return empty metrics.")
-        is_final = bool(self._max_training_steps) and metrics["global_step"] >= self._max_training_steps  # type: ignore[operator]
+        is_final = bool(self._max_training_steps) and metrics["global_step"] >= self._max_training_steps
         export_base = os.path.join(self._estimator.model_dir, "export")
         results = [
             exporter.export(self._estimator, os.path.join(export_base, exporter.name), checkpoint, metrics, is_final)
@@ -200,8 +201,6 @@ def train_and_evaluate(
 ) -> tuple[dict[str, Any] | None, list[Any]]:
     """Trains ``estimator`` per ``train_spec``, evaluating per ``eval_spec`` after every new
     checkpoint and at the end; returns the last ``(eval_metrics, export_results)``."""
-    from torch_estimator._estimator.estimator import Estimator
-
     if not isinstance(estimator, Estimator):
         raise TypeError(f"`estimator` must have type `tf.estimator.Estimator`. Got: {type(estimator)}")
     if not isinstance(train_spec, TrainSpec):
@@ -211,8 +210,8 @@ def train_and_evaluate(
     config = estimator.config
     logger.info("Running training and evaluation locally (non-distributed).")
     logger.info(
-        "Start train and evaluate loop. The evaluate will happen after every checkpoint. Checkpoint frequency is determined "
-        "based on RunConfig arguments: save_checkpoints_steps %s or save_checkpoints_secs %s.",
+        "Start train and evaluate loop. The evaluate will happen after every checkpoint. Checkpoint frequency is "
+        "determined based on RunConfig arguments: save_checkpoints_steps %s or save_checkpoints_secs %s.",
         config.save_checkpoints_steps,
         config.save_checkpoints_secs,
     )
