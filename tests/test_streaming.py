@@ -373,7 +373,7 @@ def test_parquet_values_and_dtypes(tmp_path):
     assert isinstance(features["color"], EncodedStrings)
     np.testing.assert_array_equal(_rows(batches), frame["id"])
     np.testing.assert_array_equal(_rows(batches, "color"), frame["color"])
-    np.testing.assert_array_equal(np.concatenate([l for _, l in batches]), frame["label"])
+    np.testing.assert_array_equal(np.concatenate([labels for _, labels in batches]), frame["label"])
     (only,) = list(make_parquet_input_fn(str(path), 64, select_columns=["color"], num_epochs=1, shuffle=False)())
     assert list(only) == ["color"]
 

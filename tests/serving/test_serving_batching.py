@@ -92,7 +92,10 @@ def test_outputs_that_are_not_batch_major_turn_batching_off():
 def test_batching_parameters_file(tmp_path, caplog):
     path = tmp_path / "batching.txt"
     path.write_text(
-        "max_batch_size { value: 128 }\nbatch_timeout_micros { value: 2000 }  # 2 ms\nmax_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\n"
+        "max_batch_size { value: 128 }\n"
+        "batch_timeout_micros { value: 2000 }  # 2 ms\n"
+        "max_enqueued_batches { value: 100 }\n"
+        "num_batch_threads { value: 2 }\n"
     )
     assert read_batching_parameters(str(path)) == BatchingParameters(
         max_batch_size=128, batch_timeout_micros=2000, num_batch_threads=2

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import numpy as np
 import pytest
+from server_process import start_server, wait_for
 
 import torch_estimator as te
 from torch_estimator._census import census_columns, census_features
@@ -29,12 +26,6 @@ TEST, _ = census_features(load_census("test").head(20))
 
 def _row(i: int) -> dict:
     return {k: float(TEST[k][i]) if isinstance(TEST[k][i], (float, np.floating)) else str(TEST[k][i]) for k in KEYS}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -53,35 +44,11 @@ def served(tmp_path_factory):
     processes, clients = [], {}
     try:
         for name in ("examples", "raw"):
-            port = _free_port()
-            command = [
-                sys.executable,
-                "-m",
-                "torch_estimator",
-                "--quiet",
-                "serve",
-                "--model_base_path",
-                str(root / name),
-                "--model_name",
-                "census",
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-            ]
-            processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            process, port = start_server(str(root / name), "census")
+            processes.append(process)
             clients[name] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        deadline = time.monotonic() + 120
         for process, client in zip(processes, clients.values()):
-            while True:
-                assert process.poll() is None, process.stderr.read()
-                try:
-                    if client.get("/v1/models/census").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not load the model"
-                time.sleep(0.1)
+            wait_for(lambda c=client: c.get("/v1/models/census").status_code == 200, "the model loaded", process, 120)
         yield clients, expected
     finally:
         for client in clients.values():

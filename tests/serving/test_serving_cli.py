@@ -4,58 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 from fake_serving_models import write_version
+from server_process import environment_with, start_server, wait_for
 
 from torch_estimator.cli import main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(predicate, what: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode} before {what}: {process.stderr.read()}")
-        try:
-            if predicate():
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_serve_command_serves_and_picks_up_new_versions(tmp_path):
     write_version(str(tmp_path), 1, kind="raw")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")])}
-    command = [
-        sys.executable,
-        "-m",
-        "torch_estimator",
-        "--quiet",
-        "serve",
-        "--model_base_path",
+    process, port = start_server(
         str(tmp_path),
-        "--model_name",
         "m",
-        "--rest_api_port",
-        str(port),
-        "--host",
-        "127.0.0.1",
         "--file_system_poll_wait_seconds",
         "0.05",
         "--enable_batching",
@@ -63,11 +28,12 @@ def test_serve_command_serves_and_picks_up_new_versions(tmp_path):
         "fake_serving_models:load",
         "--max_request_bytes",
         "200",
-    ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        port_flag="--rest_api_port",
+        env=environment_with(HERE),
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            _wait_for(lambda: client.get("/v1/models/m").status_code == 200, "the model loaded", process)
+            wait_for(lambda: client.get("/v1/models/m").status_code == 200, "the model loaded", process)
             body = {"signature_name": "sum", "instances": [[1, 2, 3]]}
             assert client.post("/v1/models/m:predict", json=body).json() == {"predictions": [6.0]}
             bad = client.post("/v1/models/m:predict", content=b'{"instances": ')
@@ -81,7 +47,7 @@ def test_serve_command_serves_and_picks_up_new_versions(tmp_path):
             too_big = client.post("/v1/models/m:predict", json={"signature_name": "sum", "instances": [[1, 2, 3]] * 30})
             assert too_big.status_code == 413 and "200" in too_big.json()["error"], too_big.text
             write_version(str(tmp_path), 2, kind="raw", bias=1.0)
-            _wait_for(
+            wait_for(
                 lambda: client.post("/v1/models/m:predict", json=body).json() == {"predictions": [7.0]},
                 "version 2",
                 process,

@@ -228,12 +228,14 @@ PREDICT_ERRORS = [
     (b"[1]", "JSON Value: [\n    1\n] Is not object"),
     (
         {"signature_name": 5, "instances": [1]},
-        f"JSON Value: {_pretty({'signature_name': 5, 'instances': [1]})} not formatted correctly. 'signature_name' key must be a string value.",
+        f"JSON Value: {_pretty({'signature_name': 5, 'instances': [1]})} not formatted correctly. 'signature_name' "
+        "key must be a string value.",
     ),
     ({"signature_name": "sum"}, "Missing 'inputs' or 'instances' key"),
     (
         {"signature_name": "sum", **BOTH},
-        f"JSON Value: {_pretty({'signature_name': 'sum', **BOTH})} Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist ",
+        f"JSON Value: {_pretty({'signature_name': 'sum', **BOTH})} Not formatted correctly expecting only one of "
+        "'inputs' or 'instances' keys to exist ",
     ),
     (
         {"signature_name": "sum", **NOT_A_LIST},
@@ -247,36 +249,44 @@ PREDICT_ERRORS = [
     # inputs
     (
         {"instances": [{"age": 1, "education": "a"}]},
-        'Failed to process element: 0 of \'instances\' list. JSON object: {\n    "age": 1,\n    "education": "a"\n} keys must be equal to: age,education,hours',
+        'Failed to process element: 0 of \'instances\' list. JSON object: {\n    "age": 1,\n    "education": "a"\n} '
+        "keys must be equal to: age,education,hours",
     ),
     (
         {"instances": [{"age": 1, "education": "a", "hours": 1, "zip": 1}]},
-        "Failed to process element: 0 key: zip of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have named input: zip",
+        "Failed to process element: 0 key: zip of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not "
+        "have named input: zip",
     ),
     ({"inputs": {"age": [1], "education": ["a"]}}, "Missing named input: hours in 'inputs' object."),
     (
         {"instances": [1, 2]},
-        "instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map",
+        "instances is a plain list, but expecting list of objects as multiple input tensors required as per "
+        "tensorinfo_map",
     ),
     (
         {"inputs": [1, 2]},
-        "inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map",
+        "inputs is a plain value/list, but expecting an object as multiple input tensors required as per "
+        "tensorinfo_map",
     ),
     (
         {"instances": [{"age": "x", "education": "a", "hours": 1}]},
-        "Failed to process element: 0 key: age of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: \"x\" Type: String is not of expected type: float",
+        "Failed to process element: 0 key: age of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: \"x\" Type: "
+        "String is not of expected type: float",
     ),
     (
         {"instances": [{"age": True, "education": "a", "hours": 1}]},
-        "Failed to process element: 0 key: age of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: true Type: True is not of expected type: float",
+        "Failed to process element: 0 key: age of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: true Type: "
+        "True is not of expected type: float",
     ),
     (
         {"instances": [{"age": 1, "education": "a", "hours": 1.5}]},
-        "Failed to process element: 0 key: hours of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: 1.5 Type: Number is not of expected type: int64",
+        "Failed to process element: 0 key: hours of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: 1.5 Type: "
+        "Number is not of expected type: int64",
     ),
     (
         {"instances": [{"age": 1, "education": 7, "hours": 1}]},
-        "Failed to process element: 0 key: education of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: 7 Type: Number is not of expected type: string",
+        "Failed to process element: 0 key: education of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: 7 "
+        "Type: Number is not of expected type: string",
     ),
     (
         {"inputs": {"age": [None], "education": ["a"], "hours": [1]}},
@@ -284,7 +294,8 @@ PREDICT_ERRORS = [
     ),
     (
         {"instances": [{"age": 16777217, "education": "a", "hours": 1}]},
-        "Failed to process element: 0 key: age of 'instances' list. Error: INVALID_ARGUMENT: Cannot convert JSON value: 16777217 to float without loss of precision.",
+        "Failed to process element: 0 key: age of 'instances' list. Error: INVALID_ARGUMENT: Cannot convert JSON "
+        "value: 16777217 to float without loss of precision.",
     ),
     (
         {"instances": [{"age": 1, "education": "a", "hours": 1}, [1, 2, 3]]},
@@ -297,7 +308,8 @@ PREDICT_ERRORS = [
     # ragged
     (
         {"signature_name": "sum", "instances": [[1, 2, 3], [4, 5]]},
-        "Failed to process element: 1 of 'instances' list. Error: INVALID_ARGUMENT: Expecting tensor size: 3 but got: 2",
+        "Failed to process element: 1 of 'instances' list. Error: INVALID_ARGUMENT: Expecting tensor size: 3 but got: "
+        "2",
     ),
     (
         {"signature_name": "sum", "instances": [[1, 2, 3], [[1, 2, 3]]]},
@@ -360,7 +372,8 @@ CLASSIFY_ERRORS = [
     ({"signature_name": "nope", "examples": [{"age": 1.0}]}, "No signature was found with the name: nope"),
     (
         {"signature_name": "predict", "examples": [{"age": 1.0}]},
-        "Expected classification signature method_name to be tensorflow/serving/classify. Was: tensorflow/serving/predict",
+        "Expected classification signature method_name to be tensorflow/serving/classify. Was: "
+        "tensorflow/serving/predict",
     ),
     ({"examples": [{"education": "Bachelors"}]}, "Feature: age (data type: float) is required but could not be found."),
 ]
@@ -377,7 +390,10 @@ def test_regress_on_a_classification_signature(census):
     response = census.post("/v1/models/census:regress", json={"examples": [{"age": 1.0}]})
     assert response.status_code == 400
     assert response.json() == {
-        "error": "Expected regression signature method_name to be tensorflow/serving/regress. Was: tensorflow/serving/classify"
+        "error": (
+            "Expected regression signature method_name to be tensorflow/serving/regress. Was: "
+            "tensorflow/serving/classify"
+        )
     }
 
 

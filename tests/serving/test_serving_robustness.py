@@ -215,7 +215,9 @@ TOO_LARGE = {
 
 def test_a_declared_length_over_the_default_limit_is_refused_before_the_body_is_read(port):
     assert DEFAULT_MAX_REQUEST_BYTES == 32 * 1024 * 1024
-    head = f"POST /v1/models/raw:predict HTTP/1.1\r\nHost: x\r\nContent-Length: {DEFAULT_MAX_REQUEST_BYTES + 1}\r\n\r\n".encode()
+    head = (
+        f"POST /v1/models/raw:predict HTTP/1.1\r\nHost: x\r\nContent-Length: {DEFAULT_MAX_REQUEST_BYTES + 1}\r\n\r\n"
+    ).encode()
     status, body = _exchange(port, head)  # no body sent: the server must not wait for it
     assert (status, json.loads(body)) == (413, TOO_LARGE)
 
