@@ -80,7 +80,7 @@ def test_a_variable_the_checkpoint_lacks_fails_every_mode(trained):
         re.escape(f"checkpoint {model_dir}/model.ckpt-20.safetensors lacks. Key hidden_2/")
         + r"(kernel|bias) not found in checkpoint \(and [13] more"
     )
-    for attempt in range(2):  # the failed model is never reused with fresh weights
+    for _ in range(2):  # the failed model is never reused with fresh weights
         with pytest.raises(te.errors.NotFoundError, match=pattern) as info:
             _predictions(est)
         assert "hidden_2/kernel" in str(info.value) and "hidden_2/bias" in str(info.value)
@@ -316,7 +316,8 @@ _HOLDER = textwrap.dedent(
 
     x, y = make_binary_data(128)
     est = te.Estimator(dense_model_fn, model_dir=sys.argv[1], params={}, config=te.RunConfig(save_checkpoints_steps=2))
-    est.train(te.inputs.numpy_input_fn({"x": x}, y, batch_size=32, num_epochs=None, shuffle=True), hooks=[Wait()], steps=1000)
+    input_fn = te.inputs.numpy_input_fn({"x": x}, y, batch_size=32, num_epochs=None, shuffle=True)
+    est.train(input_fn, hooks=[Wait()], steps=1000)
     """
 )
 

@@ -208,7 +208,7 @@ def _kill_sequence(model_dir: Path, log_dir: Path, seed: int, kills: int) -> lis
             log = log_dir / f"run-{i:02d}.log"
             pid = server.start(model_dir, 10**9, log)
             try:
-                _wait_for_first_save(lambda: _alive(pid), log)
+                _wait_for_first_save(lambda pid=pid: _alive(pid), log)
                 # Mostly anywhere in the next ~half second; sometimes right inside the first save.
                 delay = rng.uniform(0.0, 0.02) if rng.random() < 0.25 else rng.uniform(0.0, 0.5)
                 time.sleep(delay)

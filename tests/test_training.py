@@ -147,8 +147,8 @@ def test_early_stopping_stops_within_one_evaluation_period_of_a_plateau(tmp_path
     # evaluations at 5, 10, 15: at 15 the loss has not decreased for 10 steps -> stop at once
     assert est.get_variable_value("global_step") == 15
     assert (
-        'No decrease in metric "loss" for 10 steps, which is greater than or equal to max steps (10) configured for early stopping.'
-        in caplog.text
+        'No decrease in metric "loss" for 10 steps, which is greater than or equal to max steps (10) '
+        "configured for early stopping." in caplog.text
     )
     assert re.search(
         r"Requesting early stopping at global step 1[45]\n", caplog.text

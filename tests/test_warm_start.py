@@ -168,7 +168,8 @@ def test_vocab_errors(golden_checkpoint, tmp_path):
         remap([6, 3], VocabInfo(new_vocab, 5, 2, old_vocab))
     with pytest.raises(
         ValueError,
-        match=r"^Tensor emb has shape \[4,3\], where the size of its 2nd dimension is 3 instead of being equal to num_cols=2$",
+        match=r"^Tensor emb has shape \[4,3\], where the size of its 2nd dimension is 3 instead of being equal to "
+        r"num_cols=2$",
     ):
         remap([7, 2], VocabInfo(new_vocab, 5, 2, old_vocab))
     with pytest.raises(
@@ -181,7 +182,8 @@ def test_vocab_errors(golden_checkpoint, tmp_path):
         remap([8, 3], VocabInfo(new_vocab, 6, 2, old_vocab))
     with pytest.raises(
         ValueError,
-        match=r"^Invalid args: Must provide all of \[current_vocab_path, current_vocab_size, prev_ckpt, prev_vocab_path}\.$",
+        match=r"^Invalid args: Must provide all of "
+        r"\[current_vocab_path, current_vocab_size, prev_ckpt, prev_vocab_path}\.$",
     ):
         remap([2, 3], VocabInfo(new_vocab, 0, 2, old_vocab))
     with pytest.raises(ValueError, match=r"^num_oov_buckets must be >= 0, but received -1$"):
@@ -438,7 +440,8 @@ def test_errors_surface_from_train(tmp_path, marked_checkpoint):
     settings = WarmStartSettings(marked_checkpoint, var_name_to_prev_var_name={"hiden/kernel": "hidden/kernel"})
     with pytest.raises(
         ValueError,
-        match=r"^You provided the following variables in var_name_to_prev_var_name that were not used: \{'hiden/kernel'\}",
+        match=r"^You provided the following variables in var_name_to_prev_var_name that were not used: "
+        r"\{'hiden/kernel'\}",
     ):
         _new_custom(tmp_path, settings)
 
