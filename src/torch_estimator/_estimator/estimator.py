@@ -357,15 +357,12 @@ class Estimator:
                 return self
             if steps is not None or max_steps is not None:
                 all_hooks.append(hooks_lib.StopAtStepHook(steps, max_steps))
-            all_hooks.append(
-                ProgressHook(
-                    "train",
-                    "step",
-                    steps if steps is not None else None if max_steps is None else max_steps - start_step,
-                )
+            progress = ProgressHook(
+                "train", "step", steps if steps is not None else None if max_steps is None else max_steps - start_step
             )
+            all_hooks.append(progress)
             loss = self._train_model(
-                model, input_fn, all_hooks, listeners, bounded=steps is not None or max_steps is not None
+                model, input_fn, all_hooks, listeners, progress, bounded=steps is not None or max_steps is not None
             )
         if loss is not None:
             logger.info("Loss for final step: %s.", loss)
@@ -381,15 +378,16 @@ class Estimator:
         input_fn: Callable[..., Any],
         hooks: list[hooks_lib.SessionRunHook],
         listeners: list[hooks_lib.CheckpointSaverListener],
+        progress: ProgressHook,
         bounded: bool,
     ) -> Any:
+        """Trains ``model`` (the resident one); returns the last step's loss, None without a step."""
         run = run_for(self._config.train_distribute)
         run.barrier()  # every worker has read the same checkpoint before the chief writes
         if model.checkpoint is None and self._config.tf_random_seed is None:
             run.share_seed()
         store = model.store
         warm_starter = model.warm_starter if model.checkpoint is None else None
-        progress = next((h for h in hooks if isinstance(h, ProgressHook)), None)
         batches = self._batches(
             input_fn, ModeKeys.TRAIN, store, progress, bounded=bounded, input_context=run.input_context(input_fn)
         )
@@ -425,7 +423,7 @@ class Estimator:
         progress = ProgressHook("evaluate", "batch", steps)
         all_hooks.append(progress)
         model = self._model_to_run(checkpoint_path, "evaluate")
-        return self._evaluate_model(model, input_fn, steps, all_hooks, name, progress)
+        return self._evaluate_model(model, input_fn, steps, all_hooks, name, model.checkpoint, progress)
 
     def _evaluate_model(
         self,
@@ -434,11 +432,12 @@ class Estimator:
         steps: int | None,
         hooks: list[hooks_lib.SessionRunHook],
         name: str | None,
+        checkpoint: str | None,
         progress: ProgressHook | None = None,
     ) -> dict[str, Any]:
-        """Evaluates ``model`` as it is in memory (restored from its checkpoint, or being trained)."""
+        """Evaluates ``model`` as it is in memory (restored from ``checkpoint``, or being trained:
+        None, and no ``checkpoint_path`` summary)."""
         store = model.store
-        checkpoint = model.checkpoint
         logger.info("Starting evaluation at %s", datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"))
         start = time.time()
         step = EvalStep(self._model_call(store, ModeKeys.EVAL), store, hooks, steps)
@@ -473,7 +472,7 @@ class Estimator:
         as_text: bool = False,
         checkpoint_path: str | None = None,
         experimental_mode: str = ModeKeys.PREDICT,
-    ) -> bytes | None:
+    ) -> bytes:
         """Exports the model for serving to ``export_dir_base/<timestamp>`` and returns that path
         (bytes; None in a worker that is not the chief, which writes nothing).
 
@@ -495,7 +494,7 @@ class Estimator:
         assets_extra: Mapping[str, str] | None = None,
         as_text: bool = False,
         checkpoint_path: str | None = None,
-    ) -> bytes | None:
+    ) -> bytes:
         """Like ``export_saved_model`` with ``{mode: receiver_fn}``; only PREDICT can be exported
         (TRAIN and EVAL graphs need TensorFlow's session machinery)."""
         unsupported = sorted(set(input_receiver_fn_map) - {ModeKeys.PREDICT})
@@ -513,7 +512,7 @@ class Estimator:
             logger.info(
                 "Not the chief (task %s %d): the chief writes the export.", self._config.task_type, self._config.task_id
             )
-            return None
+            return None  # type: ignore[return-value]  # TensorFlow's signature says bytes
         return write_saved_model(traced, export_dir_base, assets_extra, as_text)
 
     # -- predict --------------------------------------------------------------------------------
@@ -563,7 +562,7 @@ def evaluate_resident_model(
     model = estimator._model
     if model is None:
         raise RuntimeError("InMemoryEvaluatorHook runs only inside Estimator.train().")
-    return estimator._evaluate_model(model, input_fn, steps, hooks, name)
+    return estimator._evaluate_model(model, input_fn, steps, hooks, name, None)
 
 
 def with_model_fn(estimator: Estimator, model_fn: Callable[..., EstimatorSpec]) -> Estimator:
