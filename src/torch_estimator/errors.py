@@ -3,11 +3,7 @@
 The public ``te.errors`` namespace; the implementation is in ``torch_estimator._core.errors``.
 """
 
-from torch_estimator._core.errors import DataLossError, ModelDirLockedError, NotFoundError, OpError
+from torch_estimator._core import errors as _impl
+from torch_estimator._core.errors import *  # noqa: F403
 
-__all__ = [
-    "OpError",
-    "NotFoundError",
-    "DataLossError",
-    "ModelDirLockedError",
-]
+__all__ = _impl.__all__

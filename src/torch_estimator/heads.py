@@ -3,26 +3,7 @@
 The public ``te.heads`` namespace; the implementation is in ``torch_estimator.head._factories``.
 """
 
-from torch_estimator.head._factories import (
-    ModelFnOps,
-    binary_classification_head,
-    logistic_regression_head,
-    multi_class_head,
-    multi_head,
-    multi_label_head,
-    no_op_train_fn,
-    poisson_regression_head,
-    regression_head,
-)
+from torch_estimator.head import _factories as _impl
+from torch_estimator.head._factories import *  # noqa: F403
 
-__all__ = [
-    "binary_classification_head",
-    "multi_class_head",
-    "multi_label_head",
-    "regression_head",
-    "logistic_regression_head",
-    "poisson_regression_head",
-    "multi_head",
-    "no_op_train_fn",
-    "ModelFnOps",
-]
+__all__ = _impl.__all__

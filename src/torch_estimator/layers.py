@@ -3,20 +3,7 @@
 The public ``te.layers`` namespace; the implementation is in ``torch_estimator._core.layers``.
 """
 
-from torch_estimator._core.layers import (
-    batch_normalization,
-    dense,
-    dropout,
-    embedding,
-    embedding_lookup,
-    get_activation,
-)
+from torch_estimator._core import layers as _impl
+from torch_estimator._core.layers import *  # noqa: F403
 
-__all__ = [
-    "dense",
-    "dropout",
-    "batch_normalization",
-    "embedding",
-    "embedding_lookup",
-    "get_activation",
-]
+__all__ = _impl.__all__

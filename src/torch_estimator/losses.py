@@ -3,9 +3,7 @@
 The public ``te.losses`` namespace; the implementation is in ``torch_estimator._core.losses``.
 """
 
-from torch_estimator._core.losses import Reduction, compute_weighted_loss
+from torch_estimator._core import losses as _impl
+from torch_estimator._core.losses import *  # noqa: F403
 
-__all__ = [
-    "Reduction",
-    "compute_weighted_loss",
-]
+__all__ = _impl.__all__

@@ -3,28 +3,7 @@
 The public ``te.metrics`` namespace; the implementation is in ``torch_estimator._core.metrics``.
 """
 
-from torch_estimator._core.metrics import (
-    AUC,
-    Accuracy,
-    BinaryAccuracy,
-    ExactAUC,
-    Mean,
-    Metric,
-    Precision,
-    Recall,
-    accuracy,
-    mean,
-)
+from torch_estimator._core import metrics as _impl
+from torch_estimator._core.metrics import *  # noqa: F403
 
-__all__ = [
-    "Metric",
-    "Mean",
-    "Accuracy",
-    "BinaryAccuracy",
-    "Precision",
-    "Recall",
-    "AUC",
-    "ExactAUC",
-    "mean",
-    "accuracy",
-]
+__all__ = _impl.__all__

@@ -3,28 +3,7 @@
 The public ``te.optimizers`` namespace; the implementation is in ``torch_estimator._core.optimizers``.
 """
 
-from torch_estimator._core.optimizers import (
-    SGD,
-    Adagrad,
-    Adam,
-    Ftrl,
-    Optimizer,
-    RMSprop,
-    TorchOptimizer,
-    TrainOp,
-    get,
-    register,
-)
+from torch_estimator._core import optimizers as _impl
+from torch_estimator._core.optimizers import *  # noqa: F403
 
-__all__ = [
-    "Optimizer",
-    "Adagrad",
-    "Adam",
-    "Ftrl",
-    "RMSprop",
-    "SGD",
-    "TorchOptimizer",
-    "TrainOp",
-    "get",
-    "register",
-]
+__all__ = _impl.__all__

@@ -3,9 +3,7 @@
 The public ``te.summary`` namespace; the implementation is in ``torch_estimator._core.summary``.
 """
 
-from torch_estimator._core.summary import histogram, scalar
+from torch_estimator._core import summary as _impl
+from torch_estimator._core.summary import *  # noqa: F403
 
-__all__ = [
-    "scalar",
-    "histogram",
-]
+__all__ = _impl.__all__

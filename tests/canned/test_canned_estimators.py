@@ -9,27 +9,11 @@ import numpy as np
 import pytest
 
 import torch_estimator as te
+from canned_head_keys import BINARY_EVAL, BINARY_PREDICT, MULTI_EVAL, MULTI_PREDICT, REGRESSION_EVAL
 from torch_estimator._census import census_columns, census_features
 from torch_estimator.datasets import load_census
 
 fc = te.feature_column
-BINARY_EVAL = [
-    "accuracy",
-    "accuracy_baseline",
-    "auc",
-    "auc_precision_recall",
-    "average_loss",
-    "global_step",
-    "label/mean",
-    "loss",
-    "precision",
-    "prediction/mean",
-    "recall",
-]
-BINARY_PREDICT = ["all_class_ids", "all_classes", "class_ids", "classes", "logistic", "logits", "probabilities"]
-MULTI_EVAL = ["accuracy", "average_loss", "global_step", "loss"]
-MULTI_PREDICT = ["all_class_ids", "all_classes", "class_ids", "classes", "logits", "probabilities"]
-REGRESSION_EVAL = ["average_loss", "global_step", "label/mean", "loss", "prediction/mean"]
 
 CENSUS = load_census("train").sample(1500, random_state=0)
 FEATURES, LABELS = census_features(CENSUS)

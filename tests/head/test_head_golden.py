@@ -147,7 +147,7 @@ def test_errors_match_tf(index):
         else:
             head = build_head(record["head"])
             if record["call"] == "loss_reduction":
-                head.loss_reduction
+                _ = head.loss_reduction
             elif record["call"] == "predictions":
                 head.predictions(_value(args["logits"]), args.get("keys"))
             else:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import torch_estimator as te
+from canned_head_keys import BINARY_EVAL, BINARY_PREDICT
 
 RNG = np.random.default_rng(0)
 N = 240
@@ -23,20 +24,6 @@ REGRESSION = np.stack([SCORE, 0.5 * SCORE + 1], axis=1).astype(np.float32)
 PROBABILITY = (1 / (1 + np.exp(-SCORE)))[:, None].astype(np.float32)
 COUNTS = RNG.poisson(np.exp(0.3 * SCORE)).astype(np.float32)[:, None]
 
-BINARY_EVAL = [
-    "accuracy",
-    "accuracy_baseline",
-    "auc",
-    "auc_precision_recall",
-    "average_loss",
-    "global_step",
-    "label/mean",
-    "loss",
-    "precision",
-    "prediction/mean",
-    "recall",
-]
-BINARY_PREDICT = ["all_class_ids", "all_classes", "class_ids", "classes", "logistic", "logits", "probabilities"]
 
 CASES = {
     "binary": (lambda: te.BinaryClassHead(), BINARY, BINARY_EVAL, BINARY_PREDICT),

@@ -21,7 +21,6 @@ __all__ = [
     "batch_normalization",
     "embedding",
     "embedding_lookup",
-    "clip_rows_to_norm",
     "get_activation",
 ]
 

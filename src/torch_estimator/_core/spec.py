@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from torch_estimator._core.export_output import get_export_outputs
+from torch_estimator._core.export_output import ExportOutput, get_export_outputs
 from torch_estimator._core.metrics import Metric
 from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.session_run_hook import SessionRunHook
@@ -17,22 +16,29 @@ from torch_estimator._core.trace import StringLookup
 
 __all__ = ["EstimatorSpec"]
 
-_FIELDS = [
-    "mode",
-    "predictions",
-    "loss",
-    "train_op",
-    "eval_metric_ops",
-    "export_outputs",
-    "training_chief_hooks",
-    "training_hooks",
-    "scaffold",
-    "evaluation_hooks",
-    "prediction_hooks",
-]
+Hooks = tuple[SessionRunHook, ...]
 
 
-class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
+class _EstimatorSpecFields(NamedTuple):
+    """The fields of ``EstimatorSpec``, in TensorFlow's order, as validation leaves them."""
+
+    mode: str
+    #: A tensor, or a dict of tensors / string arrays ({} outside PREDICT when none were given).
+    predictions: Any
+    #: A scalar tensor (None in PREDICT when none was given).
+    loss: torch.Tensor | None
+    train_op: Callable[[], Any] | None
+    eval_metric_ops: dict[str, Metric]
+    #: Signature name -> output; None outside PREDICT.
+    export_outputs: dict[str, ExportOutput] | None
+    training_chief_hooks: Hooks
+    training_hooks: Hooks
+    scaffold: Any
+    evaluation_hooks: Hooks
+    prediction_hooks: Hooks
+
+
+class EstimatorSpec(_EstimatorSpecFields):
     """Ops and objects returned from a ``model_fn`` and passed to an ``Estimator``.
 
     Field order and validation follow ``tf.estimator.EstimatorSpec``:
@@ -43,7 +49,8 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
       objects (or ``(metric, update_op)`` tuples);
     * PREDICT needs ``predictions`` (a tensor or a dict of tensors / string arrays).
 
-    ``loss`` must hold exactly one element and is reshaped to a scalar.
+    ``loss`` must hold exactly one element and is reshaped to a scalar. Like TensorFlow's, it
+    is a named tuple; ``_replace`` validates the new fields and keeps the mode.
     """
 
     def __new__(
@@ -65,7 +72,6 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
         train_op = _validate_train_op(train_op, mode)
         loss = _validate_loss(loss, mode)
         predictions = _validate_predictions(predictions, mode)
-        export_outputs = get_export_outputs(export_outputs, predictions) if mode == ModeKeys.PREDICT else None
         return super().__new__(
             cls,
             mode=mode,
@@ -73,7 +79,7 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
             loss=loss,
             train_op=train_op,
             eval_metric_ops=_validate_eval_metric_ops(eval_metric_ops),
-            export_outputs=export_outputs,
+            export_outputs=get_export_outputs(export_outputs, predictions) if mode == ModeKeys.PREDICT else None,
             training_chief_hooks=_validate_hooks(training_chief_hooks),
             training_hooks=_validate_hooks(training_hooks),
             scaffold=scaffold,
@@ -87,7 +93,7 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
         return EstimatorSpec(**{**self._asdict(), **kwds})
 
 
-def _validate_train_op(train_op: Any, mode: str) -> Any:
+def _validate_train_op(train_op: Any, mode: str) -> Callable[[], Any] | None:
     if train_op is None:
         if mode == ModeKeys.TRAIN:
             raise ValueError("Missing train_op.")
@@ -97,7 +103,7 @@ def _validate_train_op(train_op: Any, mode: str) -> Any:
     return train_op
 
 
-def _validate_loss(loss: Any, mode: str) -> Any:
+def _validate_loss(loss: Any, mode: str) -> torch.Tensor | None:
     if loss is None:
         if mode in (ModeKeys.TRAIN, ModeKeys.EVAL):
             raise ValueError("Missing loss.")
@@ -148,7 +154,7 @@ def _validate_eval_metric_ops(eval_metric_ops: Any) -> dict[str, Metric]:
     return out
 
 
-def _validate_hooks(hooks: Any) -> tuple[SessionRunHook, ...]:
+def _validate_hooks(hooks: Any) -> Hooks:
     hooks = tuple(hooks or [])
     for hook in hooks:
         if not isinstance(hook, SessionRunHook):

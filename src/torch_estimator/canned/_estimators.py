@@ -4,7 +4,7 @@ defaults, optimizers and learning rates."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -67,72 +67,20 @@ def _combined_linear_learning_rate(num_linear_feature_columns: int) -> float:
 def _split_variables() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Trainable variables of the linear part (``linear/...``) and of everything else."""
     store = current_store()
-    linear, other = [], []
+    linear: list[torch.Tensor] = []
+    other: list[torch.Tensor] = []
     for name, var in store.variables().items():
         if var.requires_grad:
             (linear if name.startswith("linear/") else other).append(var)
     return linear, other
 
 
-def _dnn_linear_combined_model_fn(
-    features: Any,
-    labels: Any,
-    mode: str,
-    head: Head,
-    linear: Any,
-    linear_optimizer: Any,
-    dnn_input: Any,
-    dnn_optimizer: Any,
-    dnn_hidden_units: Sequence[int] | None,
-    dnn_activation_fn: Any,
-    dnn_dropout: float | None,
-    batch_norm: bool,
-    linear_learning_rate: float | None,
-    dnn_learning_rate: float | None,
+def _head_spec(
+    head: Head, features: Any, labels: Any, mode: str, logits: torch.Tensor, optimizer: Any, learning_rate: Any = None
 ) -> EstimatorSpec:
-    """One loss, the logits of both parts summed, each part updated by its own optimizer; the
-    DNN optimizer (when there is a DNN part) owns the global step."""
-    check_features(features)
-    logits = None
-    if dnn_input is not None:
-        logits = dnn_logits(
-            features,
-            mode,
-            head.logits_dimension,
-            dnn_hidden_units or [],
-            dnn_input,
-            dnn_activation_fn,
-            dnn_dropout,
-            batch_norm,
-        )
-    if linear is not None:
-        linear_part = linear_logits(features, linear)
-        logits = linear_part if logits is None else logits + linear_part
-    assert logits is not None
-
-    def train_op_fn(loss: torch.Tensor) -> TrainOp:
-        linear_vars, dnn_vars = _split_variables()
-        updates = []
-        if dnn_input is not None:
-            updates.append((get_optimizer_instance(dnn_optimizer, dnn_learning_rate), dnn_vars))
-        if linear is not None:
-            updates.append((get_optimizer_instance(linear_optimizer, linear_learning_rate), linear_vars))
-        return TrainOp(loss, updates)
-
-    return head.create_estimator_spec(
-        features=features,
-        mode=mode,
-        labels=labels,
-        logits=logits,
-        train_op_fn=train_op_fn if mode == ModeKeys.TRAIN else None,
-    )
-
-
-def _combined_model_fn(head: Head, **kwargs: Any) -> Callable[..., EstimatorSpec]:
-    def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
-        return _dnn_linear_combined_model_fn(features, labels, mode, head, **kwargs)
-
-    return model_fn
+    """The head's spec for ``logits``; in TRAIN, ``optimizer`` (resolved with ``learning_rate`` when a name)."""
+    opt = get_optimizer_instance(optimizer, learning_rate) if mode == ModeKeys.TRAIN else None
+    return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, optimizer=opt)
 
 
 def _validate_combined(
@@ -148,7 +96,25 @@ def _validate_combined(
     return check_layer_sizes("dnn_hidden_units", dnn_hidden_units)
 
 
-class DNNLinearCombinedEstimator(Estimator):
+class _CannedEstimator(Estimator):
+    """A canned estimator: a head and the model its family builds from the constructor's arguments."""
+
+    def _setup_canned(self, head: Head, arguments: Mapping[str, Any]) -> None:
+        """Builds the estimator from the constructor's ``arguments`` (its ``locals()``, TF's names)."""
+        self._head = head
+        Estimator.__init__(
+            self,
+            self._canned_model_fn(head, arguments),
+            arguments["model_dir"],
+            arguments["config"],
+            warm_start_from=arguments.get("warm_start_from"),
+        )
+
+    def _canned_model_fn(self, head: Head, arguments: Mapping[str, Any]) -> Callable[..., EstimatorSpec]:
+        raise NotImplementedError
+
+
+class DNNLinearCombinedEstimator(_CannedEstimator):
     """Wide & deep with a given head: a linear model and a DNN whose logits are summed.
 
     Defaults as TF 2.15: DNN part Adagrad with learning rate 0.001, linear part Ftrl with
@@ -170,58 +136,50 @@ class DNNLinearCombinedEstimator(Estimator):
         batch_norm: bool = False,
         linear_sparse_combiner: str = "sum",
     ) -> None:
-        self._setup(
-            check_head(head),
-            model_dir,
-            linear_feature_columns,
-            linear_optimizer,
-            dnn_feature_columns,
-            dnn_optimizer,
-            dnn_hidden_units,
-            dnn_activation_fn,
-            dnn_dropout,
-            config,
-            None,
-            batch_norm,
-            linear_sparse_combiner,
-        )
+        self._setup_canned(check_head(head), locals())
 
-    def _setup(
-        self,
-        head: Head,
-        model_dir: Any,
-        linear_feature_columns: Any,
-        linear_optimizer: Any,
-        dnn_feature_columns: Any,
-        dnn_optimizer: Any,
-        dnn_hidden_units: Any,
-        dnn_activation_fn: Any,
-        dnn_dropout: Any,
-        config: Any,
-        warm_start_from: Any,
-        batch_norm: bool,
-        linear_sparse_combiner: str,
-    ) -> None:
-        linear_columns = _columns(linear_feature_columns, "linear_feature_columns")
-        dnn_columns = _columns(dnn_feature_columns, "dnn_feature_columns")
-        hidden_units = _validate_combined(linear_columns, dnn_columns, dnn_hidden_units)
-        self._head = head
-        model_fn = _combined_model_fn(
-            head,
-            linear=linear_model(head.logits_dimension, linear_columns, linear_sparse_combiner)
-            if linear_columns
-            else None,
-            linear_optimizer=linear_optimizer,
-            dnn_input=dnn_input_layer(dnn_columns) if dnn_columns else None,
-            dnn_optimizer=dnn_optimizer,
-            dnn_hidden_units=hidden_units,
-            dnn_activation_fn=get_activation(dnn_activation_fn),
-            dnn_dropout=dnn_dropout,
-            batch_norm=batch_norm,
-            linear_learning_rate=_combined_linear_learning_rate(len(linear_columns)) if linear_columns else None,
-            dnn_learning_rate=_COMBINED_DNN_LEARNING_RATE,
-        )
-        Estimator.__init__(self, model_fn, model_dir, config, warm_start_from=warm_start_from)
+    def _canned_model_fn(self, head: Head, arguments: Mapping[str, Any]) -> Callable[..., EstimatorSpec]:
+        """One loss, the logits of both parts summed, each part updated by its own optimizer; the
+        DNN optimizer (when there is a DNN part) owns the global step."""
+        linear_columns = _columns(arguments["linear_feature_columns"], "linear_feature_columns")
+        dnn_columns = _columns(arguments["dnn_feature_columns"], "dnn_feature_columns")
+        hidden_units = _validate_combined(linear_columns, dnn_columns, arguments["dnn_hidden_units"])
+        combiner = arguments["linear_sparse_combiner"]
+        linear = linear_model(head.logits_dimension, linear_columns, combiner) if linear_columns else None
+        dnn_input = dnn_input_layer(dnn_columns) if dnn_columns else None
+        activation_fn = get_activation(arguments["dnn_activation_fn"])
+        dropout, batch_norm = arguments["dnn_dropout"], arguments["batch_norm"]
+        linear_optimizer, dnn_optimizer = arguments["linear_optimizer"], arguments["dnn_optimizer"]
+
+        def train_op_fn(loss: torch.Tensor) -> TrainOp:
+            linear_vars, dnn_vars = _split_variables()
+            updates = []
+            if dnn_input is not None:
+                updates.append((get_optimizer_instance(dnn_optimizer, _COMBINED_DNN_LEARNING_RATE), dnn_vars))
+            if linear is not None:
+                learning_rate = _combined_linear_learning_rate(len(linear_columns))
+                updates.append((get_optimizer_instance(linear_optimizer, learning_rate), linear_vars))
+            return TrainOp(loss, updates)
+
+        def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
+            check_features(features)
+            logits = None
+            if dnn_input is not None:
+                units = head.logits_dimension
+                logits = dnn_logits(features, mode, units, hidden_units, dnn_input, activation_fn, dropout, batch_norm)
+            if linear is not None:
+                linear_part = linear_logits(features, linear)
+                logits = linear_part if logits is None else logits + linear_part
+            assert logits is not None
+            return head.create_estimator_spec(
+                features=features,
+                mode=mode,
+                labels=labels,
+                logits=logits,
+                train_op_fn=train_op_fn if mode == ModeKeys.TRAIN else None,
+            )
+
+        return model_fn
 
 
 class DNNLinearCombinedClassifier(DNNLinearCombinedEstimator):
@@ -246,22 +204,7 @@ class DNNLinearCombinedClassifier(DNNLinearCombinedEstimator):
         batch_norm: bool = False,
         linear_sparse_combiner: str = "sum",
     ) -> None:
-        head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        self._setup(
-            head,
-            model_dir,
-            linear_feature_columns,
-            linear_optimizer,
-            dnn_feature_columns,
-            dnn_optimizer,
-            dnn_hidden_units,
-            dnn_activation_fn,
-            dnn_dropout,
-            config,
-            warm_start_from,
-            batch_norm,
-            linear_sparse_combiner,
-        )
+        self._setup_canned(classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction), locals())
 
 
 class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
@@ -285,48 +228,10 @@ class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
         batch_norm: bool = False,
         linear_sparse_combiner: str = "sum",
     ) -> None:
-        head = regression_head(label_dimension, weight_column, loss_reduction)
-        self._setup(
-            head,
-            model_dir,
-            linear_feature_columns,
-            linear_optimizer,
-            dnn_feature_columns,
-            dnn_optimizer,
-            dnn_hidden_units,
-            dnn_activation_fn,
-            dnn_dropout,
-            config,
-            warm_start_from,
-            batch_norm,
-            linear_sparse_combiner,
-        )
+        self._setup_canned(regression_head(label_dimension, weight_column, loss_reduction), locals())
 
 
-def _dnn_model_fn(
-    head: Head,
-    hidden_units: Sequence[int],
-    feature_columns: list[FeatureColumn],
-    optimizer: Any,
-    activation_fn: Any,
-    dropout: float | None,
-    batch_norm: bool,
-) -> Callable[..., EstimatorSpec]:
-    if not feature_columns:
-        raise ValueError("feature_columns must not be empty.")
-    act = get_activation(activation_fn)
-    input_layer = dnn_input_layer(feature_columns)
-
-    def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
-        check_features(features)
-        logits = dnn_logits(features, mode, head.logits_dimension, hidden_units, input_layer, act, dropout, batch_norm)
-        opt = get_optimizer_instance(optimizer) if mode == ModeKeys.TRAIN else None
-        return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, optimizer=opt)
-
-    return model_fn
-
-
-class DNNEstimator(Estimator):
+class DNNEstimator(_CannedEstimator):
     """A feed-forward network with a given head (Adagrad, learning rate 0.001, by default)."""
 
     def __init__(
@@ -342,17 +247,24 @@ class DNNEstimator(Estimator):
         warm_start_from: Any = None,
         batch_norm: bool = False,
     ) -> None:
-        self._head = check_head(head)
-        fn = _dnn_model_fn(
-            self._head,
-            check_layer_sizes("hidden_units", hidden_units),
-            _columns(feature_columns, "feature_columns"),
-            optimizer,
-            activation_fn,
-            dropout,
-            batch_norm,
-        )
-        Estimator.__init__(self, fn, model_dir, config, warm_start_from=warm_start_from)
+        self._setup_canned(check_head(head), locals())
+
+    def _canned_model_fn(self, head: Head, arguments: Mapping[str, Any]) -> Callable[..., EstimatorSpec]:
+        hidden_units = check_layer_sizes("hidden_units", arguments["hidden_units"])
+        feature_columns = _columns(arguments["feature_columns"], "feature_columns")
+        if not feature_columns:
+            raise ValueError("feature_columns must not be empty.")
+        optimizer, dropout, batch_norm = arguments["optimizer"], arguments["dropout"], arguments["batch_norm"]
+        activation_fn = get_activation(arguments["activation_fn"])
+        input_layer = dnn_input_layer(feature_columns)
+
+        def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
+            check_features(features)
+            units = head.logits_dimension
+            logits = dnn_logits(features, mode, units, hidden_units, input_layer, activation_fn, dropout, batch_norm)
+            return _head_spec(head, features, labels, mode, logits, optimizer)
+
+        return model_fn
 
 
 class DNNClassifier(DNNEstimator):
@@ -374,20 +286,7 @@ class DNNClassifier(DNNEstimator):
         loss_reduction: str = _SOBS,
         batch_norm: bool = False,
     ) -> None:
-        head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        DNNEstimator.__init__(
-            self,
-            head,
-            hidden_units,
-            feature_columns,
-            model_dir,
-            optimizer,
-            activation_fn,
-            dropout,
-            config,
-            warm_start_from,
-            batch_norm,
-        )
+        self._setup_canned(classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction), locals())
 
 
 class DNNRegressor(DNNEstimator):
@@ -408,39 +307,10 @@ class DNNRegressor(DNNEstimator):
         loss_reduction: str = _SOBS,
         batch_norm: bool = False,
     ) -> None:
-        head = regression_head(label_dimension, weight_column, loss_reduction)
-        DNNEstimator.__init__(
-            self,
-            head,
-            hidden_units,
-            feature_columns,
-            model_dir,
-            optimizer,
-            activation_fn,
-            dropout,
-            config,
-            warm_start_from,
-            batch_norm,
-        )
+        self._setup_canned(regression_head(label_dimension, weight_column, loss_reduction), locals())
 
 
-def _linear_model_fn(
-    head: Head, feature_columns: list[FeatureColumn], optimizer: Any, sparse_combiner: str
-) -> Callable[..., EstimatorSpec]:
-    if not feature_columns:
-        raise ValueError("feature_columns must not be empty.")
-    model = linear_model(head.logits_dimension, feature_columns, sparse_combiner)
-
-    def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
-        check_features(features)
-        logits = linear_logits(features, model)
-        opt = get_optimizer_instance(optimizer, _LINEAR_LEARNING_RATE) if mode == ModeKeys.TRAIN else None
-        return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, optimizer=opt)
-
-    return model_fn
-
-
-class LinearEstimator(Estimator):
+class LinearEstimator(_CannedEstimator):
     """A linear model with a given head (Ftrl, learning rate 0.2, by default)."""
 
     def __init__(
@@ -453,14 +323,21 @@ class LinearEstimator(Estimator):
         sparse_combiner: str = "sum",
         warm_start_from: Any = None,
     ) -> None:
-        self._head = check_head(head)
-        Estimator.__init__(
-            self,
-            _linear_model_fn(self._head, _columns(feature_columns, "feature_columns"), optimizer, sparse_combiner),
-            model_dir,
-            config,
-            warm_start_from=warm_start_from,
-        )
+        self._setup_canned(check_head(head), locals())
+
+    def _canned_model_fn(self, head: Head, arguments: Mapping[str, Any]) -> Callable[..., EstimatorSpec]:
+        feature_columns = _columns(arguments["feature_columns"], "feature_columns")
+        if not feature_columns:
+            raise ValueError("feature_columns must not be empty.")
+        model = linear_model(head.logits_dimension, feature_columns, arguments["sparse_combiner"])
+        optimizer = arguments["optimizer"]
+
+        def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
+            check_features(features)
+            logits = linear_logits(features, model)
+            return _head_spec(head, features, labels, mode, logits, optimizer, _LINEAR_LEARNING_RATE)
+
+        return model_fn
 
 
 class LinearClassifier(LinearEstimator):
@@ -479,10 +356,7 @@ class LinearClassifier(LinearEstimator):
         loss_reduction: str = _SOBS,
         sparse_combiner: str = "sum",
     ) -> None:
-        head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        LinearEstimator.__init__(
-            self, head, feature_columns, model_dir, optimizer, config, sparse_combiner, warm_start_from
-        )
+        self._setup_canned(classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction), locals())
 
 
 class LinearRegressor(LinearEstimator):
@@ -500,33 +374,33 @@ class LinearRegressor(LinearEstimator):
         loss_reduction: str = _SOBS,
         sparse_combiner: str = "sum",
     ) -> None:
-        head = regression_head(label_dimension, weight_column, loss_reduction)
-        LinearEstimator.__init__(
-            self, head, feature_columns, model_dir, optimizer, config, sparse_combiner, warm_start_from
-        )
+        self._setup_canned(regression_head(label_dimension, weight_column, loss_reduction), locals())
 
 
-def _baseline_model_fn(head: Head, optimizer: Any, weight_column: Any) -> Callable[..., EstimatorSpec]:
-    def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
-        check_features(features)
-        logits = baseline_logits(features, head.logits_dimension, weight_column)
-        opt = get_optimizer_instance(optimizer, _BASELINE_LEARNING_RATE) if mode == ModeKeys.TRAIN else None
-        return head.create_estimator_spec(features=features, mode=mode, labels=labels, logits=logits, optimizer=opt)
+class _Baseline(_CannedEstimator):
+    """The Baseline* estimators' model: a learned bias ``baseline/bias``, ignoring the features."""
 
-    return model_fn
+    def _canned_model_fn(self, head: Head, arguments: Mapping[str, Any]) -> Callable[..., EstimatorSpec]:
+        optimizer, weight_column = arguments["optimizer"], arguments.get("weight_column")
+
+        def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
+            check_features(features)
+            logits = baseline_logits(features, head.logits_dimension, weight_column)
+            return _head_spec(head, features, labels, mode, logits, optimizer, _BASELINE_LEARNING_RATE)
+
+        return model_fn
 
 
-class BaselineEstimator(Estimator):
+class BaselineEstimator(_Baseline):
     """Predicts a learned constant (the bias ``baseline/bias``), with a given head."""
 
     def __init__(
         self, head: Head, model_dir: str | None = None, optimizer: Any = "Ftrl", config: RunConfig | None = None
     ) -> None:
-        self._head = check_head(head)
-        Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, None), model_dir, config, None)
+        self._setup_canned(check_head(head), locals())
 
 
-class BaselineClassifier(Estimator):
+class BaselineClassifier(_Baseline):
     """Predicts the class distribution seen in training, ignoring the features."""
 
     def __init__(
@@ -539,11 +413,10 @@ class BaselineClassifier(Estimator):
         config: RunConfig | None = None,
         loss_reduction: str = _SOBS,
     ) -> None:
-        self._head = classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction)
-        Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, weight_column), model_dir, config, None)
+        self._setup_canned(classifier_head(n_classes, weight_column, label_vocabulary, loss_reduction), locals())
 
 
-class BaselineRegressor(Estimator):
+class BaselineRegressor(_Baseline):
     """Predicts the (weighted) mean label seen in training, ignoring the features."""
 
     def __init__(
@@ -555,5 +428,4 @@ class BaselineRegressor(Estimator):
         config: RunConfig | None = None,
         loss_reduction: str = _SOBS,
     ) -> None:
-        self._head = regression_head(label_dimension, weight_column, loss_reduction)
-        Estimator.__init__(self, _baseline_model_fn(self._head, optimizer, weight_column), model_dir, config, None)
+        self._setup_canned(regression_head(label_dimension, weight_column, loss_reduction), locals())

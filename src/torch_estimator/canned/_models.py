@@ -5,7 +5,7 @@ variable names (``dnn/hiddenlayer_0/kernel``, ``linear/linear_model/<column>/wei
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -14,14 +14,16 @@ from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.values import batch_size_of
 from torch_estimator._core.variables import get_variable, variable_scope
 from torch_estimator.canned._common import add_layer_summary
-from torch_estimator.feature_column import DenseFeatures, FeatureColumn, LinearModel
+from torch_estimator.feature_column import DenseColumn, DenseFeatures, FeatureColumn, LinearModel
 
 __all__ = ["dnn_input_layer", "dnn_logits", "linear_model", "linear_logits", "baseline_logits"]
 
 
 def dnn_input_layer(feature_columns: Sequence[FeatureColumn]) -> DenseFeatures:
-    """The DNN's input layer (built once per estimator; variables under ``input_layer/``)."""
-    return DenseFeatures(feature_columns, name="input_layer")
+    """The DNN's input layer (built once per estimator; variables under ``input_layer/``).
+
+    ``DenseFeatures`` refuses a column that is not dense with TensorFlow's message."""
+    return DenseFeatures(cast(Sequence[DenseColumn], feature_columns), name="input_layer")
 
 
 def dnn_logits(

@@ -6,37 +6,49 @@ a dense layer without activation named ``<scope>/logits``, created once in the h
 
 from __future__ import annotations
 
-import collections
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import torch
 
 from torch_estimator._core import layers
-from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.export_output import ExportOutput
+from torch_estimator._core.metrics import Metric
+from torch_estimator._core.spec import EstimatorSpec, Hooks
 from torch_estimator._core.variables import variable_scope
 
-__all__ = ["ModelFnOps", "no_op_train_fn", "logits_from_input", "create_model_fn_ops"]
-
-_FIELDS = [
-    "predictions",
-    "loss",
-    "train_op",
-    "eval_metric_ops",
-    "output_alternatives",
-    "training_chief_hooks",
-    "training_hooks",
-    "scaffold",
-    "mode",
-]
+__all__ = ["ModelFnOps", "no_op_train_fn", "logits_from_input"]
 
 
-class ModelFnOps(collections.namedtuple("ModelFnOps", _FIELDS)):
+class _ModelFnOpsFields(NamedTuple):
+    """The fields of ``ModelFnOps``, in ``tf.contrib.learn``'s order."""
+
+    predictions: Any
+    loss: torch.Tensor | None
+    train_op: Callable[[], Any] | None
+    eval_metric_ops: dict[str, Metric]
+    output_alternatives: dict[str, ExportOutput] | None
+    training_chief_hooks: Hooks
+    training_hooks: Hooks
+    scaffold: Any
+    mode: str
+
+
+#: The ``EstimatorSpec`` field of each ``ModelFnOps`` field whose name differs.
+_SPEC_FIELD = {"output_alternatives": "export_outputs"}
+
+
+def _as_spec_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``ModelFnOps`` fields named as ``EstimatorSpec`` names them."""
+    return {_SPEC_FIELD.get(name, name): value for name, value in fields.items()}
+
+
+class ModelFnOps(_ModelFnOpsFields):
     """What a contrib-style head returns; ``estimator_spec()`` converts it to an ``EstimatorSpec``.
 
     ``output_alternatives`` holds the export outputs (signature name -> ExportOutput). An
-    Estimator also accepts a ``ModelFnOps`` returned directly by a model_fn.
+    Estimator also accepts a ``ModelFnOps`` returned directly by a model_fn. The fields are
+    validated as ``EstimatorSpec`` validates them.
     """
 
     def __new__(
@@ -44,50 +56,32 @@ class ModelFnOps(collections.namedtuple("ModelFnOps", _FIELDS)):
         mode: str,
         predictions: Any = None,
         loss: Any = None,
-        train_op: Any = None,
-        eval_metric_ops: Any = None,
-        output_alternatives: Any = None,
+        train_op: Callable[[], Any] | None = None,
+        eval_metric_ops: dict[str, Any] | None = None,
+        output_alternatives: dict[str, Any] | None = None,
         training_chief_hooks: Any = None,
         training_hooks: Any = None,
         scaffold: Any = None,
     ) -> ModelFnOps:
-        spec = EstimatorSpec(
-            mode,
-            predictions=predictions,
-            loss=loss,
-            train_op=train_op,
-            eval_metric_ops=eval_metric_ops,
-            export_outputs=output_alternatives,
-            training_chief_hooks=training_chief_hooks,
-            training_hooks=training_hooks,
-            scaffold=scaffold,
+        fields = (
+            predictions,
+            loss,
+            train_op,
+            eval_metric_ops,
+            output_alternatives,
+            training_chief_hooks,
+            training_hooks,
         )
-        return super().__new__(
-            cls,
-            predictions=spec.predictions,
-            loss=spec.loss,
-            train_op=spec.train_op,
-            eval_metric_ops=spec.eval_metric_ops,
-            output_alternatives=spec.export_outputs,
-            training_chief_hooks=spec.training_chief_hooks,
-            training_hooks=spec.training_hooks,
-            scaffold=scaffold,
-            mode=mode,
-        )
+        return cls.from_estimator_spec(EstimatorSpec(mode, *fields, scaffold=scaffold))
+
+    @classmethod
+    def from_estimator_spec(cls, spec: EstimatorSpec) -> ModelFnOps:
+        """The ``ModelFnOps`` holding ``spec``'s fields (its evaluation and prediction hooks have no place)."""
+        return cls._make(getattr(spec, _SPEC_FIELD.get(name, name)) for name in cls._fields)
 
     def estimator_spec(self) -> EstimatorSpec:
         """The equivalent ``EstimatorSpec``."""
-        return EstimatorSpec(
-            self.mode,
-            predictions=self.predictions,
-            loss=self.loss,
-            train_op=self.train_op,
-            eval_metric_ops=self.eval_metric_ops,
-            export_outputs=self.output_alternatives,
-            training_chief_hooks=self.training_chief_hooks,
-            training_hooks=self.training_hooks,
-            scaffold=self.scaffold,
-        )
+        return EstimatorSpec(**_as_spec_fields(self._asdict()))
 
 
 def no_op_train_fn(loss: torch.Tensor) -> Callable[[], None]:
@@ -108,31 +102,3 @@ def logits_from_input(logits_dimension: int, logits: Any, logits_input: Any, sco
         return logits
     with variable_scope(scope):
         return layers.dense(logits_input, logits_dimension, name="logits")
-
-
-def create_model_fn_ops(
-    head: Any,
-    default_scope: str,
-    features: Any,
-    mode: str,
-    labels: Any = None,
-    train_op_fn: Callable[[torch.Tensor], Any] | None = None,
-    logits: Any = None,
-    logits_input: Any = None,
-    scope: str | None = None,
-) -> ModelFnOps:
-    """Shared implementation of ``Head.create_model_fn_ops``."""
-    logits = logits_from_input(head.logits_dimension, logits, logits_input, scope or head.name or default_scope)
-    if mode == ModeKeys.TRAIN and train_op_fn is None:
-        raise ValueError("train_op_fn can not be None in TRAIN mode")
-    spec = head.create_estimator_spec(
-        features=features or {}, mode=mode, logits=logits, labels=labels, train_op_fn=train_op_fn
-    )
-    return ModelFnOps(
-        mode,
-        predictions=spec.predictions,
-        loss=spec.loss,
-        train_op=spec.train_op,
-        eval_metric_ops=spec.eval_metric_ops,
-        output_alternatives=spec.export_outputs,
-    )

@@ -9,38 +9,21 @@ import torch
 import torch.nn.functional as F
 
 from torch_estimator._core.checks import check_int
-from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput
 from torch_estimator._core.losses import Reduction
-from torch_estimator._core.metrics import Accuracy, Metric
-from torch_estimator.head._base import (
-    CLASSIFY_SERVING_KEY,
-    DEFAULT_SERVING_KEY,
-    PREDICT_SERVING_KEY,
-    BaseHead,
-    Labels,
-    all_class_ids,
-    all_classes,
+from torch_estimator._core.metrics import Accuracy
+from torch_estimator.head._base import BaseHead, Features, Labels
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._labels import (
     check_dense_labels_match_logits_and_reshape,
     check_label_range,
-    check_logits_final_dim,
-    class_strings,
     integer_labels,
     validate_label_vocabulary,
     vocabulary_ids,
 )
-from torch_estimator.head._binary import check_prediction_keys
-from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._metrics import HeadMetric, labels_against
+from torch_estimator.head._outputs import Signatures, class_formulas, classification_outputs
 
 __all__ = ["MultiClassHead"]
-
-_VALID_KEYS = (
-    PredictionKeys.LOGITS,
-    PredictionKeys.PROBABILITIES,
-    PredictionKeys.CLASS_IDS,
-    PredictionKeys.CLASSES,
-    PredictionKeys.ALL_CLASS_IDS,
-    PredictionKeys.ALL_CLASSES,
-)
 
 
 class MultiClassHead(BaseHead):
@@ -49,6 +32,14 @@ class MultiClassHead(BaseHead):
     Labels are integer class ids ``[B]`` or ``[B, 1]``, or strings when ``label_vocabulary``
     (of exactly ``n_classes`` names) is given.
     """
+
+    _default_scope = "multi_class_head"
+    _tensor_prediction_keys = (
+        PredictionKeys.LOGITS,
+        PredictionKeys.PROBABILITIES,
+        PredictionKeys.CLASS_IDS,
+        PredictionKeys.ALL_CLASS_IDS,
+    )
 
     def __init__(
         self,
@@ -73,15 +64,6 @@ class MultiClassHead(BaseHead):
         self._n_classes = n_classes
         self._label_vocabulary = label_vocabulary
 
-    _default_scope = "multi_class_head"
-
-    _tensor_prediction_keys = (
-        PredictionKeys.LOGITS,
-        PredictionKeys.PROBABILITIES,
-        PredictionKeys.CLASS_IDS,
-        PredictionKeys.ALL_CLASS_IDS,
-    )
-
     @property
     def logits_dimension(self) -> int:
         return self._n_classes
@@ -99,49 +81,17 @@ class MultiClassHead(BaseHead):
         loss = F.cross_entropy(flat, labels.reshape(-1), reduction="none")
         return loss.reshape(labels.shape).to(logits.dtype)
 
-    def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict[str, Any]:
-        keys = check_prediction_keys(keys, _VALID_KEYS)
-        logits = check_logits_final_dim(logits, self._n_classes)
-        out: dict[str, Any] = {}
-        if PredictionKeys.LOGITS in keys:
-            out[PredictionKeys.LOGITS] = logits
-        if PredictionKeys.PROBABILITIES in keys:
-            out[PredictionKeys.PROBABILITIES] = torch.softmax(logits, dim=-1)
-        if PredictionKeys.CLASS_IDS in keys or PredictionKeys.CLASSES in keys:
-            class_ids = torch.argmax(logits, dim=-1, keepdim=True)
-            if PredictionKeys.CLASS_IDS in keys:
-                out[PredictionKeys.CLASS_IDS] = class_ids
-            if PredictionKeys.CLASSES in keys:
-                out[PredictionKeys.CLASSES] = class_strings(class_ids, self._n_classes, self._label_vocabulary)
-        if PredictionKeys.ALL_CLASS_IDS in keys:
-            out[PredictionKeys.ALL_CLASS_IDS] = all_class_ids(logits, self._n_classes)
-        if PredictionKeys.ALL_CLASSES in keys:
-            out[PredictionKeys.ALL_CLASSES] = all_classes(logits, self._n_classes, self._label_vocabulary)
-        return out
-
-    def _create_metrics(self) -> dict[str, Metric]:
-        return {self._summary_key(MetricKeys.ACCURACY): Accuracy(name=MetricKeys.ACCURACY)}
-
-    def _update_own_metrics(
-        self,
-        eval_metrics: dict[str, Metric],
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        raw_labels: Labels,
-        weights: Any,
-        unweighted_loss: torch.Tensor,
-    ) -> None:
-        class_ids = torch.argmax(logits, dim=-1, keepdim=True)
-        eval_metrics[self._summary_key(MetricKeys.ACCURACY)].update_state(
-            labels, class_ids, weights if isinstance(weights, torch.Tensor) else None
-        )
-
-    def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
-        classification = ClassificationOutput(
-            scores=predictions[PredictionKeys.PROBABILITIES], classes=predictions[PredictionKeys.ALL_CLASSES]
-        )
+    def _prediction_formulas(self, logits: torch.Tensor) -> dict[str, Callable[[], Any]]:
         return {
-            DEFAULT_SERVING_KEY: classification,
-            CLASSIFY_SERVING_KEY: classification,
-            PREDICT_SERVING_KEY: PredictOutput(predictions),
+            PredictionKeys.LOGITS: lambda: logits,
+            PredictionKeys.PROBABILITIES: lambda: torch.softmax(logits, dim=-1),
+            **class_formulas(
+                logits, lambda: torch.argmax(logits, dim=-1, keepdim=True), self._n_classes, self._label_vocabulary
+            ),
         }
+
+    def _own_metrics(self) -> dict[str, HeadMetric]:
+        return {MetricKeys.ACCURACY: labels_against(Accuracy, MetricKeys.ACCURACY, PredictionKeys.CLASS_IDS)}
+
+    def _export_outputs(self, features: Features, logits: Any, predictions: dict[str, Any]) -> Signatures:
+        return classification_outputs(predictions, PredictionKeys.ALL_CLASSES)

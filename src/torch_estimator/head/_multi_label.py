@@ -3,37 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from torch_estimator._core.checks import as_array, check_int, describe
-from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput
 from torch_estimator._core.losses import Reduction
-from torch_estimator._core.metrics import AUC, Mean, Metric
-from torch_estimator.head._base import (
-    _LABEL_NONE_ERR_MSG,
-    CLASSIFY_SERVING_KEY,
-    DEFAULT_SERVING_KEY,
-    PREDICT_SERVING_KEY,
-    BaseHead,
-    Labels,
-    all_classes,
+from torch_estimator._core.metrics import AUC
+from torch_estimator.head._base import BaseHead, Features, Labels
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._labels import (
+    LABEL_NONE_ERR_MSG,
     check_dense_labels_match_logits_and_reshape,
     check_label_range,
-    check_logits_final_dim,
     labels_as_tensor,
     tf_dtype_name,
     vocabulary_ids,
 )
-from torch_estimator.head._binary import check_prediction_keys
-from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._metrics import AUC_PR, HeadMetric, labels_against, mean_of, threshold_metrics
+from torch_estimator.head._outputs import Signatures, all_classes, classification_outputs
 
 __all__ = ["MultiLabelHead"]
-
-_VALID_KEYS = (PredictionKeys.LOGITS, PredictionKeys.PROBABILITIES, PredictionKeys.CLASSES)
 
 
 def _is_ragged(labels: Any) -> bool:
@@ -58,6 +50,28 @@ def _rectangular(rows: Sequence[Any]) -> bool:
     return len(lengths) == 1
 
 
+def _metric_class_ids(
+    classes: Sequence[int | str] | None, n_classes: int, vocabulary: Sequence[str] | None
+) -> tuple[int, ...]:
+    """The ids of ``classes_for_class_based_metrics``, given as class ids or as names in ``vocabulary``."""
+    if not classes:
+        return ()
+    requested = tuple(classes)
+    if isinstance(requested[0], str):
+        if not vocabulary:
+            raise ValueError("label_vocabulary must be provided when classes_for_class_based_metrics are strings.")
+        for c in requested:
+            if c not in vocabulary:
+                raise ValueError(
+                    f"classes_for_class_based_metrics entry {c!r} is not in label_vocabulary {list(vocabulary)}."
+                )
+        return tuple(vocabulary.index(str(c)) for c in requested)
+    for c in requested:
+        if cast(int, c) < 0 or cast(int, c) >= n_classes:
+            raise ValueError(f"All classes_for_class_based_metrics must be in range [0, {n_classes - 1}]. Given: {c}")
+    return tuple(int(c) for c in requested)
+
+
 class MultiLabelHead(BaseHead):
     """Head for multi-label classification: each of ``n_classes`` classes is present or not.
 
@@ -65,6 +79,9 @@ class MultiLabelHead(BaseHead):
     ids (or names, with ``label_vocabulary``), the analogue of TensorFlow's SparseTensor labels.
     The loss is the sigmoid cross-entropy averaged over classes.
     """
+
+    _default_scope = "multi_label_head"
+    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.PROBABILITIES)
 
     def __init__(
         self,
@@ -94,44 +111,20 @@ class MultiLabelHead(BaseHead):
                 )
             label_vocabulary = tuple(label_vocabulary)
         super().__init__(weight_column, loss_reduction, loss_fn, name)
-        class_ids: tuple[int, ...] = ()
-        if classes_for_class_based_metrics:
-            requested = tuple(classes_for_class_based_metrics)
-            if isinstance(requested[0], str):
-                if not label_vocabulary:
-                    raise ValueError(
-                        "label_vocabulary must be provided when classes_for_class_based_metrics are strings."
-                    )
-                for c in requested:
-                    if c not in label_vocabulary:
-                        raise ValueError(
-                            f"classes_for_class_based_metrics entry {c!r} is not in label_vocabulary {list(label_vocabulary)}."
-                        )
-                class_ids = tuple(label_vocabulary.index(c) for c in requested)  # type: ignore[arg-type]
-            else:
-                for c in requested:
-                    if c < 0 or c >= n_classes:
-                        raise ValueError(
-                            f"All classes_for_class_based_metrics must be in range [0, {n_classes - 1}]. Given: {c}"
-                        )
-                class_ids = tuple(int(c) for c in requested)
         self._n_classes = n_classes
         self._thresholds = thresholds
         self._label_vocabulary = label_vocabulary
-        self._class_ids = class_ids
-
-    _default_scope = "multi_label_head"
-
-    _tensor_prediction_keys = (PredictionKeys.LOGITS, PredictionKeys.PROBABILITIES)
+        self._class_ids = _metric_class_ids(classes_for_class_based_metrics, n_classes, label_vocabulary)
 
     @property
     def logits_dimension(self) -> int:
         return self._n_classes
 
     def _class_key(self, id_template: str, name_template: str, class_id: int) -> str:
+        """A per-class metric key: by class id, or by class name when there is a vocabulary."""
         if self._label_vocabulary is None:
-            return self._summary_key(id_template % class_id)
-        return self._summary_key(name_template % self._label_vocabulary[class_id])
+            return id_template % class_id
+        return name_template % self._label_vocabulary[class_id]
 
     def _indicator_from_ids(self, labels: Any, device: torch.device) -> torch.Tensor:
         rows = list(labels)
@@ -156,7 +149,7 @@ class MultiLabelHead(BaseHead):
 
     def _processed_labels(self, logits: torch.Tensor, labels: Labels) -> torch.Tensor:
         if labels is None:
-            raise ValueError(_LABEL_NONE_ERR_MSG)
+            raise ValueError(LABEL_NONE_ERR_MSG)
         if _is_ragged(labels):
             if isinstance(labels, torch.Tensor):
                 labels = labels.to_dense().to(torch.int64)
@@ -172,60 +165,30 @@ class MultiLabelHead(BaseHead):
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), reduction="none")
         return loss.mean(dim=-1, keepdim=True)
 
-    def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict[str, Any]:
-        keys = check_prediction_keys(keys, _VALID_KEYS)
-        logits = check_logits_final_dim(logits, self._n_classes)
-        out: dict[str, Any] = {}
-        if PredictionKeys.LOGITS in keys:
-            out[PredictionKeys.LOGITS] = logits
-        if PredictionKeys.PROBABILITIES in keys:
-            out[PredictionKeys.PROBABILITIES] = torch.sigmoid(logits)
-        if PredictionKeys.CLASSES in keys:
-            out[PredictionKeys.CLASSES] = all_classes(logits, self._n_classes, self._label_vocabulary)
-        return out
-
-    def _create_metrics(self) -> dict[str, Metric]:
-        k = MetricKeys
-        metrics: dict[str, Metric] = {
-            self._summary_key(k.AUC): AUC(name=k.AUC),
-            self._summary_key(k.AUC_PR): AUC(curve="PR", name=k.AUC_PR),
+    def _prediction_formulas(self, logits: torch.Tensor) -> dict[str, Callable[[], Any]]:
+        return {
+            PredictionKeys.LOGITS: lambda: logits,
+            PredictionKeys.PROBABILITIES: lambda: torch.sigmoid(logits),
+            PredictionKeys.CLASSES: lambda: all_classes(logits, self._n_classes, self._label_vocabulary),
         }
-        metrics.update(self._threshold_metrics(self._thresholds))
+
+    def _own_metrics(self) -> dict[str, HeadMetric]:
+        k, p = MetricKeys, PredictionKeys.PROBABILITIES
+        metrics = {
+            k.AUC: labels_against(AUC, k.AUC, p),
+            k.AUC_PR: labels_against(AUC_PR, k.AUC_PR, p),
+            **threshold_metrics(self._thresholds, p),
+        }
         for c in self._class_ids:
-            metrics[self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c)] = Mean(
-                name="probability_mean"
-            )
-            metrics[self._class_key(k.AUC_AT_CLASS, k.AUC_AT_NAME, c)] = AUC(name=k.AUC)
-            metrics[self._class_key(k.AUC_PR_AT_CLASS, k.AUC_PR_AT_NAME, c)] = AUC(curve="PR", name=k.AUC_PR)
+            per_class = {
+                self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c): mean_of(
+                    "probability_mean", p
+                ),
+                self._class_key(k.AUC_AT_CLASS, k.AUC_AT_NAME, c): labels_against(AUC, k.AUC, p),
+                self._class_key(k.AUC_PR_AT_CLASS, k.AUC_PR_AT_NAME, c): labels_against(AUC_PR, k.AUC_PR, p),
+            }
+            metrics.update({key: metric.for_column(c) for key, metric in per_class.items()})
         return metrics
 
-    def _update_own_metrics(
-        self,
-        eval_metrics: dict[str, Metric],
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        raw_labels: Labels,
-        weights: Any,
-        unweighted_loss: torch.Tensor,
-    ) -> None:
-        k = MetricKeys
-        w = weights if isinstance(weights, torch.Tensor) else None
-        probabilities = torch.sigmoid(logits)
-        eval_metrics[self._summary_key(k.AUC)].update_state(labels, probabilities, w)
-        eval_metrics[self._summary_key(k.AUC_PR)].update_state(labels, probabilities, w)
-        self._update_threshold_metrics(eval_metrics, self._thresholds, labels, probabilities, w)
-        for c in self._class_ids:
-            p, y = probabilities[..., c : c + 1], labels[..., c : c + 1]
-            eval_metrics[self._class_key(k.PROBABILITY_MEAN_AT_CLASS, k.PROBABILITY_MEAN_AT_NAME, c)].update_state(p, w)
-            eval_metrics[self._class_key(k.AUC_AT_CLASS, k.AUC_AT_NAME, c)].update_state(y, p, w)
-            eval_metrics[self._class_key(k.AUC_PR_AT_CLASS, k.AUC_PR_AT_NAME, c)].update_state(y, p, w)
-
-    def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
-        classification = ClassificationOutput(
-            scores=predictions[PredictionKeys.PROBABILITIES], classes=predictions[PredictionKeys.CLASSES]
-        )
-        return {
-            DEFAULT_SERVING_KEY: classification,
-            CLASSIFY_SERVING_KEY: classification,
-            PREDICT_SERVING_KEY: PredictOutput(predictions),
-        }
+    def _export_outputs(self, features: Features, logits: Any, predictions: dict[str, Any]) -> Signatures:
+        return classification_outputs(predictions, PredictionKeys.CLASSES)

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from torch_estimator._core.checks import check_int
-from torch_estimator._core.export_output import ExportOutput, PredictOutput, RegressionOutput
+from torch_estimator._core.export_output import RegressionOutput
 from torch_estimator._core.losses import Reduction
-from torch_estimator._core.metrics import Mean, Metric
-from torch_estimator.head._base import (
-    DEFAULT_SERVING_KEY,
-    PREDICT_SERVING_KEY,
-    REGRESS_SERVING_KEY,
-    BaseHead,
-    Labels,
+from torch_estimator.head._base import BaseHead, Features, Labels
+from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._labels import (
     check_dense_labels_match_logits_and_reshape,
     check_label_values,
-    check_logits_final_dim,
     labels_as_tensor,
 )
-from torch_estimator.head._keys import MetricKeys, PredictionKeys
+from torch_estimator.head._metrics import HeadMetric, mean_of
+from torch_estimator.head._outputs import REGRESS_SERVING_KEY, Signatures, serving_outputs
 
 __all__ = ["RegressionHead", "LogisticRegressionHead", "PoissonRegressionHead"]
 
@@ -74,49 +70,23 @@ class RegressionHead(BaseHead):
     def _default_loss(self, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         return (labels - logits) ** 2
 
-    def predictions(self, logits: Any, keys: Sequence[str] | None = None) -> dict[str, Any]:
-        """``{'predictions': inverse_link_fn(logits), 'logits': logits}`` (or just ``predictions``)."""
-        logits = check_logits_final_dim(logits, self._logits_dimension)
-        if self._inverse_link_fn is None:
-            out = {PredictionKeys.PREDICTIONS: logits}
-        else:
-            out = {PredictionKeys.PREDICTIONS: self._inverse_link_fn(logits), PredictionKeys.LOGITS: logits}
-        if keys:
-            missing = [k for k in keys if k not in out]
-            if missing:
-                raise ValueError(
-                    f"Prediction key must be in PredictionKeys, given: {missing[0]}.Valid prediction keys include {list(out)}."
-                )
-            out = {k: v for k, v in out.items() if k in keys}
-        return out
+    def _prediction_formulas(self, logits: torch.Tensor) -> dict[str, Callable[[], Any]]:
+        """``predictions`` (``inverse_link_fn(logits)``, else the logits), and ``logits`` with an inverse link."""
+        inverse_link_fn = self._inverse_link_fn
+        if inverse_link_fn is None:
+            return {PredictionKeys.PREDICTIONS: lambda: logits}
+        return {PredictionKeys.PREDICTIONS: lambda: inverse_link_fn(logits), PredictionKeys.LOGITS: lambda: logits}
 
-    def _create_metrics(self) -> dict[str, Metric]:
+    def _own_metrics(self) -> dict[str, HeadMetric]:
+        k = MetricKeys
         return {
-            self._summary_key(MetricKeys.PREDICTION_MEAN): Mean(name=MetricKeys.PREDICTION_MEAN),
-            self._summary_key(MetricKeys.LABEL_MEAN): Mean(name=MetricKeys.LABEL_MEAN),
+            k.PREDICTION_MEAN: mean_of(k.PREDICTION_MEAN, PredictionKeys.PREDICTIONS),
+            k.LABEL_MEAN: mean_of(k.LABEL_MEAN),
         }
 
-    def _update_own_metrics(
-        self,
-        eval_metrics: dict[str, Metric],
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        raw_labels: Labels,
-        weights: Any,
-        unweighted_loss: torch.Tensor,
-    ) -> None:
-        w = weights if isinstance(weights, torch.Tensor) else None
-        predictions = self.predictions(logits)[PredictionKeys.PREDICTIONS]
-        eval_metrics[self._summary_key(MetricKeys.PREDICTION_MEAN)].update_state(predictions, w)
-        eval_metrics[self._summary_key(MetricKeys.LABEL_MEAN)].update_state(labels, w)
-
-    def _export_outputs(self, predictions: dict[str, Any]) -> dict[str, ExportOutput]:
+    def _export_outputs(self, features: Features, logits: Any, predictions: dict[str, Any]) -> Signatures:
         regression = RegressionOutput(value=predictions[PredictionKeys.PREDICTIONS])
-        return {
-            DEFAULT_SERVING_KEY: regression,
-            REGRESS_SERVING_KEY: regression,
-            PREDICT_SERVING_KEY: PredictOutput(predictions),
-        }
+        return serving_outputs(predictions, {REGRESS_SERVING_KEY: regression})
 
 
 class LogisticRegressionHead(RegressionHead):
