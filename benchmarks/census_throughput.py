@@ -81,7 +81,7 @@ def handwritten_throughput(batch_size: int, seconds: float) -> float:
     wide, deep = census_columns()
     features, labels = census_features(load_census("train"))
     ids = [torch.from_numpy(c.transform(features).ids.values) for c in wide]
-    dense_cols = [c for c in deep if not isinstance(c, te.feature_column._columns.EmbeddingColumn)]
+    dense_cols = [c for c in deep if not isinstance(c, te.feature_column._embedding.EmbeddingColumn)]
     with te.VariableStore().activate():
         dense = te.feature_column.DenseFeatures(dense_cols)(features).detach()
     occupation = torch.from_numpy(wide[4].transform(features).ids.values)

@@ -17,7 +17,7 @@ import torch
 import torch_estimator as te
 from torch_estimator._census import census_columns, census_features
 from torch_estimator.datasets import load_census
-from torch_estimator.feature_column import _columns
+from torch_estimator.feature_column import _bags as _columns
 
 fc = te.feature_column
 

@@ -82,8 +82,12 @@ def _run_in_fresh_process(tmp_path, calls: list[dict]) -> list[dict[str, np.ndar
         for call in json.load(open(sys.argv[1])):
             model = te.saved_model.load(call["path"])
             out = model.signatures[call["signature"]](**{k: decode(v) for k, v in call["inputs"].items()})
-            results.append({k: {"strings": [x.decode("latin-1") for x in v.reshape(-1)], "shape": list(v.shape)} if v.dtype == object
-                            else {"values": v.reshape(-1).tolist(), "dtype": str(v.dtype), "shape": list(v.shape)} for k, v in out.items()})
+            results.append({
+                k: {"strings": [x.decode("latin-1") for x in v.reshape(-1)], "shape": list(v.shape)}
+                if v.dtype == object
+                else {"values": v.reshape(-1).tolist(), "dtype": str(v.dtype), "shape": list(v.shape)}
+                for k, v in out.items()
+            })
         json.dump(results, open(sys.argv[2], "w"))
         """
     )

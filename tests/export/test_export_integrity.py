@@ -22,7 +22,7 @@ import torch
 import torch_estimator as te
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.errors import DataLossError, NotFoundError
-from torch_estimator.export._files import document_checksum
+from torch_estimator.export._schema import document_checksum
 from torch_estimator.export._temp_dirs import LOCK_FILE, UNLOCKED_MAX_AGE_SECONDS
 
 fc = te.feature_column
@@ -147,7 +147,8 @@ def test_bit_rot_in_a_kernel_names_the_file_and_the_tensor(copy):
         f.write(bytes(b ^ 0x40 for b in data[offset : offset + 4]))
     with pytest.raises(
         DataLossError,
-        match=r"Checksum mismatch in the export variables file .*variables.safetensors: tensor 'dnn/hiddenlayer_0/kernel'",
+        match=r"Checksum mismatch in the export variables file .*variables.safetensors: "
+        r"tensor 'dnn/hiddenlayer_0/kernel'",
     ):
         te.saved_model.load(copy)
 
@@ -273,7 +274,8 @@ def test_an_intact_export_loads_after_its_checks(export):
 
 
 def _temp_dir(base, name: str, lock: str | None = None, age: float = 0.0) -> str:
-    """A leftover temp-* directory: with a lock file holding ``lock`` (None: no lock file), unchanged for ``age`` seconds."""
+    """A leftover temp-* directory: with a lock file holding ``lock`` (None: no lock file), unchanged for
+    ``age`` seconds."""
     path = os.path.join(base, name)
     os.makedirs(os.path.join(path, "variables"))
     with open(os.path.join(path, "variables", "variables.safetensors"), "wb") as f:
@@ -282,7 +284,7 @@ def _temp_dir(base, name: str, lock: str | None = None, age: float = 0.0) -> str
         with open(os.path.join(path, LOCK_FILE), "w") as f:
             f.write(lock)
     then = time.time() - age
-    for root, dirs, files in os.walk(path):
+    for root, _, files in os.walk(path):
         for entry in [root] + [os.path.join(root, n) for n in files]:
             os.utime(entry, (then, then))
     return path
@@ -301,8 +303,8 @@ def test_the_next_export_removes_what_killed_exports_left(trained, tmp_path, cap
     assert os.path.isdir(recent_unlocked) and os.path.isdir(just_created)
     assert sorted(os.listdir(base)) == sorted(["temp-102", "temp-103", os.path.basename(path)])
     assert (
-        f"Removed the temporary export directory {killed} left by an interrupted export: its writer (pid 999999999 on host gone) is gone."
-        in caplog.text
+        f"Removed the temporary export directory {killed} left by an interrupted export: "
+        "its writer (pid 999999999 on host gone) is gone." in caplog.text
     )
     assert LOCK_FILE not in os.listdir(path)
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import torch_estimator as te
-from torch_estimator.feature_column import _columns
+from torch_estimator.feature_column import _bags
 
 fc = te.feature_column
 RNG = np.random.default_rng(0)
@@ -73,7 +73,7 @@ def test_missing_feature_key_is_named():
 
 
 def test_large_tables_get_sparse_gradients_and_row_wise_updates():
-    column = fc.categorical_column_with_hash_bucket("id", _columns.SPARSE_GRADIENT_MIN_ROWS)
+    column = fc.categorical_column_with_hash_bucket("id", _bags.SPARSE_GRADIENT_MIN_ROWS)
     store = te.VariableStore()
     with store.activate():
         logits = fc.LinearModel([column])({"id": np.array(["a", "b", "a"], dtype=object)})
@@ -84,7 +84,7 @@ def test_large_tables_get_sparse_gradients_and_row_wise_updates():
     assert table.grad is None or table.grad.is_sparse
     touched = np.flatnonzero(table.detach().numpy()[:, 0])
     expected = (
-        fc.categorical_column_with_hash_bucket("id", _columns.SPARSE_GRADIENT_MIN_ROWS)
+        fc.categorical_column_with_hash_bucket("id", _bags.SPARSE_GRADIENT_MIN_ROWS)
         .transform({"id": np.array(["a", "b"], dtype=object)})
         .ids.values
     )

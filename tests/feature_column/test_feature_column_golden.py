@@ -151,7 +151,8 @@ def test_parse_example_spec(case):
 # Where TensorFlow's behaviour is a failure deep in an op, or accepts input that silently
 # misaligns, we raise a clear error instead (or accept, documented). Keyed by the error's note/message.
 OUR_BEHAVIOUR = {
-    "Dimensions": "align",  # dense weights with 0.0: TF fails with a shape error; we drop the zero-weight entries with their ids
+    # dense weights with 0.0: TF fails with a shape error; we drop the zero-weight entries with their ids
+    "Dimensions": "align",
 }
 
 

@@ -1,13 +1,15 @@
-"""Batch values for feature columns: ragged (multivalent) inputs and transformed categorical ids."""
+"""Batch values for feature columns: ragged (multivalent) inputs, transformed categorical ids, and
+dictionary-encoded strings (with the mechanism that computes a result once per distinct value)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import torch
 
 from torch_estimator._core.checks import as_array
@@ -17,6 +19,10 @@ __all__ = [
     "CategoricalIds",
     "EncodedStrings",
     "encode_strings",
+    "encoding_of",
+    "DictionaryCache",
+    "per_distinct",
+    "uniform_splits",
     "as_raw_sparse",
     "as_numpy",
     "batch_size_of",
@@ -48,22 +54,29 @@ def encode_strings(codes: np.ndarray, dictionary: np.ndarray) -> EncodedStrings:
     return array
 
 
+_Key = TypeVar("_Key", np.ndarray, tuple[np.ndarray, ...])
+
+
 class DictionaryCache:
-    """Results computed once per string dictionary (e.g. its ids or fingerprints), keyed by the
-    dictionary object and holding it, so that an id is never reused while cached."""
+    """Results computed once per string dictionary, or per tuple of them (e.g. a dictionary's ids
+    or fingerprints, the hashes of a cross of domains), keyed by the arrays' identity and holding
+    them, so that an id is never reused while cached."""
 
     def __init__(self, capacity: int = 32) -> None:
-        self._entries: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._entries: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
         self._capacity = capacity
 
-    def get(self, dictionary: np.ndarray, compute: Any) -> np.ndarray:
-        entry = self._entries.get(id(dictionary))
-        if entry is not None and entry[0] is dictionary:
+    def get(self, key: _Key, compute: Callable[[_Key], np.ndarray]) -> np.ndarray:
+        """``compute(key)``, computed on the first call with these very arrays."""
+        arrays = key if isinstance(key, tuple) else (key,)
+        ident = tuple(id(a) for a in arrays)
+        entry = self._entries.get(ident)
+        if entry is not None and all(a is b for a, b in zip(entry[0], arrays)):
             return entry[1]
-        result = compute(dictionary)
+        result = compute(key)
         if len(self._entries) >= self._capacity:
             self._entries.pop(next(iter(self._entries)))
-        self._entries[id(dictionary)] = (dictionary, result)
+        self._entries[ident] = (arrays, result)
         return result
 
 
@@ -86,6 +99,20 @@ def encoding_of(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
     if isinstance(value, EncodedStrings) and codes is not None:
         return codes, value.dictionary  # type: ignore[return-value]
     return None
+
+
+def per_distinct(values: np.ndarray, compute: Callable[[np.ndarray], np.ndarray], cache: DictionaryCache) -> np.ndarray:
+    """``compute`` of each value, called once on the distinct values (found by hashing, no sort)
+    and gathered back to the shape of ``values``. A dictionary-encoded array's dictionary holds
+    its distinct values: its result is kept in ``cache`` for the next batch with that dictionary.
+    """
+    encoding = encoding_of(values)
+    if encoding is not None:
+        return np.take(cache.get(encoding[1], compute), encoding[0]).reshape(np.shape(values))
+    flat = np.asarray(values).reshape(-1)
+    codes, uniques = pd.factorize(flat, use_na_sentinel=False)
+    uniques = np.asarray(uniques, dtype=object if flat.dtype.kind in "USO" else flat.dtype)
+    return compute(uniques)[codes].reshape(np.shape(values))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -113,7 +140,8 @@ class RaggedValue:
             or splits[-1] != len(self.values)
         ):
             raise ValueError(
-                f"row_splits must start at 0, never decrease and end at len(values)={len(self.values)}; got {splits.tolist()[:10]}"
+                f"row_splits must start at 0, never decrease and end at len(values)={len(self.values)}; "
+                f"got {splits.tolist()[:10]}"
             )
 
     @classmethod

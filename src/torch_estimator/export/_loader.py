@@ -21,13 +21,14 @@ from torch.utils import _pytree as pytree
 
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.batches import to_model_input
-from torch_estimator.export._files import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, read_document, read_verified
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
+from torch_estimator.export._files import read_document, read_verified
 from torch_estimator.export._program import sample_features
+from torch_estimator.export._schema import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, SignatureDef, TensorSpec
 from torch_estimator.export._signature import Signature, TensorInfo, tf_dtype_name
-from torch_estimator.feature_column import FixedLenFeature, VarLenFeature
-from torch_estimator.feature_column._columns import Transformer
-from torch_estimator.feature_column._config import column_from_config
-from torch_estimator.feature_column._layers import DenseFeatures, LinearModel
+from torch_estimator.export.tfexample import parse_examples
+from torch_estimator.feature_column._base import Transformer
+from torch_estimator.feature_column._layers import layer_from_config
 
 __all__ = ["load", "SavedModel"]
 
@@ -37,33 +38,13 @@ _SAMPLE_RTOL = 1e-4
 _SAMPLE_ATOL = 1e-5
 
 
-def _layer_from_config(config: Mapping[str, Any]) -> DenseFeatures | LinearModel:
-    columns = [column_from_config(c) for c in config["columns"]]
-    if config["layer"] == "DenseFeatures":
-        return DenseFeatures(columns, name=config["name"])  # type: ignore[arg-type]
-    if config["layer"] == "LinearModel":
-        return LinearModel(
-            columns, units=config["units"], sparse_combiner=config["sparse_combiner"], name=config["name"]
-        )
-    raise ValueError(f"unknown layer {config['layer']!r}; expected 'DenseFeatures' or 'LinearModel'")
-
-
-def _spec(config: Mapping[str, Any]) -> FixedLenFeature | VarLenFeature:
-    if config["kind"] == "var":
-        return VarLenFeature(config["dtype"])
-    default = config["default_value"]
-    if default is not None and config["dtype"] == "string":
-        default = np.asarray(default, dtype=object)
-    return FixedLenFeature(config["shape"], config["dtype"], default)
-
-
-def _as_input(name: str, value: Any, tensor: Mapping[str, Any]) -> np.ndarray:
+def _as_input(name: str, value: Any, tensor: TensorSpec) -> np.ndarray:
     """A request value as an array of the receiver tensor's dtype and shape, or a clear error."""
-    dtype, shape = tensor["dtype"], tensor["shape"]
+    dtype, shape = tensor.dtype, tensor.shape
     if isinstance(value, torch.Tensor):
         value = value.numpy()
-    array = np.asarray(value, dtype=object if dtype == "string" else None)
     if dtype == "string":
+        array = np.array(value, dtype=object)  # a copy: str items are encoded in place
         flat = array.reshape(-1)
         for i, item in enumerate(flat):
             if isinstance(item, str):
@@ -71,6 +52,7 @@ def _as_input(name: str, value: Any, tensor: Mapping[str, Any]) -> np.ndarray:
             elif not isinstance(item, bytes):
                 raise ValueError(f"Input {name!r} expects strings; got {item!r} ({type(item).__name__}).")
     else:
+        array = np.asarray(value)
         target = np.dtype(dtype)
         if array.dtype.kind not in "biuf" or (array.dtype.kind == "f" and target.kind in "biu"):
             raise ValueError(
@@ -116,102 +98,99 @@ def _matched_variables(
     )
     if problems:
         raise ValueError(
-            f"The export variables file {os.path.join(path, VARIABLES_FILE)} does not match the program {os.path.join(path, PROGRAM_FILE)}: {'; '.join(problems)}."
+            f"The export variables file {os.path.join(path, VARIABLES_FILE)} does not match the program "
+            f"{os.path.join(path, PROGRAM_FILE)}: {'; '.join(problems)}."
         )
     return {name: tensors[name] for name in expected}
 
 
 class SavedModel:
-    """An export loaded for serving: ``signatures`` by name, each callable with numpy inputs."""
+    """An export loaded for serving: ``signatures`` by name, each callable with numpy inputs.
+
+    Example:
+      >>> model = te.saved_model.load(export_dir)
+      >>> model.signatures["predict"](examples=serialized_examples)["probabilities"]
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
         document = read_document(path)
-        self._config = document
-        self.tags: list[str] = document["tags"]
-        files = document["files"]
-        for name, entry in files.items():
+        self._record = record = document.model
+        self.tags: list[str] = list(document.tags)
+        for name, entry in document.files.items():
             if name != PROGRAM_FILE:
                 read_verified(path, name, entry, "export asset")
-        program = self._load_program(read_verified(path, PROGRAM_FILE, files[PROGRAM_FILE], "export program"))
+        program = self._load_program(
+            read_verified(path, PROGRAM_FILE, document.files[PROGRAM_FILE], "export program"), document.torch_version
+        )
         tensors, _ = _tensor_file.read(os.path.join(path, VARIABLES_FILE), what="export variables")
         self.variables = dict(_matched_variables(tensors, _program_variables(program), path))
         self._module = program.module()
-        self._receiver = document["receiver"]
-        self._raw = list(document["raw_inputs"])
-        self._tables = {
-            k: np.array([s.encode("utf-8", "surrogateescape") for s in v], dtype=object)
-            for k, v in document["string_tables"].items()
-        }
+        self._receiver = record.receiver
+        self._tables = {k: np.array(v, dtype=object) for k, v in record.string_tables.items()}
         try:
-            self._layers = [_layer_from_config(c) for c in document["layers"]]
-            self._parse_specs = self._parse_specs_by_source()
+            self._layers = [layer_from_config(layer.config) for layer in record.layers]
             self.signatures: dict[str, Signature] = {
-                name: self._signature(name, entry) for name, entry in document["signature_defs"].items()
+                name: self._signature(name, entry) for name, entry in document.signature_defs.items()
             }
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(
                 f"The export file {os.path.join(path, SAVED_MODEL_FILE)} is malformed: {type(e).__name__}: {e}."
             ) from None
-        self._check_sample(document["sample_outputs"])
+        self._parse_specs = self._parse_specs_by_source()
+        self._check_sample()
 
-    def _load_program(self, data: bytes) -> torch.export.ExportedProgram:
+    def _load_program(self, data: bytes, written_by: str) -> torch.export.ExportedProgram:
         try:
             return torch.export.load(io.BytesIO(data))
         except Exception as e:  # the bytes are the ones written: the torch versions differ
             raise ValueError(
-                f"The export program {os.path.join(self.path, PROGRAM_FILE)} (written by torch {self._config['torch_version']}) "
+                f"The export program {os.path.join(self.path, PROGRAM_FILE)} (written by torch {written_by}) "
                 f"cannot be loaded by torch {torch.__version__}: {type(e).__name__}: {e}"
             ) from None
 
     def _parse_specs_by_source(self) -> dict[str, dict[str, FixedLenFeature | VarLenFeature]]:
         """Per receiver tensor of serialized examples: the feature spec to parse it with."""
         specs: dict[str, dict[str, FixedLenFeature | VarLenFeature]] = {}
-        for feature in self._receiver["features"].values():
-            if "parse_example" in feature:
-                specs.setdefault(feature["receiver"], {})[feature["parse_example"]] = _spec(feature["spec"])
+        for feature in self._receiver.features.values():
+            if feature.parse_example is not None and feature.spec is not None:
+                specs.setdefault(feature.receiver, {})[feature.parse_example] = feature.spec
         return specs
 
-    def _check_sample(self, recorded: Mapping[str, list[Any]]) -> None:
+    def _check_sample(self) -> None:
         """Runs the sample batch the export was traced on and compares it with what it recorded."""
         try:
             outputs = self.run_features(sample_features(self._receiver))
         except Exception as e:
             raise ValueError(f"The export {self.path} fails on a sample batch: {type(e).__name__}: {e}") from e
-        for name, info in self._config["outputs"].items():
+        for name, info in self._record.outputs.items():
             got = outputs.get(name)
-            dtype = np.dtype(object) if info["dtype"] == "string" else np.dtype(info["dtype"])
-            if got is None or got.dtype != dtype or list(got.shape[1:]) != info["shape"]:
+            dtype = np.dtype(object) if info.dtype == "string" else np.dtype(info.dtype)
+            if got is None or got.dtype != dtype or got.shape[1:] != info.shape:
                 shown = "no such output" if got is None else f"{got.dtype} of shape {list(got.shape)}"
                 raise ValueError(
-                    f"The export {self.path}: output {name!r} on a sample batch is {shown}; the export describes it as {info['dtype']} [-1, {', '.join(map(str, info['shape']))}]."
+                    f"The export {self.path}: output {name!r} on a sample batch is {shown}; the export describes it "
+                    f"as {info.dtype} [-1, {', '.join(map(str, info.shape or ()))}]."
                 )
-        for name, values in recorded.items():
+        for name, values in self._record.sample_outputs.items():
             want = np.asarray(values, dtype=outputs[name].dtype)
             if want.shape != outputs[name].shape or not np.allclose(
                 outputs[name], want, rtol=_SAMPLE_RTOL, atol=_SAMPLE_ATOL, equal_nan=True
             ):
                 raise ValueError(
-                    f"The export {self.path}: output {name!r} on the sample batch is {outputs[name].reshape(-1)[:4].tolist()}..., but the export "
-                    f"recorded {want.reshape(-1)[:4].tolist()}...: its variables and program do not belong together."
+                    f"The export {self.path}: output {name!r} on the sample batch is "
+                    f"{outputs[name].reshape(-1)[:4].tolist()}..., but the export recorded "
+                    f"{want.reshape(-1)[:4].tolist()}...: its variables and program do not belong together."
                 )
 
-    def _signature(self, name: str, entry: Mapping[str, Any]) -> Signature:
-        tensors = self._receiver["tensors"]
-        outputs_config = self._config["outputs"]
-        inputs = {
-            k: TensorInfo(
-                tf_dtype_name(tensors[r]["dtype"]),
-                None if tensors[r]["shape"] is None else tuple(tensors[r]["shape"]),
-                r,
-            )
-            for k, r in entry["inputs"].items()
+    def _signature(self, name: str, entry: SignatureDef) -> Signature:
+        tensors, outputs = self._receiver.tensors, self._record.outputs
+        inputs = {k: TensorInfo(tf_dtype_name(tensors[r].dtype), tensors[r].shape, r) for k, r in entry.inputs.items()}
+        output_infos = {
+            k: TensorInfo(tf_dtype_name(outputs[p].dtype), (-1, *(outputs[p].shape or ())), p)
+            for k, p in entry.outputs.items()
         }
-        outputs = {
-            k: TensorInfo(tf_dtype_name(outputs_config[p]["dtype"]), (-1, *outputs_config[p]["shape"]), p)
-            for k, p in entry["outputs"].items()
-        }
-        mapping, selected = dict(entry["inputs"]), dict(entry["outputs"])
+        mapping, selected = dict(entry.inputs), dict(entry.outputs)
 
         def run(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             unknown = sorted(set(values) - set(mapping))
@@ -223,13 +202,11 @@ class SavedModel:
             result = self.run_receiver({mapping[k]: v for k, v in values.items()})
             return {k: result[p] for k, p in selected.items()}
 
-        return Signature(name, entry["method_name"], inputs, outputs, run)
+        return Signature(name, entry.method_name, inputs, output_infos, run)
 
     def features(self, receiver_inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The model's features for a batch of receiver tensors (parsing tf.Example protos)."""
-        from torch_estimator.export.tfexample import parse_examples
-
-        tensors = self._receiver["tensors"]
+        tensors = self._receiver.tensors
         arrays = {name: _as_input(name, receiver_inputs[name], tensors[name]) for name in tensors}
         sizes = {len(a) for a in arrays.values() if a.ndim}
         if len(sizes) > 1:
@@ -238,10 +215,10 @@ class SavedModel:
             )
         parsed = {source: parse_examples(arrays[source], specs) for source, specs in self._parse_specs.items()}
         return {
-            key: parsed[feature["receiver"]][feature["parse_example"]]
-            if "parse_example" in feature
-            else arrays[feature["receiver"]]
-            for key, feature in self._receiver["features"].items()
+            key: arrays[feature.receiver]
+            if feature.parse_example is None
+            else parsed[feature.receiver][feature.parse_example]
+            for key, feature in self._receiver.features.items()
         }
 
     def run_receiver(self, receiver_inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -252,8 +229,8 @@ class SavedModel:
         """Every output of the program for a batch of features (strings as bytes)."""
         model_input = to_model_input(dict(features), torch.device("cpu"))
         transformer = Transformer(model_input)
-        host = [layer.host_inputs(transformer, complete=True) for layer in self._layers]
-        raw = {k: model_input[k] for k in self._raw}
+        host = [layer.host_inputs(transformer).tensors() for layer in self._layers]
+        raw = {k: model_input[k] for k in self._record.raw_inputs}
         with torch.no_grad():
             outputs = self._module(self.variables, host, raw)
         result = {}

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature, dtype_name
+from torch_estimator._core.dtypes import dtype_name
+from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
 
 __all__ = [
     "Placeholder",
@@ -124,7 +125,8 @@ class ServingInputReceiver(
         _check_sources(features, receiver_tensors)
         if receiver_tensors_alternatives:
             raise ValueError(
-                "receiver_tensors_alternatives are not supported: export one receiver per export_saved_model call instead."
+                "receiver_tensors_alternatives are not supported: export one receiver per export_saved_model call "
+                "instead."
             )
         return super().__new__(cls, features, receiver_tensors, None)
 
@@ -156,7 +158,8 @@ def _check_sources(features: Mapping[str, Any], receiver_tensors: Mapping[str, P
         source = value.source if isinstance(value, ParsedFeature) else value
         if id(source) not in known:
             raise ValueError(
-                f"feature {key} is computed from {source!r}, which is not one of the receiver_tensors ({sorted(receiver_tensors)})."
+                f"feature {key} is computed from {source!r}, which is not one of the receiver_tensors "
+                f"({sorted(receiver_tensors)})."
             )
 
 
@@ -181,7 +184,8 @@ def build_raw_serving_input_receiver_fn(
     with the dtype and shape (batch dimension replaced) of the given example values."""
     if not isinstance(features, Mapping):
         raise ValueError(
-            f"features must be a dict of feature name -> example tensor/array/Placeholder; got {type(features).__name__}."
+            "features must be a dict of feature name -> example tensor/array/Placeholder; "
+            f"got {type(features).__name__}."
         )
     specs = {key: _placeholder_like(key, value, default_batch_size) for key, value in features.items()}
 

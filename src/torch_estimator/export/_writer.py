@@ -4,7 +4,7 @@ Layout of ``export_dir_base/<timestamp>/``:
 
 * ``saved_model.json``: tags, signatures, the receiver, the feature-column layers and string
   tables (the host half, as data), input and output dtypes and shapes, the outputs of a sample
-  batch, the size and CRC32C of the other files, and its own CRC32C (see ``_files``);
+  batch, the size and CRC32C of the other files, and its own CRC32C (its format: ``_schema``);
 * ``program.pt2``: the tensor half (``torch.export``; variables are its inputs);
 * ``variables/variables.safetensors``: the variables, by their checkpoint names, a CRC32C each;
 * ``assets/``: vocabulary files; ``assets.extra/``: the caller's extra files.
@@ -15,6 +15,7 @@ to disk, then renamed; each export first removes the temporary directories kille
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -26,17 +27,20 @@ from typing import Any
 import torch
 
 from torch_estimator._core import tensor_file as _tensor_file
-from torch_estimator.export._files import (
+from torch_estimator.export._files import write_file
+from torch_estimator.export._program import TracedModel
+from torch_estimator.export._schema import (
     ASSETS_DIR,
     FORMAT,
     PROGRAM_FILE,
     SAVED_MODEL_FILE,
     VARIABLES_FILE,
-    document_checksum,
-    file_entry,
-    write_file,
+    Document,
+    FileEntry,
+    LayerCall,
+    ModelRecord,
+    SignatureDef,
 )
-from torch_estimator.export._program import TracedModel
 from torch_estimator.export._signature import CLASSIFY_METHOD_NAME, PREDICT_METHOD_NAME, REGRESS_METHOD_NAME
 from torch_estimator.export._temp_dirs import TEMP_PREFIX, TempExportDir, remove_abandoned_temp_dirs
 
@@ -72,15 +76,15 @@ def timestamped_export_dir(export_dir_base: str) -> str:
     )
 
 
-def _signature_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _signature_defs(record: ModelRecord) -> dict[str, SignatureDef]:
     """Per signature: method, inputs (signature input -> receiver tensor) and outputs; classify
     and regress signatures need exactly one string receiver tensor, as in TensorFlow."""
-    tensors = config["receiver"]["tensors"]
-    single_string = len(tensors) == 1 and next(iter(tensors.values()))["dtype"] == "string"
-    entries: dict[str, dict[str, Any]] = {}
+    tensors = record.receiver.tensors
+    single_string = len(tensors) == 1 and next(iter(tensors.values())).dtype == "string"
+    entries: dict[str, SignatureDef] = {}
     excluded = []
-    for name, sig in config["signatures"].items():
-        method = _METHODS[sig["output"]]
+    for name, sig in record.signatures.items():
+        method = _METHODS[sig.kind]
         if method == PREDICT_METHOD_NAME:
             inputs = {k: k for k in tensors}
         elif single_string:
@@ -88,7 +92,7 @@ def _signature_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         else:
             excluded.append(name)
             continue
-        entries[name] = {"method_name": method, "inputs": inputs, "outputs": sig["outputs"]}
+        entries[name] = SignatureDef(method, inputs, sig.outputs)
     if excluded:
         logger.warning(
             "Signatures EXCLUDED from export because they cannot be be served via TensorFlow Serving APIs: %s", excluded
@@ -100,39 +104,37 @@ def _signature_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ("Regress", REGRESS_METHOD_NAME),
         ("Predict", PREDICT_METHOD_NAME),
     ):
-        names = sorted(n for n, e in entries.items() if e["method_name"] == method)
+        names = sorted(n for n, e in entries.items() if e.method_name == method)
         logger.info("Signatures INCLUDED in export for %s: %s", kind, names or None)
     logger.info("Signatures INCLUDED in export for Train: None")
     logger.info("Signatures INCLUDED in export for Eval: None")
     return entries
 
 
-def _copy_assets(config: dict[str, Any], directory: str) -> dict[str, dict[str, int]]:
-    """Copies vocabulary files into ``assets/``, points the configurations at them, and returns
-    their ``files`` entries."""
-    entries: dict[str, dict[str, int]] = {}
+def _with_assets(layers: tuple[LayerCall, ...], directory: str, files: dict[str, FileEntry]) -> tuple[LayerCall, ...]:
+    """The layer calls with their vocabulary files copied into ``assets/`` and pointed at there
+    (each copy's entry added to ``files``)."""
 
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            path = node.get("vocabulary_file")
-            if isinstance(path, str) and os.path.isfile(path):
-                name = os.path.basename(path)
-                while f"{ASSETS_DIR}/{name}" in entries:
-                    name = "_" + name
-                os.makedirs(os.path.join(directory, ASSETS_DIR), exist_ok=True)
-                with open(path, "rb") as f:
-                    data = f.read()
-                write_file(os.path.join(directory, ASSETS_DIR, name), data)
-                node["vocabulary_file"] = f"{ASSETS_DIR}/{name}"
-                entries[node["vocabulary_file"]] = file_entry(data)
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
+    def visit(node: Any) -> Any:
+        if isinstance(node, list):
+            return [visit(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        path = node.get("vocabulary_file")
+        if isinstance(path, str) and os.path.isfile(path):
+            name = os.path.basename(path)
+            while f"{ASSETS_DIR}/{name}" in files:
+                name = "_" + name
+            os.makedirs(os.path.join(directory, ASSETS_DIR), exist_ok=True)
+            with open(path, "rb") as f:
+                data = f.read()
+            write_file(os.path.join(directory, ASSETS_DIR, name), data)
+            node["vocabulary_file"] = f"{ASSETS_DIR}/{name}"
+            files[node["vocabulary_file"]] = FileEntry.of(data)
+        return {key: visit(value) for key, value in node.items()}
 
-    visit(config["layers"])
-    return entries
+    return tuple(dataclasses.replace(layer, config=visit(dict(layer.config))) for layer in layers)
 
 
 def write_saved_model(
@@ -144,15 +146,15 @@ def write_saved_model(
     os.makedirs(export_dir_base, exist_ok=True)
     remove_abandoned_temp_dirs(export_dir_base)
     export_dir = timestamped_export_dir(export_dir_base)
-    config = json.loads(json.dumps(traced.config))
-    config["signature_defs"] = _signature_entries(config)
-    if not config["signature_defs"]:
+    signature_defs = _signature_defs(traced.record)
+    if not signature_defs:
         raise ValueError(
             "No signature can be served from this export: check export_outputs and the serving_input_receiver_fn."
         )
     with TempExportDir(os.path.join(export_dir_base, TEMP_PREFIX + os.path.basename(export_dir))) as temp:
         os.makedirs(os.path.join(temp.path, "variables"))
-        files = _copy_assets(config, temp.path)
+        files: dict[str, FileEntry] = {}
+        record = dataclasses.replace(traced.record, layers=_with_assets(traced.record.layers, temp.path, files))
         for dest, source in (assets_extra or {}).items():
             target = os.path.join(temp.path, "assets.extra", dest)
             os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -164,9 +166,8 @@ def write_saved_model(
         program = io.BytesIO()
         torch.export.save(traced.program, program)
         write_file(os.path.join(temp.path, PROGRAM_FILE), program.getvalue())
-        files[PROGRAM_FILE] = file_entry(program.getvalue())
-        document = {"format": FORMAT, "tags": ["serve"], "torch_version": torch.__version__, **config, "files": files}
-        document["crc32c"] = document_checksum(document)
+        files[PROGRAM_FILE] = FileEntry.of(program.getvalue())
+        document = Document(record, signature_defs, files).to_json()
         write_file(
             os.path.join(temp.path, SAVED_MODEL_FILE),
             json.dumps(document, indent=1 if as_text else None).encode("utf-8"),

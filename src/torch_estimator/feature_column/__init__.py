@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
 from torch_estimator._core.values import CategoricalIds, RaggedValue
-from torch_estimator.feature_column._columns import (
+from torch_estimator.feature_column._base import (
     CategoricalColumn,
     DenseColumn,
     FeatureColumn,
     Transformer,
-    bucketized_column,
+    make_parse_example_spec,
+)
+from torch_estimator.feature_column._categorical import (
     categorical_column_with_hash_bucket,
     categorical_column_with_identity,
     categorical_column_with_vocabulary_file,
     categorical_column_with_vocabulary_list,
-    crossed_column,
-    embedding_column,
-    indicator_column,
-    make_parse_example_spec,
-    numeric_column,
-    shared_embeddings,
     weighted_categorical_column,
 )
+from torch_estimator.feature_column._crossed import crossed_column
+from torch_estimator.feature_column._embedding import embedding_column, indicator_column, shared_embeddings
 from torch_estimator.feature_column._layers import (
     DenseFeatures,
     LinearModel,
@@ -29,6 +27,7 @@ from torch_estimator.feature_column._layers import (
     linear_model,
     transform_features,
 )
+from torch_estimator.feature_column._numeric import bucketized_column, numeric_column
 
 shared_embedding_columns = shared_embeddings
 

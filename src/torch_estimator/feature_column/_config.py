@@ -15,14 +15,34 @@ from typing import Any
 import torch
 
 from torch_estimator._core.trace import NotExportableError
-from torch_estimator.feature_column import _columns
+from torch_estimator.feature_column._base import FeatureColumn
+from torch_estimator.feature_column._categorical import (
+    HashedColumn,
+    IdentityColumn,
+    VocabularyColumn,
+    WeightedCategoricalColumn,
+)
+from torch_estimator.feature_column._crossed import CrossedColumn
+from torch_estimator.feature_column._embedding import EmbeddingColumn, IndicatorColumn, SharedEmbeddingColumn
+from torch_estimator.feature_column._numeric import BucketizedColumn, NumericColumn
 
 __all__ = ["column_to_config", "column_from_config"]
 
-_TYPES: dict[str, type] = {
+#: The exportable column classes (dataclasses) by name.
+_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in vars(_columns).values()
-    if isinstance(cls, type) and issubclass(cls, _columns.FeatureColumn) and dataclasses.is_dataclass(cls)
+    for cls in (
+        NumericColumn,
+        BucketizedColumn,
+        VocabularyColumn,
+        HashedColumn,
+        IdentityColumn,
+        WeightedCategoricalColumn,
+        CrossedColumn,
+        IndicatorColumn,
+        EmbeddingColumn,
+        SharedEmbeddingColumn,
+    )
 }
 _DROPPED = {"initializer", "ckpt_to_load_from", "tensor_name_in_ckpt"}
 TRACED = "traced"
@@ -33,29 +53,30 @@ def _traced_normalizer(value: torch.Tensor) -> torch.Tensor:
     raise RuntimeError("An exported normalizer_fn runs inside the exported program, not on the host.")
 
 
-def column_to_config(column: _columns.FeatureColumn, nested: bool = False) -> dict[str, Any]:
+def column_to_config(column: FeatureColumn, nested: bool = False) -> dict[str, Any]:
     """``column`` as nested dicts, lists and scalars (``{"type": <class>, <field>: ...}``)."""
-    if type(column).__name__ not in _TYPES:
-        raise NotExportableError(f"Feature column {column!r} of type {type(column).__name__} cannot be exported.")
-    config: dict[str, Any] = {"type": type(column).__name__}
-    for field in dataclasses.fields(column):  # type: ignore[arg-type]
+    kind = type(column).__name__
+    if _TYPES.get(kind) is not type(column):
+        raise NotExportableError(f"Feature column {column!r} of type {kind} cannot be exported.")
+    config: dict[str, Any] = {"type": kind}
+    for field in dataclasses.fields(_TYPES[kind]):
         value = getattr(column, field.name)
         if field.name in _DROPPED:
             value = None
         elif field.name == "normalizer_fn" and value is not None:
             if nested:
                 raise NotExportableError(
-                    f"{column.name!r} has a normalizer_fn and feeds another column (e.g. bucketized_column): the normalizer "
-                    "would have to run in the host transform, which is exported as data. Normalize the feature in the "
-                    "input_fn / serving_input_receiver_fn instead, or use the numeric column directly."
+                    f"{column.name!r} has a normalizer_fn and feeds another column (e.g. bucketized_column): the "
+                    "normalizer would have to run in the host transform, which is exported as data. Normalize the "
+                    "feature in the input_fn / serving_input_receiver_fn instead, or use the numeric column directly."
                 )
             value = TRACED
         config[field.name] = _to_data(value, column)
     return config
 
 
-def _to_data(value: Any, owner: _columns.FeatureColumn) -> Any:
-    if isinstance(value, _columns.FeatureColumn):
+def _to_data(value: Any, owner: FeatureColumn) -> Any:
+    if isinstance(value, FeatureColumn):
         return column_to_config(value, nested=True)
     if isinstance(value, (tuple, list)):
         return [_to_data(v, owner) for v in value]
@@ -70,10 +91,10 @@ def _to_data(value: Any, owner: _columns.FeatureColumn) -> Any:
     )
 
 
-def column_from_config(config: dict[str, Any]) -> _columns.FeatureColumn:
+def column_from_config(config: dict[str, Any]) -> FeatureColumn:
     """The column ``column_to_config`` described (only the column types of this package)."""
     kind = config.get("type")
-    cls = _TYPES.get(kind)  # type: ignore[arg-type]
+    cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValueError(
             f"Unknown feature column type {kind!r} in exported configuration; expected one of {sorted(_TYPES)}."
