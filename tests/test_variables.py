@@ -1,4 +1,4 @@
-"""The variable store, variable scopes, te.module and te.layers."""
+"""The variable store, variable scopes and te.module (te.layers: tests/test_layers.py)."""
 
 from __future__ import annotations
 
@@ -61,36 +61,6 @@ def test_default_initializer_is_glorot_uniform():
     assert float(w.abs().max()) > 0.95 * limit
 
 
-def test_unnamed_layers_are_numbered_per_call():
-    store = te.VariableStore()
-    x = torch.ones(2, 3)
-    for _ in range(2):
-        with store.activate():
-            te.layers.dense(x, 4)
-            te.layers.dense(x, 5)
-            with te.variable_scope("tower"):
-                te.layers.dense(x, 6)
-    assert list(store.variables()) == [
-        "dense/kernel",
-        "dense/bias",
-        "dense_1/kernel",
-        "dense_1/bias",
-        "tower/dense/kernel",
-        "tower/dense/bias",
-    ]
-
-
-def test_dense_computes_affine_map_and_checks_input():
-    store = te.VariableStore()
-    x = torch.randn(5, 3)
-    with store.activate():
-        y = te.layers.dense(x, 2, activation="relu", name="fc")
-        with pytest.raises(TypeError, match="dense inputs must be floating point"):
-            te.layers.dense(torch.ones(2, 3, dtype=torch.int64), 2)
-    kernel, bias = store.variables()["fc/kernel"], store.variables()["fc/bias"]
-    torch.testing.assert_close(y, torch.relu(x @ kernel + bias))
-
-
 def test_module_registers_parameters_and_follows_mode():
     store = te.VariableStore()
     with store.activate(te.ModeKeys.TRAIN):
@@ -105,46 +75,6 @@ def test_module_registers_parameters_and_follows_mode():
     with store.activate():
         with pytest.raises(TypeError, match="must return a torch.nn.Module"):
             te.module("bad", lambda: 3)
-
-
-def test_batch_normalization_matches_tf_semantics():
-    store = te.VariableStore()
-    x = torch.randn(16, 3) * 2 + 1
-    with store.activate():
-        y = te.layers.batch_normalization(x, momentum=0.9, training=True, name="bn")
-    mean, var = x.mean(0), x.var(0, unbiased=False)
-    torch.testing.assert_close(y, (x - mean) / torch.sqrt(var + 1e-3))
-    variables = store.variables()
-    torch.testing.assert_close(variables["bn/moving_mean"], 0.1 * mean)
-    torch.testing.assert_close(variables["bn/moving_variance"], 0.9 + 0.1 * var)
-    with store.activate():
-        z = te.layers.batch_normalization(x, momentum=0.9, training=False, name="bn")
-    torch.testing.assert_close(z, (x - 0.1 * mean) / torch.sqrt(0.9 + 0.1 * var + 1e-3))
-    assert not variables["bn/moving_mean"].requires_grad
-
-
-def test_dropout_only_when_training():
-    x = torch.ones(1000)
-    assert torch.equal(te.layers.dropout(x, 0.5, training=False), x)
-    dropped = te.layers.dropout(x, 0.5, training=True)
-    assert 300 < int((dropped == 0).sum()) < 700
-    assert set(dropped.unique().tolist()) <= {0.0, 2.0}
-    with pytest.raises(ValueError, match=re.escape("dropout rate must be in [0, 1)")):
-        te.layers.dropout(x, 1.0)
-
-
-def test_embedding_lookup_and_embedding_layer():
-    table = torch.arange(12, dtype=torch.float32).reshape(4, 3)
-    out = te.layers.embedding_lookup(table, torch.tensor([[3, 0]]))
-    torch.testing.assert_close(out, table[[3, 0]].unsqueeze(0))
-    clipped = te.layers.embedding_lookup(table, torch.tensor([3]), max_norm=1.0)
-    torch.testing.assert_close(clipped.norm(dim=-1), torch.ones(1))
-    store = te.VariableStore()
-    with store.activate():
-        e = te.layers.embedding(torch.tensor([1, 2]), 5, 3, name="emb")
-        with pytest.raises(ValueError, match=re.escape("embedding ids must be in [0, 5); got values in [0, 7]")):
-            te.layers.embedding(torch.tensor([0, 7]), 5, 3, name="emb")
-    assert e.shape == (2, 3) and list(store.variables()) == ["emb/embeddings"]
 
 
 def test_load_state_restores_existing_and_later_variables():

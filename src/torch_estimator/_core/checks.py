@@ -26,7 +26,8 @@ def as_array(value: Any, name: str, expected: str) -> np.ndarray:
         return np.asarray(value)
     except ValueError:
         raise ValueError(
-            f"{name} must be {expected}; got a ragged value (rows of different lengths, or numbers mixed with lists): {describe(value)}."
+            f"{name} must be {expected}; got a ragged value (rows of different lengths, or numbers mixed with "
+            f"lists): {describe(value)}."
         ) from None
 
 

@@ -31,7 +31,10 @@ _STATE_DTYPE = torch.float64
 
 
 def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """A class name as keras names metrics by default: ``BinaryAccuracy`` -> ``binary_accuracy``,
+    ``ExactAUC`` -> ``exact_auc``."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
 
 
 def as_float_tensor(value: Any, what: str) -> torch.Tensor:
@@ -159,30 +162,30 @@ class Accuracy(Mean):
     def _batch_state(  # type: ignore[override]
         self, labels: Any, predictions: Any, sample_weight: Any = None
     ) -> dict[str, torch.Tensor]:
-        lab = as_float_tensor(labels, f"labels of metric {self.name!r}")
-        pred = as_float_tensor(predictions, f"predictions of metric {self.name!r}")
-        if lab.shape != pred.shape:
-            if lab.numel() != pred.numel():
-                raise ValueError(
-                    f"labels shape {tuple(lab.shape)} and predictions shape {tuple(pred.shape)} "
-                    f"of metric {self.name!r} do not match."
-                )
-            lab = lab.reshape(pred.shape)
+        lab, pred = _matched(labels, predictions, self.name)
         return super()._batch_state((lab == pred).to(_STATE_DTYPE), sample_weight)
+
+
+def _matched(labels: Any, predictions: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(labels, predictions)`` as float64 tensors, the labels shaped as the predictions (same
+    number of elements required)."""
+    pred = as_float_tensor(predictions, f"predictions of metric {name!r}")
+    lab = as_float_tensor(labels, f"labels of metric {name!r}").to(pred.device)
+    if lab.shape != pred.shape:
+        if lab.numel() != pred.numel():
+            raise ValueError(
+                f"labels shape {tuple(lab.shape)} and predictions shape {tuple(pred.shape)} of metric {name!r} "
+                "do not match."
+            )
+        lab = lab.reshape(pred.shape)
+    return lab, pred
 
 
 def _flat_pairs(
     labels: Any, predictions: Any, sample_weight: Any, name: str
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Flattened ``(label is positive, prediction, weight)``; labels count as positive when non-zero."""
-    pred = as_float_tensor(predictions, f"predictions of metric {name!r}")
-    lab = as_float_tensor(labels, f"labels of metric {name!r}").to(pred.device)
-    if lab.shape != pred.shape:
-        if lab.numel() != pred.numel():
-            raise ValueError(
-                f"labels shape {tuple(lab.shape)} and predictions shape {tuple(pred.shape)} of metric {name!r} do not match."
-            )
-        lab = lab.reshape(pred.shape)
+    lab, pred = _matched(labels, predictions, name)
     w = broadcast_weights(sample_weight, pred, f"sample_weight of metric {name!r}")
     return (lab != 0).reshape(-1), pred.reshape(-1), w.reshape(-1)
 
@@ -349,8 +352,9 @@ class ExactAUC(Metric):
         super().__init__(name)
         self._parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
-    def update_state(self, labels: Any, predictions: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        self._parts.append(tuple(t.cpu() for t in _flat_pairs(labels, predictions, sample_weight, self.name)))  # type: ignore[arg-type]
+    def update_state(self, labels: Any, predictions: Any, sample_weight: Any = None) -> None:
+        positive, pred, w = _flat_pairs(labels, predictions, sample_weight, self.name)
+        self._parts.append((positive.cpu(), pred.cpu(), w.cpu()))
         self._updates += 1
 
     def merge_state(self, other: Metric) -> None:
