@@ -3,11 +3,7 @@
 The public ``te.distribute`` namespace; the implementation is in ``torch_estimator._engine.distribute``.
 """
 
-from torch_estimator._engine.distribute import DataParallelStrategy, Environment, InputContext, environment
+from torch_estimator._engine import distribute as _impl
+from torch_estimator._engine.distribute import *  # noqa: F403
 
-__all__ = [
-    "InputContext",
-    "DataParallelStrategy",
-    "environment",
-    "Environment",
-]
+__all__ = _impl.__all__

@@ -3,36 +3,7 @@
 The public ``te.hooks`` namespace; the implementation is in ``torch_estimator._engine.hooks``.
 """
 
-from torch_estimator._engine.hooks import (
-    CheckpointSaverHook,
-    CheckpointSaverListener,
-    FinalOpsHook,
-    LoggingTensorHook,
-    NanLossDuringTrainingError,
-    NanTensorHook,
-    SecondOrStepTimer,
-    SessionRunArgs,
-    SessionRunContext,
-    SessionRunHook,
-    SessionRunValues,
-    StepCounterHook,
-    StopAtStepHook,
-    SummarySaverHook,
-)
+from torch_estimator._engine import hooks as _impl
+from torch_estimator._engine.hooks import *  # noqa: F403
 
-__all__ = [
-    "SessionRunHook",
-    "SessionRunArgs",
-    "SessionRunContext",
-    "SessionRunValues",
-    "CheckpointSaverListener",
-    "SecondOrStepTimer",
-    "LoggingTensorHook",
-    "StopAtStepHook",
-    "StepCounterHook",
-    "NanTensorHook",
-    "NanLossDuringTrainingError",
-    "CheckpointSaverHook",
-    "SummarySaverHook",
-    "FinalOpsHook",
-]
+__all__ = _impl.__all__
