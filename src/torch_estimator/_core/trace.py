@@ -78,7 +78,7 @@ class _Part:
 
     def fields(self) -> Iterator[tuple[str, torch.Tensor]]:
         """``(field name, tensor)`` of the fields that are set, in declaration order."""
-        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+        for field in dataclasses.fields(cast(Any, self)):
             value = getattr(self, field.name)
             if value is not None:
                 yield field.name, value
@@ -123,6 +123,11 @@ HostPart = Bag | DenseBlock | RawFeature
 _T = TypeVar("_T")
 
 
+def _flat_name(part: str, field: str) -> str:
+    """The name of a part's field among an exported program's host inputs."""
+    return f"{part}/{field}"
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class HostInputs:
     """One layer call's host inputs: its parts by name (the layer's own names, e.g. '0', 'fused')."""
@@ -136,7 +141,7 @@ class HostInputs:
     def map_tensors(self, fn: Callable[[str, HostPart, str, torch.Tensor], _T]) -> dict[str, _T]:
         """``fn(part name, part, field, tensor)`` for each of ``tensors()``, named as it names them."""
         return {
-            f"{name}/{field}": fn(name, part, field, value)
+            _flat_name(name, field): fn(name, part, field, value)
             for name, part in self.parts.items()
             for field, value in part.exported().fields()
         }
@@ -145,7 +150,7 @@ class HostInputs:
         """The same parts holding ``tensors`` (named as ``tensors()`` names them) instead."""
         return HostInputs(
             {
-                name: part.replaced({field: tensors[f"{name}/{field}"] for field, _ in part.exported().fields()})
+                name: part.replaced({field: tensors[_flat_name(name, field)] for field, _ in part.exported().fields()})
                 for name, part in self.parts.items()
             }
         )

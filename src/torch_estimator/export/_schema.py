@@ -245,6 +245,10 @@ class SignatureOutputs:
     def to_json(self) -> dict[str, Any]:
         return {"output": self.kind, "outputs": dict(self.outputs)}
 
+    @classmethod
+    def _read(cls, node: _Node, outputs: Mapping[str, TensorSpec]) -> SignatureOutputs:
+        return cls(node["output"].of(str), _references(node["outputs"], outputs, "outputs"))
+
 
 @dataclasses.dataclass(frozen=True)
 class SignatureDef:
@@ -256,6 +260,14 @@ class SignatureDef:
 
     def to_json(self) -> dict[str, Any]:
         return {"method_name": self.method_name, "inputs": dict(self.inputs), "outputs": dict(self.outputs)}
+
+    @classmethod
+    def _read(cls, node: _Node, tensors: Mapping[str, TensorSpec], outputs: Mapping[str, TensorSpec]) -> SignatureDef:
+        return cls(
+            node["method_name"].of(str),
+            _references(node["inputs"], tensors, "receiver.tensors"),
+            _references(node["outputs"], outputs, "outputs"),
+        )
 
 
 def _references(node: _Node, targets: Mapping[str, Any], target_field: str) -> dict[str, str]:
@@ -276,6 +288,10 @@ class FileEntry:
 
     def to_json(self) -> dict[str, int]:
         return {"size": self.size, "crc32c": self.crc32c}
+
+    @classmethod
+    def _read(cls, node: _Node) -> FileEntry:
+        return cls(node["size"].of(int), node["crc32c"].of(int))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,10 +338,7 @@ class ModelRecord:
         for name, sample in samples.items():
             _output_name(name, sample, outputs)
             sample.of(list)
-        signatures = {
-            name: SignatureOutputs(entry["output"].of(str), _references(entry["outputs"], outputs, "outputs"))
-            for name, entry in node["signatures"].entries().items()
-        }
+        signatures = {k: SignatureOutputs._read(v, outputs) for k, v in node["signatures"].entries().items()}
         return cls(
             Receiver._read(node["receiver"]),
             tuple(LayerCall(c, i) for c, i in zip(configs, inputs)),
@@ -389,19 +402,11 @@ class Document:
             )
         expected = node[_CHECKSUM_FIELD].of(int)
         model = ModelRecord._read(node)
-        tensors, outputs = model.receiver.tensors, model.outputs
         signature_defs = {
-            name: SignatureDef(
-                entry["method_name"].of(str),
-                _references(entry["inputs"], tensors, "receiver.tensors"),
-                _references(entry["outputs"], outputs, "outputs"),
-            )
-            for name, entry in node["signature_defs"].entries().items()
+            k: SignatureDef._read(v, model.receiver.tensors, model.outputs)
+            for k, v in node["signature_defs"].entries().items()
         }
-        files = {
-            name: FileEntry(entry["size"].of(int), entry["crc32c"].of(int))
-            for name, entry in node["files"].entries().items()
-        }
+        files = {k: FileEntry._read(v) for k, v in node["files"].entries().items()}
         if PROGRAM_FILE not in files:
             raise _Node(None, f"files[{PROGRAM_FILE!r}]", path).fail("is missing")
         tags = tuple(e.of(str) for e in node["tags"].elements())

@@ -34,7 +34,6 @@ __all__ = [
     "LinearModel",
     "linear_model",
     "transform_features",
-    "transformer_for",
     "layer_from_config",
 ]
 
