@@ -321,7 +321,10 @@ def test_zero_rows_in_canned_predict_and_evaluate(tmp_path):
 
 def test_identity_ids_out_of_range_name_the_column():
     ids = {"i": np.array([1, 5])}
-    message = "Feature column 'i': indices[1] = 5 is not in [0, 4) (its num_buckets); categorical_column_with_identity maps such ids to its default_value"
+    message = (
+        "Feature column 'i': indices[1] = 5 is not in [0, 4) (its num_buckets); "
+        "categorical_column_with_identity maps such ids to its default_value"
+    )
     with te.VariableStore().activate():
         with pytest.raises(ValueError, match=re.escape(message)):
             fc.DenseFeatures([fc.embedding_column(_I, 2)])(ids)
@@ -342,7 +345,10 @@ def test_identity_ids_out_of_range_name_the_column():
 
 @pytest.mark.parametrize("value", [[[1.0], [1.0, 2.0]], [1.0, [1.0, 2.0]]])
 def test_ragged_numeric_feature_names_the_feature_and_shape(value):
-    message = "Feature 'x' must be a [batch_size] + [1] array of numbers; got a ragged value (rows of different lengths, or numbers mixed with lists)"
+    message = (
+        "Feature 'x' must be a [batch_size] + [1] array of numbers; got a ragged value "
+        "(rows of different lengths, or numbers mixed with lists)"
+    )
     with te.VariableStore().activate(), pytest.raises(ValueError, match=re.escape(message)):
         fc.DenseFeatures([X])({"x": value})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 
 import numpy as np
@@ -244,6 +246,31 @@ def test_logits_input_errors():
 
     with pytest.raises(ValueError, match="Invalid logits_dimension 0."):
         logits_from_input(0, None, torch.zeros(1, 1), "s")
+
+
+def test_model_fn_ops_fields_validation_and_copies():
+    ops = te.heads.ModelFnOps(
+        te.ModeKeys.EVAL, loss=torch.tensor([[2.0]]), eval_metric_ops={"m": te.metrics.mean([1.0, 3.0])}
+    )
+    assert ops._fields == (
+        "predictions",
+        "loss",
+        "train_op",
+        "eval_metric_ops",
+        "output_alternatives",
+        "training_chief_hooks",
+        "training_hooks",
+        "scaffold",
+        "mode",
+    )
+    assert ops.mode == te.ModeKeys.EVAL and ops.loss.shape == () and ops.output_alternatives is None
+    with pytest.raises(ValueError, match="Missing loss."):
+        te.heads.ModelFnOps(te.ModeKeys.EVAL)
+    for copied in (copy.copy(ops), pickle.loads(pickle.dumps(ops))):
+        assert copied.mode == ops.mode and copied.loss.item() == 2.0
+        assert copied.eval_metric_ops["m"].result().item() == 2.0
+    spec = ops.estimator_spec()
+    assert spec.eval_metric_ops["m"] is ops.eval_metric_ops["m"] and spec.loss.item() == 2.0
 
 
 def test_no_op_train_fn_leaves_variables_unchanged(tmp_path):

@@ -74,6 +74,10 @@ class ModelFnOps(_ModelFnOpsFields):
         )
         return cls.from_estimator_spec(EstimatorSpec(mode, *fields, scaffold=scaffold))
 
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        """``__new__``'s arguments (``mode`` first), for copy and pickle."""
+        return (self.mode, *self[:-1])
+
     @classmethod
     def from_estimator_spec(cls, spec: EstimatorSpec) -> ModelFnOps:
         """The ``ModelFnOps`` holding ``spec``'s fields (its evaluation and prediction hooks have no place)."""
