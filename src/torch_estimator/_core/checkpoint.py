@@ -297,7 +297,7 @@ class Saver:
         os.makedirs(self.checkpoint_dir, exist_ok=True)
         step = int(step)
         prefix = os.path.join(self.checkpoint_dir, f"{basename}-{step}")
-        atomic_write(prefix + SUFFIX, _tensor_file.serialize(tensors, {"format": FORMAT, **metadata}))
+        atomic_write(prefix + SUFFIX, _tensor_file.serialize(tensors, {**metadata, "format": FORMAT}))
         self._written.add(prefix)
         index = read_index(self.checkpoint_dir)
         previous = (

@@ -114,7 +114,7 @@ class LoopSession:
                 self._config.keep_checkpoint_every_n_hours,
                 start_step=self._start_step,
             )
-        metadata = {"format": "torch_estimator.checkpoint/1", **_rng.get_state()}
+        metadata = _rng.get_state()
         prefix = saver.save(basename, self._store.global_step, self._store.state_tensors(), metadata)
         if self._on_save is not None and os.path.abspath(checkpoint_dir) == os.path.abspath(self.model_dir):
             self._on_save(prefix, metadata)
