@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from torch_estimator._core.batches import numeric_tensor
-from torch_estimator._core.checks import as_array, text_key
+from torch_estimator._core.checks import as_array
+from torch_estimator._core.dtypes import tf_dtype
+from torch_estimator._core.vocabulary import VocabularyIndex
 
 __all__ = [
     "LABEL_NONE_ERR_MSG",
@@ -21,7 +23,6 @@ __all__ = [
     "check_label_values",
     "check_label_range",
     "labels_as_tensor",
-    "tf_dtype_name",
     "integer_labels",
     "vocabulary_ids",
     "validate_label_vocabulary",
@@ -146,23 +147,15 @@ def labels_as_tensor(labels: Any, device: torch.device, what: str = "labels") ->
     return numeric_tensor(array).to(device)
 
 
-def tf_dtype_name(dtype: Any) -> str:
-    """A dtype written as TensorFlow prints it, e.g. ``<dtype: 'float32'>``."""
-    name = str(dtype).replace("torch.", "")
-    if isinstance(dtype, np.dtype) and dtype.kind in "USO":
-        name = "string"
-    return f"<dtype: '{name}'>"
-
-
 def integer_labels(labels: Any, device: torch.device) -> torch.Tensor:
     """Integer class-id labels as an int64 tensor; other dtypes are rejected as TF rejects them."""
     if isinstance(labels, torch.Tensor):
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-            raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype_name(labels.dtype)}.")
+            raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype(labels.dtype)}.")
         return labels.to(device=device, dtype=torch.int64)
     array = np.asarray(labels)
     if array.dtype.kind not in "iu":
-        raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype_name(array.dtype)}.")
+        raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype(array.dtype)}.")
     return torch.from_numpy(array.astype(np.int64, copy=False)).to(device)  # unsigned values wrap, as TensorFlow casts
 
 
@@ -170,17 +163,17 @@ def vocabulary_ids(labels: Any, vocabulary: Sequence[str], device: torch.device)
     """int64 ids of string ``labels`` in ``vocabulary`` (-1 for words not in it), vectorised."""
     if isinstance(labels, torch.Tensor):
         raise ValueError(
-            f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(labels.dtype)}"
+            f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype(labels.dtype)}"
         )
     array = np.asarray(labels)
     if array.dtype.kind not in "USO":
-        raise ValueError(
-            f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype_name(array.dtype)}"
-        )
-    inverse, uniques = pd.factorize(array.astype(object).reshape(-1), use_na_sentinel=False)
-    index = {w: i for i, w in enumerate(vocabulary)}
-    ids = np.array([index.get(text_key(u), -1) for u in uniques], dtype=np.int64)
-    return torch.from_numpy(ids[inverse].reshape(array.shape)).to(device)
+        raise ValueError(f"Labels dtype should be string if there is a vocabulary. Instead got {tf_dtype(array.dtype)}")
+    return torch.from_numpy(_label_index(tuple(vocabulary)).ids(array.astype(object))).to(device)
+
+
+@functools.lru_cache(maxsize=64)
+def _label_index(vocabulary: tuple[str, ...]) -> VocabularyIndex:
+    return VocabularyIndex(vocabulary)
 
 
 def validate_label_vocabulary(label_vocabulary: Any) -> tuple[str, ...] | None:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from torch_estimator._core.checks import as_array, check_int, describe
+from torch_estimator._core.dtypes import tf_dtype
 from torch_estimator._core.losses import Reduction
 from torch_estimator._core.metrics import AUC
 from torch_estimator.head._base import BaseHead, Features, Labels
@@ -19,7 +20,6 @@ from torch_estimator.head._labels import (
     check_dense_labels_match_logits_and_reshape,
     check_label_range,
     labels_as_tensor,
-    tf_dtype_name,
     vocabulary_ids,
 )
 from torch_estimator.head._metrics import AUC_PR, HeadMetric, labels_against, mean_of, threshold_metrics
@@ -138,7 +138,7 @@ class MultiLabelHead(BaseHead):
             ids = vocabulary_ids(values, self._label_vocabulary, torch.device("cpu"))
         else:
             if len(values) and values.dtype.kind not in "iu":
-                raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype_name(values.dtype)}.")
+                raise ValueError(f"Labels dtype should be integer. Instead got {tf_dtype(values.dtype)}.")
             ids = torch.from_numpy(values.astype(np.int64))
         check_label_range(
             ids, self._n_classes, f"labels must be an integer SparseTensor with values in [0, {self._n_classes})"
