@@ -259,14 +259,17 @@ def main() -> None:
 
     threads = f"intra-op threads {args.intra_op}" if args.intra_op else "the server's default intra-op threads"
     print(
-        f"\n:predict on {args.model_name}, {args.concurrency} concurrent clients, up to {args.requests} requests per row, loopback, {threads}"
+        f"\n:predict on {args.model_name}, {args.concurrency} concurrent clients, "
+        f"up to {args.requests} requests per row, loopback, {threads}"
     )
     print(
-        f"{'batching':>8} {'instances':>9} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'inst/s':>9}"
+        f"{'batching':>8} {'instances':>9} {'requests':>8} {'errors':>6} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'inst/s':>9}"
     )
     for batching_state, n, r in rows:
         print(
-            f"{batching_state:>8} {n:>9} {r['requests']:>8} {r['errors']:>6} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.1f} {r['rps'] * n:>9.0f}"
+            f"{batching_state:>8} {n:>9} {r['requests']:>8} {r['errors']:>6} "
+            f"{r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.1f} {r['rps'] * n:>9.0f}"
         )
 
 

@@ -157,13 +157,15 @@ def main() -> None:
     csv_path, parquet_path, rows = generate(directory, args.gb)
     paths = {"csv": csv_path, "parquet": parquet_path}
     print(
-        f"Generated {rows:,} rows in {time.perf_counter() - start:.0f}s: CSV {os.path.getsize(csv_path) / 2**30:.2f} GB, "
+        f"Generated {rows:,} rows in {time.perf_counter() - start:.0f}s: "
+        f"CSV {os.path.getsize(csv_path) / 2**30:.2f} GB, "
         f"Parquet {os.path.getsize(parquet_path) / 2**30:.2f} GB, in {directory}"
     )
     training = "one pass" if args.one_pass else f"{args.train_steps} steps"
     print(f"Batch size {args.batch_size}; wide & deep trained for {training}.\n")
     print(
-        f"{'format':<8} {'input rows/s':>13} {'train rows/s':>13} {'baseline RSS MB':>16} {'peak +MB (input)':>17} {'peak +MB (train)':>17}"
+        f"{'format':<8} {'input rows/s':>13} {'train rows/s':>13} {'baseline RSS MB':>16} "
+        f"{'peak +MB (input)':>17} {'peak +MB (train)':>17}"
     )
     try:
         for fmt in args.formats.split(","):
