@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -35,28 +36,40 @@ from torch_estimator.datasets import load_census
 BATCH_SIZES = (40, 256, 1024)
 
 
-def estimator_throughput(batch_size: int, seconds: float) -> float:
+def census_estimator(config: te.RunConfig | None = None) -> te.DNNLinearCombinedClassifier:
+    """The census wide & deep model at tf.estimator's default optimizers, in a new model_dir."""
     wide, deep = census_columns()
-    est = te.DNNLinearCombinedClassifier(
+    return te.DNNLinearCombinedClassifier(
         model_dir=tempfile.mkdtemp(),
         linear_feature_columns=wide,
         dnn_feature_columns=deep,
         dnn_hidden_units=[100, 75, 50, 25],
-        config=te.RunConfig(
-            save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9
-        ),
+        config=config,
     )
-    features, labels = census_features(load_census("train"))
-    input_fn = te.inputs.numpy_input_fn(features, labels, batch_size=batch_size, num_epochs=None, shuffle=True)
-    est.train(input_fn, steps=20)  # warm-up
+
+
+def examples_per_second(run: Callable[[int], object], batch_size: int, seconds: float) -> float:
+    """``run(steps)`` after a warm-up, with steps growing 4x until a run takes ``seconds / 4``."""
+    run(20)
     steps = 50
     while True:
         start = time.perf_counter()
-        est.train(input_fn, steps=steps)
+        run(steps)
         elapsed = time.perf_counter() - start
         if elapsed > seconds / 4 or steps >= 100000:
             return steps * batch_size / elapsed
         steps *= 4
+
+
+def estimator_throughput(batch_size: int, seconds: float) -> float:
+    est = census_estimator(
+        te.RunConfig(
+            save_checkpoints_steps=None, save_checkpoints_secs=None, save_summary_steps=0, log_step_count_steps=10**9
+        )
+    )
+    features, labels = census_features(load_census("train"))
+    input_fn = te.inputs.numpy_input_fn(features, labels, batch_size=batch_size, num_epochs=None, shuffle=True)
+    return examples_per_second(lambda steps: est.train(input_fn, steps=steps), batch_size, seconds)
 
 
 class HandWritten(torch.nn.Module):
@@ -99,25 +112,11 @@ def handwritten_throughput(batch_size: int, seconds: float) -> float:
             loss.backward()
             optimizer.step()
 
-    run(20)
-    steps = 50
-    while True:
-        start = time.perf_counter()
-        run(steps)
-        elapsed = time.perf_counter() - start
-        if elapsed > seconds / 4 or steps >= 100000:
-            return steps * batch_size / elapsed
-        steps *= 4
+    return examples_per_second(run, batch_size, seconds)
 
 
 def predict_throughput() -> float:
-    wide, deep = census_columns()
-    est = te.DNNLinearCombinedClassifier(
-        model_dir=tempfile.mkdtemp(),
-        linear_feature_columns=wide,
-        dnn_feature_columns=deep,
-        dnn_hidden_units=[100, 75, 50, 25],
-    )
+    est = census_estimator()
     features, labels = census_features(load_census("train"))
     est.train(te.inputs.numpy_input_fn(features, labels, batch_size=256, shuffle=True), steps=10)
     test_features, _ = census_features(load_census("test"))
