@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from torch_estimator._census import run_census
+
 __all__ = ["main"]
 
 
@@ -94,7 +96,7 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    from torch_estimator import serving
+    from torch_estimator import serving  # needs the optional 'serving' extra (FastAPI, uvicorn)
 
     if args.export_dir and args.model_base_path and args.export_dir != args.model_base_path:
         parser.error(
@@ -150,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr
     )
     if args.command == "census":
-        from torch_estimator._census import run_census
-
         options = ("epochs", "batch_size", "model_dir", "dnn_learning_rate", "linear_learning_rate", "seed")
         run_census(args.model_type, **{k: getattr(args, k) for k in options if getattr(args, k) is not None})
     elif args.command == "serve":

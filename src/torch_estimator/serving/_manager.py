@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from torch_estimator._core.errors import DataLossError, NotFoundError
+from torch_estimator.export import load
 from torch_estimator.export._signature import Signature
 from torch_estimator.serving._batching import BatchingParameters, SignatureBatcher
 from torch_estimator.serving._errors import not_found
@@ -39,12 +40,6 @@ _LOAD_ERROR_CODES = (
 )
 # What a version directory holds: (path, size, mtime) of every file in it.
 _Fingerprint = tuple[tuple[str, int, int], ...]
-
-
-def _export_load(path: str) -> Any:
-    from torch_estimator.export import load
-
-    return load(path)
 
 
 def _fingerprint(path: str) -> _Fingerprint:
@@ -160,7 +155,7 @@ class ModelManager:
             raise ValueError(f"file_system_poll_wait_seconds must be >= 0; got {file_system_poll_wait_seconds}.")
         self.model_name = model_name
         self.model_base_path = os.fspath(model_base_path)
-        self.loader: Loader = loader if loader is not None else _export_load
+        self.loader: Loader = loader if loader is not None else load
         self.file_system_poll_wait_seconds = file_system_poll_wait_seconds
         self.batching = batching
         self._served: LoadedVersion | None = None
