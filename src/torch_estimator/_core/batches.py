@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from torch_estimator._core.in_memory import BatchFeatures
+
 __all__ = ["to_model_input", "numeric_tensor", "is_pandas"]
 
 
@@ -33,7 +35,8 @@ def to_model_input(value: Any, device: torch.device, what: str = "features") -> 
     or ragged values understood by feature columns) are passed through unchanged.
     """
     if isinstance(value, dict):
-        return {k: to_model_input(v, device, f"{what}[{k!r}]") for k, v in value.items()}
+        converted = {k: to_model_input(v, device, f"{what}[{k!r}]") for k, v in value.items()}
+        return value.with_values(converted) if isinstance(value, BatchFeatures) else converted
     if isinstance(value, torch.Tensor):
         return value.to(device, non_blocking=True) if value.device != device else value
     if is_pandas(value):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from torch_estimator._core.in_memory import BatchFeatures, InMemorySource
 from torch_estimator._core.values import encode_strings
 from torch_estimator._inputs.arguments import check_count, check_flag
 from torch_estimator._inputs.batches import Batches
@@ -37,8 +38,8 @@ def _check_common(batch_size: Any, num_epochs: Any, shuffle: Any) -> tuple[int, 
 
 def _batches(
     columns: dict[Any, _Column], n: int, batch_size: int, num_epochs: int | None, shuffle: bool
-) -> Iterator[dict[Any, np.ndarray]]:
-    """Batches cut from one continuous stream of rows, epoch after epoch (as TF's queue feeds).
+) -> Iterator[tuple[np.ndarray, dict[Any, np.ndarray]]]:
+    """``(rows, batch)`` cut from one continuous stream of rows, epoch after epoch (as TF's queue feeds).
 
     Batches run across epoch boundaries; only the very last batch of a finite stream may be
     smaller. Each epoch is a fresh permutation when ``shuffle``.
@@ -58,9 +59,9 @@ def _batches(
         idx, pending = pending[:batch_size], pending[batch_size:]
         if rng is None and idx[-1] - idx[0] == len(idx) - 1:
             start = int(idx[0])
-            yield {k: v.take(slice(start, start + len(idx))) for k, v in columns.items()}
+            yield idx, {k: v.take(slice(start, start + len(idx))) for k, v in columns.items()}
         else:
-            yield {k: v.take(idx) for k, v in columns.items()}
+            yield idx, {k: v.take(idx) for k, v in columns.items()}
 
 
 class _Column:
@@ -149,12 +150,13 @@ def numpy_input_fn(
         )
     n = next(iter(lengths.values()))
     columns = {**{("x", k): _Column(v) for k, v in x_dict.items()}, **{("y", k): _Column(v) for k, v in y_dict.items()}}
+    source = None if direct_x else InMemorySource({k: columns[("x", k)].take(slice(None)) for k in x_dict}, n)
 
     def batches() -> Iterator[Any]:
-        for batch in _batches(columns, n, batch_size, num_epochs, shuffle):
+        for rows, batch in _batches(columns, n, batch_size, num_epochs, shuffle):
             features = {k: v for (side, k), v in batch.items() if side == "x"}
             labels = {k: v for (side, k), v in batch.items() if side == "y"}
-            f = features["__x__"] if direct_x else features
+            f = features["__x__"] if direct_x else BatchFeatures(features, source, rows)
             if y is None:
                 yield f
             else:
@@ -186,7 +188,10 @@ def _slice_batch(batch: Any, shard: int, shards: int) -> Any:
     if isinstance(batch, tuple):
         return tuple(_slice_batch(b, shard, shards) for b in batch)
     if isinstance(batch, dict):
-        return {k: _slice_batch(v, shard, shards) for k, v in batch.items()}
+        sliced = {k: _slice_batch(v, shard, shards) for k, v in batch.items()}
+        if isinstance(batch, BatchFeatures):
+            return BatchFeatures(sliced, batch.source, _slice_batch(batch.rows, shard, shards))
+        return sliced
     n = len(batch)
     start, stop = shard * n // shards, (shard + 1) * n // shards
     return batch[start:stop]

@@ -9,11 +9,13 @@ its ``export_config``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, cast
 
 import torch
 
+from torch_estimator._core.batches import to_model_input
+from torch_estimator._core.in_memory import BatchFeatures, LayerKey
 from torch_estimator._core.trace import Bag, DenseBlock, HostInputs, HostPart, current_trace
 from torch_estimator._core.values import batch_size_of
 from torch_estimator._core.variables import current_scope, current_store, get_variable, variable_scope
@@ -88,8 +90,8 @@ def _feature_keys(columns: Sequence[FeatureColumn]) -> list[str]:
     return sorted({k for c in columns for k in c.parse_example_spec})
 
 
-def _batch_device(transformer: Transformer) -> torch.device:
-    for value in transformer.features.values():
+def _batch_device(features: Mapping[str, Any]) -> torch.device:
+    for value in features.values():
         if isinstance(value, torch.Tensor):
             return value.device
     try:
@@ -103,6 +105,8 @@ class _Layer:
 
     name: str
     _feature_keys: list[str]
+    _columns: list[Any]
+    _key: LayerKey | None = None
 
     def export_config(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -122,13 +126,29 @@ class _Layer:
             )
         return transformer
 
+    def _host_config(self) -> Hashable:
+        """What the host inputs depend on besides the features (the columns, and options)."""
+        return tuple(self._columns)
+
     def _call_inputs(self, features: Any) -> tuple[HostInputs, torch.device]:
-        """A call's host inputs and device (while exporting, as the trace gives them)."""
+        """A call's host inputs and device (while exporting, as the trace gives them; for rows of
+        an in-memory data set, gathered from the inputs of all its rows, computed once)."""
         trace = current_trace()
         if trace is not None:
             return trace.layer_inputs(self, lambda: self.host_inputs(self._checked(features))), current_store().device
+        if isinstance(features, BatchFeatures) and features.source is not None:
+            source = features.source
+            device = _batch_device(features)
+            if self._key is None:
+                self._key = LayerKey((type(self).__name__, self._host_config()))
+            rows = source.host_rows(
+                self._key,
+                device,
+                lambda: self.host_inputs(self._checked(to_model_input(source.features, device, "features"))),
+            )
+            return rows.gather(features.row_tensor()), device
         transformer = self._checked(features)
-        return self.host_inputs(transformer), _batch_device(transformer)
+        return self.host_inputs(transformer), _batch_device(transformer.features)
 
 
 class DenseFeatures(_Layer):
@@ -284,6 +304,9 @@ class LinearModel(_Layer):
             "sparse_combiner": self.sparse_combiner,
             "columns": [column_to_config(c) for c in self._columns],
         }
+
+    def _host_config(self) -> Hashable:
+        return (tuple(self._columns), self.sparse_combiner)
 
     def host_inputs(self, transformer: Transformer) -> HostInputs:
         """The host half for a batch: each column's own inputs but the small categorical
