@@ -71,9 +71,10 @@ def _bag(ids: np.ndarray, rows: np.ndarray, weights: np.ndarray | None, batch: i
 
 def bag_host(ids: CategoricalIds, combiner: str, num_rows: int, column: str, with_rows: bool = False) -> Bag:
     """The host half of a bag lookup of a column's ids in a table of ``num_rows`` rows (``rows``
-    of each id too ``with_rows``, as a lookup clipping to a max_norm needs)."""
+    of each id too ``with_rows``, as a lookup clipping to a max_norm needs, and for every table
+    small enough for dense gradients: ``bag_from_host`` sums their rows by bag)."""
     values, rows, weights = bag_inputs(ids, combiner, num_rows, column)
-    return _bag(values, rows, weights, ids.batch_size, with_rows)
+    return _bag(values, rows, weights, ids.batch_size, with_rows or num_rows < SPARSE_GRADIENT_MIN_ROWS)
 
 
 def fused_bag_host(columns: Sequence[tuple[CategoricalIds, int, str]], combiner: str, batch: int) -> Bag:
@@ -100,7 +101,7 @@ def fused_bag_host(columns: Sequence[tuple[CategoricalIds, int, str]], combiner:
         joint_ids, joint_rows = np.concatenate(values)[order], all_rows[order]
         if any(w is not None for w in weights):
             joint_weights = np.concatenate(_filled(weights, values))[order]
-    return _bag(joint_ids, joint_rows, joint_weights, batch)
+    return _bag(joint_ids, joint_rows, joint_weights, batch, with_rows=True)
 
 
 def _filled(weights: list[np.ndarray | None], values: list[np.ndarray]) -> list[np.ndarray]:
@@ -108,20 +109,22 @@ def _filled(weights: list[np.ndarray | None], values: list[np.ndarray]) -> list[
 
 
 def bag_from_host(table: torch.Tensor, bag: Bag, device: torch.device, max_norm: float | None = None) -> torch.Tensor:
-    """``out[b] = Σ weight·table[id]`` over the ids of bag b (rows clipped to ``max_norm`` first)."""
+    """``out[b] = Σ weight·table[id]`` over the ids of bag b (rows clipped to ``max_norm`` first).
+
+    Small tables gather their rows and add them up by bag (``index_select`` + ``index_add``: its
+    backward is a scatter-add, where ``embedding_bag``'s sorts the ids); large tables use
+    ``embedding_bag`` with sparse gradients."""
     ids = bag.ids.to(device)
     weights = None if bag.weights is None else bag.weights.to(device)
-    if max_norm is None:
+    sparse = table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS
+    if bag.rows is None or (sparse and max_norm is None):
+        assert max_norm is None, "a max_norm lookup needs the bag of each id (bag_host with_rows)"
         return F.embedding_bag(
-            ids,
-            table,
-            bag.offsets.to(device),
-            mode="sum",
-            per_sample_weights=weights,
-            sparse=table.shape[0] >= SPARSE_GRADIENT_MIN_ROWS,
+            ids, table, bag.offsets.to(device), mode="sum", per_sample_weights=weights, sparse=sparse
         )
-    assert bag.rows is not None, "a max_norm lookup needs the bag of each id (bag_host with_rows)"
-    looked_up = clip_rows_to_norm(F.embedding(ids, table), max_norm)
+    looked_up = F.embedding(ids, table, sparse=True) if sparse else table.index_select(0, ids)
+    if max_norm is not None:
+        looked_up = clip_rows_to_norm(looked_up, max_norm)
     if weights is not None:
         looked_up = looked_up * weights[:, None]
     out = torch.zeros(bag.offsets.shape[0], table.shape[1], dtype=table.dtype, device=device)
