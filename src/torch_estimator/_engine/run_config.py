@@ -10,6 +10,7 @@ from typing import Any
 from torch_estimator._core.checks import check_int, check_number, describe
 from torch_estimator._core.fn_args import fn_args
 from torch_estimator._engine.distribute import environment, strategy_for
+from torch_estimator._engine.threads import configured_threads
 
 __all__ = ["RunConfig"]
 
@@ -92,6 +93,7 @@ def _session_config(name: str, value: Any) -> Any:
         raise ValueError(
             _with_value("session_config must be instance of ConfigProto (or a dict of its fields).", value)
         )
+    configured_threads(value)  # its thread counts are checked now, not when a loop starts
     return value
 
 

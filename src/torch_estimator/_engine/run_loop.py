@@ -19,6 +19,7 @@ from torch_estimator._core.session_run_hook import SessionRunArgs, SessionRunCon
 from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._engine.parallel import LocalRun, Run
 from torch_estimator._engine.session import LoopSession
+from torch_estimator._engine.threads import ThreadPolicy
 
 __all__ = ["ModelCall", "Step", "run_loop"]
 
@@ -63,11 +64,15 @@ def run_loop(
     batches: Generator[tuple[Any, Any], None, None],
     session: LoopSession,
     run: Run = _LOCAL,
+    threads: ThreadPolicy | None = None,
 ) -> Iterator[T]:
     """Runs ``step`` on each ``(features, labels)`` of ``batches`` with its hooks; yields each
-    step's output after the hooks' ``after_run``."""
+    step's output after the hooks' ``after_run``. ``threads`` sets torch's thread count for the
+    loop (timing each step, without the time the consumer of the outputs takes)."""
     hooks: list[SessionRunHook] | None = None
     stop_requested = False
+    policy = threads or ThreadPolicy.keep()
+    policy.start()
     try:
         while (batch := run.next_batch(batches, stop_requested)) is not None:
             features, labels = batch
@@ -86,9 +91,12 @@ def run_loop(
             for hook, request in zip(hooks, requests):
                 results = None if request is None else session.fetch(request.fetches)
                 hook.after_run(context, SessionRunValues(results, None, None))
+            policy.step_done()
             yield output
+            policy.resume()
             stop_requested = context.stop_requested
     finally:
+        policy.stop()
         batches.close()  # stops background input work
     for hook in hooks or ():
         hook.end(session)

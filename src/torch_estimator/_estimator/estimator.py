@@ -35,6 +35,7 @@ from torch_estimator._engine.run_config import RunConfig
 from torch_estimator._engine.run_loop import ModelCall, run_loop
 from torch_estimator._engine.session import LoopSession, to_numpy
 from torch_estimator._engine.steps import EvalStep, PredictStep, TrainStep
+from torch_estimator._engine.threads import ThreadPolicy
 from torch_estimator._engine.warm_start import WarmStarter, warm_start_settings
 from torch_estimator.export._program import trace_model
 from torch_estimator.export._writer import write_saved_model
@@ -135,6 +136,7 @@ class Estimator:
         self._params = copy.deepcopy(params or {})
         self._warm_start_settings = warm_start_settings(warm_start_from)
         self._model: _ResidentModel | None = None
+        self._thread_policies: dict[str, ThreadPolicy] = {}
 
     def _assert_members_are_not_overridden(self) -> None:
         cls = type(self)
@@ -327,6 +329,16 @@ class Estimator:
     def _session(self, model: _ResidentModel) -> LoopSession:
         return LoopSession(model.store, self._model_dir, self._config, on_save=model.saved_as)
 
+    def _threads(self, mode: str) -> ThreadPolicy:
+        """The thread policy of ``mode``'s loops: the RunConfig's session_config, else measured
+        (kept across calls, so a later call starts from what was measured; each process of a
+        data-parallel job on this machine takes its share of the cores)."""
+        policy = self._thread_policies.get(mode)
+        if policy is None:
+            processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+            policy = self._thread_policies[mode] = ThreadPolicy(self._config.session_config, processes)
+        return policy
+
     # -- train ----------------------------------------------------------------------------------
     def train(
         self,
@@ -394,7 +406,7 @@ class Estimator:
         step = TrainStep(
             self._model_call(store, ModeKeys.TRAIN), store, run, self._config, hooks, listeners, warm_starter
         )
-        for _ in run_loop(step, batches, self._session(model), run):
+        for _ in run_loop(step, batches, self._session(model), run, self._threads(ModeKeys.TRAIN)):
             pass
         if not step.steps:
             logger.warning("Training with estimator made no steps. Perhaps input is empty or misspecified.")
@@ -442,7 +454,7 @@ class Estimator:
         start = time.time()
         step = EvalStep(self._model_call(store, ModeKeys.EVAL), store, hooks, steps)
         batches = self._batches(input_fn, ModeKeys.EVAL, store, progress, limit=steps)
-        for _ in run_loop(step, batches, self._session(model)):
+        for _ in run_loop(step, batches, self._session(model), threads=self._threads(ModeKeys.EVAL)):
             pass
         results = step.results()
         logger.info("Inference Time : %.5fs", time.time() - start)
@@ -538,7 +550,7 @@ class Estimator:
         all_hooks.append(progress)
         step = PredictStep(self._model_call(store, ModeKeys.PREDICT), store, all_hooks, predict_keys)
         batches = self._batches(input_fn, ModeKeys.PREDICT, store, progress)
-        for predictions in run_loop(step, batches, self._session(model)):
+        for predictions in run_loop(step, batches, self._session(model), threads=self._threads(ModeKeys.PREDICT)):
             if not yield_single_examples:
                 yield predictions
             elif not isinstance(predictions, dict):
