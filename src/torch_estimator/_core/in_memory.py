@@ -54,24 +54,33 @@ class _BagRows:
         self.lengths = ends - bag.offsets
         first = int(self.lengths[0]) if len(self.lengths) else 0
         self.uniform: int | None = first if bool((self.lengths == first).all()) else None
+        self._layouts: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _layout(self, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(offsets, bag of each id)`` of ``n`` bags of ``k`` ids (the same for every batch of ``n``)."""
+        layout = self._layouts.get(n)
+        if layout is None:
+            layout = self._layouts[n] = (torch.arange(0, n * k, k) if k else torch.zeros(n, dtype=torch.int64),
+                                         torch.arange(n).repeat_interleave(k))  # fmt: skip
+        return layout
 
     def gather(self, rows: torch.Tensor) -> Bag:
         bag, n = self.bag, len(rows)
         if self.uniform is not None:
             k = self.uniform
-            positions = (rows.unsqueeze(1) * k + torch.arange(k)).reshape(-1)
-            lengths = torch.full((n,), k, dtype=torch.int64)
-            offsets = torch.arange(0, n * k, k, dtype=torch.int64) if k else torch.zeros(n, dtype=torch.int64)
+            positions = rows if k == 1 else (rows.unsqueeze(1) * k + torch.arange(k)).reshape(-1)
+            offsets, bag_of_id = self._layout(n, k)
         else:
             lengths = self.lengths.index_select(0, rows)
             offsets = torch.cumsum(lengths, 0) - lengths
             shift = torch.repeat_interleave(bag.offsets.index_select(0, rows) - offsets, lengths)
             positions = shift + torch.arange(len(shift))
+            bag_of_id = torch.repeat_interleave(torch.arange(n), lengths) if bag.rows is not None else offsets
         return Bag(
             bag.ids.index_select(0, positions),
             offsets,
             None if bag.weights is None else bag.weights.index_select(0, positions),
-            None if bag.rows is None else torch.repeat_interleave(torch.arange(n), lengths),
+            None if bag.rows is None else bag_of_id,
         )
 
 

@@ -85,9 +85,16 @@ def dense(
     if not isinstance(units, int) or units <= 0:
         raise ValueError(f"dense units must be a positive integer; got {units!r}.")
     act = get_activation(activation)
-    with variable_scope(_layer_name(name, "dense")):
-        kernel = get_variable("kernel", [inputs.shape[-1], units], inputs.dtype, kernel_initializer, trainable)
-        bias = get_variable("bias", [units], inputs.dtype, bias_initializer, trainable) if use_bias else None
+    store, scope = current_store(), current_scope()
+    site = ("dense", scope, name if name is not None else store.unique_name(scope, "dense"))
+    cached = store.site_cache.get(site)
+    if cached is not None and cached[0].shape == (inputs.shape[-1], units) and cached[0].dtype == inputs.dtype:
+        kernel, bias = cached
+    else:
+        with variable_scope(site[2]):
+            kernel = get_variable("kernel", [inputs.shape[-1], units], inputs.dtype, kernel_initializer, trainable)
+            bias = get_variable("bias", [units], inputs.dtype, bias_initializer, trainable) if use_bias else None
+        store.site_cache[site] = (kernel, bias)
     if bias is not None and inputs.dim() == 2:
         outputs = torch.addmm(bias, inputs, kernel)
     else:

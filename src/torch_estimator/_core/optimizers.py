@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -42,6 +42,7 @@ class Optimizer:
         self._store: VariableStore | None = None
         self._owns_global_step = False
         self._slots: dict[str, Slots] = {}
+        self._plans: dict[tuple[int, ...], list[Slots]] = {}
 
     # -- hyper-parameters checkpointed as training/<name>/<key> -----------------------------
     def hyper_parameters(self) -> dict[str, float]:
@@ -104,19 +105,26 @@ class Optimizer:
     @torch.no_grad()
     def apply_gradients(self, variables: Sequence[torch.Tensor]) -> None:
         """Updates ``variables`` from their ``.grad`` (variables without a gradient are skipped)."""
-        dense_vars, dense_grads, dense_slots = [], [], []
-        for var in variables:
-            grad = var.grad
-            if grad is None:
-                continue
-            if grad.is_sparse:
-                self._apply_sparse(var, grad.coalesce(), self.slots_for(var))
-            else:
-                dense_vars.append(var)
-                dense_grads.append(grad)
-                dense_slots.append(self.slots_for(var))
-        if dense_vars:
-            self._apply_dense(dense_vars, dense_grads, dense_slots)
+        key = tuple(map(id, variables))
+        slots = self._plans.get(key)  # the slots of a variable list seen before (every step's)
+        if slots is None:
+            slots = self._plans[key] = [self.slots_for(var) for var in variables]
+        grads = [var.grad for var in variables]
+        if all(grad is not None and not grad.is_sparse for grad in grads):
+            self._apply_dense(list(variables), cast(list[torch.Tensor], grads), slots)
+        else:
+            dense_vars, dense_grads, dense_slots = [], [], []
+            for var, grad, var_slots in zip(variables, grads, slots):
+                if grad is None:
+                    continue
+                if grad.is_sparse:
+                    self._apply_sparse(var, grad.coalesce(), var_slots)
+                else:
+                    dense_vars.append(var)
+                    dense_grads.append(grad)
+                    dense_slots.append(var_slots)
+            if dense_vars:
+                self._apply_dense(dense_vars, dense_grads, dense_slots)
         self.iterations += 1
 
     def minimize(
@@ -187,6 +195,10 @@ def _fraction(name: str, value: Any) -> float:
     return fraction
 
 
+#: The step count ``torch._fused_adagrad_`` takes; without learning-rate decay it is never read.
+_NO_DECAY_STEP = torch.zeros(())
+
+
 class Adagrad(Optimizer):
     """Adagrad as TensorFlow's keras legacy optimizer: ``a += g²; w -= lr·g/(√a + ε)``.
 
@@ -213,6 +225,13 @@ class Adagrad(Optimizer):
 
     def _apply_dense(self, variables: list[torch.Tensor], grads: list[torch.Tensor], slots: list[Slots]) -> None:
         accs = [s["accumulator"] for s in slots]
+        if all(v.device.type == "cpu" for v in variables):  # one fused kernel: the same formula, same floats
+            steps = [_NO_DECAY_STEP] * len(variables)
+            torch._fused_adagrad_(
+                variables, grads, accs, steps, lr=self.learning_rate, lr_decay=0.0, weight_decay=0.0,
+                eps=self.epsilon, maximize=False,
+            )  # fmt: skip
+            return
         torch._foreach_addcmul_(accs, grads, grads)
         std = torch._foreach_sqrt(accs)
         torch._foreach_add_(std, self.epsilon)

@@ -59,7 +59,7 @@ class TrainOp:
         self.loss = loss
         self.updates: list[tuple[StoreOptimizer, list[torch.Tensor]]] = []
         for optimizer, variables in updates:
-            if not isinstance(optimizer, StoreOptimizer):
+            if not callable(getattr(optimizer, "apply_gradients", None)):  # a StoreOptimizer (cheaper than isinstance)
                 raise TypeError(
                     "TrainOp updates must pair a te.optimizers.Optimizer (te.optimizers.get resolves names) "
                     f"with its variables; got optimizer {optimizer!r}."

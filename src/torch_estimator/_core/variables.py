@@ -99,6 +99,9 @@ class VariableStore:
         self.summaries: dict[str, torch.Tensor] = {}
         #: Scratch space of one model_fn call (e.g. feature transforms shared by several layers).
         self.call_cache: dict[Any, Any] = {}
+        #: What a layer call site looked up on earlier calls (its variables, by the site's scope and
+        #: name): later calls skip the scoped-name lookups. Never shared with another store.
+        self.site_cache: dict[Any, Any] = {}
 
     # -- activation -------------------------------------------------------------------------
     @contextlib.contextmanager

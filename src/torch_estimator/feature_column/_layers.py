@@ -130,6 +130,12 @@ class _Layer:
         """What the host inputs depend on besides the features (the columns, and options)."""
         return tuple(self._columns)
 
+    def _layer_key(self) -> LayerKey:
+        """The layer's kind and configuration, hashed once (layers built alike share it)."""
+        if self._key is None:
+            self._key = LayerKey((type(self).__name__, self._host_config(), self.name))
+        return self._key
+
     def _call_inputs(self, features: Any) -> tuple[HostInputs, torch.device]:
         """A call's host inputs and device (while exporting, as the trace gives them; for rows of
         an in-memory data set, gathered from the inputs of all its rows, computed once)."""
@@ -139,10 +145,8 @@ class _Layer:
         if isinstance(features, BatchFeatures) and features.source is not None:
             source = features.source
             device = _batch_device(features)
-            if self._key is None:
-                self._key = LayerKey((type(self).__name__, self._host_config()))
             rows = source.host_rows(
-                self._key,
+                self._layer_key(),
                 device,
                 lambda: self.host_inputs(self._checked(to_model_input(source.features, device, "features"))),
             )
@@ -324,17 +328,25 @@ class LinearModel(_Layer):
     def from_host(self, host: HostInputs, device: torch.device) -> torch.Tensor:
         """The tensor half: ``[B, units]`` logits from ``host_inputs``' tensors."""
         total: torch.Tensor | None = None
+        store = current_store()
+        site = ("LinearModel", self._layer_key(), current_scope(), self.units, self.trainable)
+        cached = store.site_cache.get(site)  # the fused tables and the bias, found by name once
         tables: list[torch.Tensor] = []
         with variable_scope(self.name):
             for i, column in enumerate(self._columns):
+                fused = self._fused.get(i)
+                if fused is not None and cached is not None:
+                    continue
                 with variable_scope(sanitized_name(column)):
-                    fused = self._fused.get(i)
                     if fused is not None:
                         tables.append(fused._linear_weights(self.units, self.trainable))
                         continue
                     part = column._linear_logits(host.parts[str(i)], device, self.units, self.trainable)
                 total = part if total is None else total + part
-            bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)
+            if cached is None:
+                bias = get_variable("bias_weights", [self.units], torch.float32, "zeros", self.trainable)
+                store.site_cache[site] = cached = (tables, bias)
+        tables, bias = cached
         if tables:
             joint = torch.cat(tables) if len(tables) > 1 else tables[0]
             part = bag_from_host(joint, cast(Bag, host.parts[_FUSED]), device)
