@@ -12,7 +12,7 @@ or a zero-argument callable returning one of those.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import torch
@@ -97,9 +97,11 @@ class Optimizer:
             self._slots[var_name] = slots
         return slots
 
-    def create_slots(self, variables: Iterable[torch.Tensor]) -> None:
-        for var in variables:
-            self.slots_for(var)
+    def create_slots(self, variables: Sequence[torch.Tensor]) -> None:
+        """Creates (or restores) the slots of ``variables``, a list the updates will get again."""
+        key = tuple(map(id, variables))
+        if key not in self._plans:
+            self._plans[key] = [self.slots_for(var) for var in variables]
 
     # -- updates --------------------------------------------------------------------------------
     @torch.no_grad()

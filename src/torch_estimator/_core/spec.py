@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -14,7 +14,7 @@ from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.session_run_hook import SessionRunHook
 from torch_estimator._core.trace import StringLookup
 
-__all__ = ["EstimatorSpec"]
+__all__ = ["EstimatorSpec", "LazyPredictions"]
 
 Hooks = tuple[SessionRunHook, ...]
 
@@ -119,11 +119,36 @@ def _is_prediction_value(value: Any) -> bool:
     return isinstance(value, (torch.Tensor, StringLookup)) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
+class LazyPredictions(Mapping[str, Any]):
+    """Predictions computed on first access, each from a zero-argument formula (a head's TRAIN
+    spec: a step computes them only when a hook fetches one, as TensorFlow's graph does)."""
+
+    def __init__(self, formulas: Mapping[str, Callable[[], Any]]) -> None:
+        self._formulas = dict(formulas)
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = self._formulas[key]()
+            if not _is_prediction_value(value):
+                raise TypeError(f"predictions[{key}] must be Tensor, given: {value}")
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._formulas)
+
+    def __len__(self) -> int:
+        return len(self._formulas)
+
+
 def _validate_predictions(predictions: Any, mode: str) -> Any:
     if predictions is None:
         if mode == ModeKeys.PREDICT:
             raise ValueError("Missing predictions.")
         return {}
+    if isinstance(predictions, LazyPredictions):
+        return predictions  # each value is checked when computed
     if isinstance(predictions, dict):
         for key, value in predictions.items():
             if not _is_prediction_value(value):

@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import torch
@@ -49,7 +49,7 @@ class StoreOptimizer(Protocol):
     def bind(self, store: VariableStore, owns_global_step: bool) -> None:
         """Attaches the optimizer to ``store`` (done once, by the store)."""
 
-    def create_slots(self, variables: Iterable[torch.Tensor]) -> None:
+    def create_slots(self, variables: Sequence[torch.Tensor]) -> None:
         """Creates (or restores) the slots of ``variables``."""
 
     def apply_gradients(self, variables: Sequence[torch.Tensor]) -> None:

@@ -4,7 +4,7 @@ against the model and the step just run, and saves checkpoints of the model."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -93,9 +93,9 @@ class LoopSession:
             return {k: to_numpy(v() if callable(v) else v) for k, v in summaries.items()}
         if name in step and step[name] is not None:
             value = step[name]
-            return {k: to_numpy(v) for k, v in value.items()} if isinstance(value, dict) else to_numpy(value)
+            return {k: to_numpy(v) for k, v in value.items()} if isinstance(value, Mapping) else to_numpy(value)
         predictions = step.get("predictions")
-        if isinstance(predictions, dict) and name in predictions:
+        if isinstance(predictions, Mapping) and name in predictions:
             return to_numpy(predictions[name])
         variables = store.variables()
         if name in variables:

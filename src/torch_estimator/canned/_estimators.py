@@ -151,14 +151,20 @@ class DNNLinearCombinedEstimator(_CannedEstimator):
         dropout, batch_norm = arguments["dnn_dropout"], arguments["batch_norm"]
         linear_optimizer, dnn_optimizer = arguments["linear_optimizer"], arguments["dnn_optimizer"]
 
+        site = object()  # this model's key in a store's site cache
+
         def train_op_fn(loss: torch.Tensor) -> TrainOp:
-            linear_vars, dnn_vars = _split_variables()
-            updates = []
-            if dnn_input is not None:
-                updates.append((get_optimizer_instance(dnn_optimizer, _COMBINED_DNN_LEARNING_RATE), dnn_vars))
-            if linear is not None:
-                learning_rate = _combined_linear_learning_rate(len(linear_columns))
-                updates.append((get_optimizer_instance(linear_optimizer, learning_rate), linear_vars))
+            store = current_store()
+            updates = store.site_cache.get(site)  # the optimizers and variable lists, resolved once per store
+            if updates is None:
+                linear_vars, dnn_vars = _split_variables()
+                updates = []
+                if dnn_input is not None:
+                    updates.append((get_optimizer_instance(dnn_optimizer, _COMBINED_DNN_LEARNING_RATE), dnn_vars))
+                if linear is not None:
+                    learning_rate = _combined_linear_learning_rate(len(linear_columns))
+                    updates.append((get_optimizer_instance(linear_optimizer, learning_rate), linear_vars))
+                store.site_cache[site] = updates
             return TrainOp(loss, updates)
 
         def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:

@@ -23,7 +23,7 @@ from torch_estimator._core.fn_args import fn_args
 from torch_estimator._core.losses import compute_weighted_loss, validate_loss_reduction
 from torch_estimator._core.metrics import Mean, Metric
 from torch_estimator._core.mode_keys import ModeKeys
-from torch_estimator._core.spec import EstimatorSpec
+from torch_estimator._core.spec import EstimatorSpec, LazyPredictions
 from torch_estimator._core.train_op import TrainOp
 from torch_estimator._core.variables import current_store
 from torch_estimator.head._contrib import ModelFnOps, logits_from_input
@@ -140,6 +140,10 @@ class Head(abc.ABC):
             predictions = self.predictions(logits)
             export_outputs = self._export_outputs(features, logits, predictions)
             return EstimatorSpec(mode, predictions=predictions, export_outputs=export_outputs)
+        if mode == ModeKeys.TRAIN:
+            loss = self._training_loss(labels, logits, features, regularization_losses)
+            train_op = create_estimator_spec_train_op(loss, optimizer, trainable_variables, train_op_fn, update_ops)
+            return EstimatorSpec(mode, predictions=self._train_predictions(logits), loss=loss, train_op=train_op)
         predictions = self.predictions(logits, self._tensor_prediction_keys)
         if mode == ModeKeys.EVAL:
             loss = self.loss(labels, logits, features, mode, regularization_losses)
@@ -147,11 +151,11 @@ class Head(abc.ABC):
                 self.metrics(regularization_losses), features, logits, labels, mode, regularization_losses
             )
             return EstimatorSpec(mode, predictions=predictions, loss=loss, eval_metric_ops=eval_metrics)
-        if mode != ModeKeys.TRAIN:
-            raise ValueError(f"mode={mode} unrecognized.")
-        loss = self._training_loss(labels, logits, features, regularization_losses)
-        train_op = create_estimator_spec_train_op(loss, optimizer, trainable_variables, train_op_fn, update_ops)
-        return EstimatorSpec(mode, predictions=predictions, loss=loss, train_op=train_op)
+        raise ValueError(f"mode={mode} unrecognized.")
+
+    def _train_predictions(self, logits: Any) -> Mapping[str, Any]:
+        """The TRAIN spec's predictions (the tensor ones; single heads compute them when fetched)."""
+        return self.predictions(logits, self._tensor_prediction_keys)
 
     def create_model_fn_ops(
         self,
@@ -369,6 +373,11 @@ class BaseHead(Head):
         formulas = self._prediction_formulas(self._checked_logits(logits))
         wanted = check_prediction_keys(keys, tuple(formulas))
         return {key: formula() for key, formula in formulas.items() if key in wanted}
+
+    def _train_predictions(self, logits: Any) -> Mapping[str, Any]:
+        formulas = self._prediction_formulas(self._checked_logits(logits))
+        wanted = check_prediction_keys(self._tensor_prediction_keys, tuple(formulas))
+        return LazyPredictions({key: formula for key, formula in formulas.items() if key in wanted})
 
     def loss(
         self,
