@@ -4,6 +4,12 @@ An input_fn returns an iterable of batches, or one batch (a features dict, a ten
 DataFrame, or a ``(features, labels)`` tuple of them), which training repeats forever as
 TensorFlow does for constant tensors. A batch is ``(features, labels)``, ``(features,)`` or
 ``features`` alone.
+
+The host pipeline: batches of the project's own input_fns (``background_safe``: numpy, pandas,
+CSV, Parquet) are read, converted to tensors and, for rows of an in-memory data set, given the
+feature-column host inputs of the layers seen so far, in a background thread up to
+``PREFETCH_BATCHES`` ahead of the model (tf.data's ``prefetch``), in the same order. Other
+iterables are read in the loop's thread: they may draw on the random generators the model uses.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import numpy as np
 import torch
 
 from torch_estimator._core.batches import is_pandas, to_model_input
+from torch_estimator._core.in_memory import BatchFeatures
 from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.prefetch import prefetched
 from torch_estimator._engine.progress import ProgressHook
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "model_batches",
 ]
 
+PREFETCH_BATCHES = 2
 SINGLE_BATCH_HINT = (
     "input_fn returned one batch (a features dict, a tensor, or a (features, labels) tuple), "
     "which training repeats forever, as TensorFlow does for constant tensors: pass steps or "
@@ -112,9 +121,16 @@ def model_batches(
         raise ValueError(SINGLE_BATCH_HINT)
     if progress is not None:
         progress.set_total(input_length(result))
-    batches = iterate_batches(result, repeat_single=mode == ModeKeys.TRAIN)
-    for features, labels in batches if limit is None else itertools.islice(batches, limit):
-        yield (
-            to_model_input(features, device, "features"),
-            None if labels is None else to_model_input(labels, device, "labels"),
-        )
+
+    def converted() -> Generator[tuple[Any, Any], None, None]:
+        batches = iterate_batches(result, repeat_single=mode == ModeKeys.TRAIN)
+        for features, labels in batches if limit is None else itertools.islice(batches, limit):
+            features = to_model_input(features, device, "features")
+            if isinstance(features, BatchFeatures):
+                features.prepare(device)
+            yield features, None if labels is None else to_model_input(labels, device, "labels")
+
+    if getattr(result, "background_safe", False):
+        yield from prefetched(converted, PREFETCH_BATCHES)
+    else:
+        yield from converted()

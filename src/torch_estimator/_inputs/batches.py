@@ -13,7 +13,11 @@ class Batches:
 
     ``length`` is the number of batches when it is known up front (a finite in-memory input), so
     that progress can be shown; None when the input repeats forever or streams from files.
+    ``background_safe``: iterating draws on no global state (random generators) that the model
+    uses, so the Estimator may iterate it in a background thread.
     """
+
+    background_safe = True
 
     def __init__(self, make: Callable[[], Iterator[Any]], length: int | None = None) -> None:
         self._make = make

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from torch_estimator._core.prefetch import prefetched
 from torch_estimator._inputs.arguments import check_count, check_flag
 from torch_estimator._inputs.batches import Batches
 from torch_estimator._inputs.streaming.batching import Batch, Batcher, stream
 from torch_estimator._inputs.streaming.csv_source import CsvSource
 from torch_estimator._inputs.streaming.files import expand_files
 from torch_estimator._inputs.streaming.parquet_source import ParquetSource
-from torch_estimator._inputs.streaming.prefetch import prefetched
 from torch_estimator._inputs.streaming.shuffle import ShuffleBuffer
 from torch_estimator._inputs.streaming.source import Source
 
