@@ -1,25 +1,25 @@
-"""The host pipeline: batches read and prepared in a background thread are the synchronous
-path's, errors reach the caller with their traceback, and the thread stops on every exit."""
+"""The host pipeline: batches read in the background thread are the synchronous path's (same
+trained weights), errors reach the caller with their traceback, and the thread stops on every exit."""
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 import traceback
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import torch_estimator as te
 from conftest import dense_model_fn, make_binary_data
+from torch_estimator._core.batches import Batches
 from torch_estimator._engine import input_batches
-from torch_estimator._inputs.batches import Batches
 
 fc = te.feature_column
 X, Y = make_binary_data(200)
 RNG = np.random.default_rng(3)
-FEATURES = {"x": X, "color": RNG.choice(["red", "green", "blue", ""], 200).astype(object)}
+COLORS = RNG.choice(["red", "green", "blue", "pink"], 200)
 
 
 def _prefetch_threads() -> list[threading.Thread]:
@@ -33,50 +33,77 @@ def _no_prefetch_thread_left() -> bool:
     return not _prefetch_threads()
 
 
+@pytest.fixture
+def csv_file(tmp_path) -> str:
+    frame = pd.DataFrame({f"x{i}": X[:, i] for i in range(X.shape[1])})
+    frame["color"] = COLORS
+    frame["label"] = Y.astype(np.int64)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _csv_input(path: str, prefetch: int, **kwargs):
+    return te.inputs.make_csv_input_fn(
+        path, 16, label_key="label", shuffle_seed=4, prefetch_buffer_size=prefetch, **{"num_epochs": 3, **kwargs}
+    )
+
+
 def _wide_deep(model_dir):
     color = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"])
+    x = [fc.numeric_column(f"x{i}") for i in range(X.shape[1])]
     return te.DNNLinearCombinedClassifier(
         model_dir=model_dir,
-        linear_feature_columns=[
-            color,
-            fc.crossed_column(["color", fc.bucketized_column(fc.numeric_column("x", shape=(4,)), [0.0])], 20),
-        ],
-        dnn_feature_columns=[fc.numeric_column("x", shape=(4,)), fc.embedding_column(color, 3)],
+        linear_feature_columns=[color, fc.crossed_column(["color", fc.bucketized_column(x[0], [0.0])], 20)],
+        dnn_feature_columns=[*x, fc.embedding_column(color, 3)],
         dnn_hidden_units=[8],
         config=te.RunConfig(tf_random_seed=11),
     )
 
 
-def _train_weights(background: bool, monkeypatch) -> dict[str, np.ndarray]:
-    monkeypatch.setattr(Batches, "background_safe", background)
-    est = _wide_deep(tempfile.mkdtemp())
-    est.train(te.inputs.numpy_input_fn(FEATURES, Y.astype(np.int64), batch_size=16, num_epochs=4, shuffle=True))
-    return {n: est.get_variable_value(n) for n in est.get_variable_names()}
+def test_a_prefetching_input_is_read_in_the_background(csv_file):
+    batches = _csv_input(csv_file, 2)()
+    assert isinstance(batches, Batches) and batches.prefetch == 2
+    stream = input_batches.model_batches(lambda: batches, te.ModeKeys.TRAIN, te.VariableStore().device)
+    next(stream)
+    assert len(_prefetch_threads()) == 1, "one thread reads, parses and converts"
+    stream.close()
+    assert _no_prefetch_thread_left()
 
 
-def test_background_batches_train_the_same_weights(monkeypatch):
-    background = _train_weights(True, monkeypatch)
-    synchronous = _train_weights(False, monkeypatch)
+def test_in_memory_inputs_are_read_in_the_loop_thread():
+    batches = te.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=1, shuffle=False)()
+    assert batches.prefetch == 0
+    stream = input_batches.model_batches(lambda: batches, te.ModeKeys.TRAIN, te.VariableStore().device)
+    next(stream)
+    assert not _prefetch_threads()
+
+
+def test_background_batches_train_the_same_weights(csv_file, tmp_path):
+    weights = []
+    for prefetch in (2, 0):
+        est = _wide_deep(str(tmp_path / f"prefetch{prefetch}"))
+        est.train(_csv_input(csv_file, prefetch))
+        weights.append({n: est.get_variable_value(n) for n in est.get_variable_names()})
+    background, synchronous = weights
     assert background.keys() == synchronous.keys()
+    assert background["global_step"] == synchronous["global_step"] == 38
     for name in background:
         np.testing.assert_array_equal(background[name], synchronous[name], err_msg=name)
 
 
-def test_background_batches_are_the_synchronous_ones(monkeypatch):
-    def batches(background: bool) -> list:
-        monkeypatch.setattr(Batches, "background_safe", background)
-        input_fn = te.inputs.numpy_input_fn(FEATURES, Y, batch_size=32, num_epochs=2, shuffle=True)
-        np.random.seed(5)
-        return [
-            (f["x"].numpy().copy(), labels.numpy().copy())
-            for f, labels in input_batches.model_batches(input_fn, te.ModeKeys.TRAIN, te.VariableStore().device)
-        ]
+def test_background_batches_are_the_synchronous_ones(csv_file):
+    def batches(prefetch: int) -> list:
+        stream = input_batches.model_batches(
+            _csv_input(csv_file, prefetch), te.ModeKeys.TRAIN, te.VariableStore().device
+        )
+        return [(f["x0"].numpy().copy(), f["color"].copy(), labels.numpy().copy()) for f, labels in stream]
 
-    ours, reference = batches(True), batches(False)
-    assert len(ours) == len(reference) == 13
-    for (x1, y1), (x2, y2) in zip(ours, reference):
-        np.testing.assert_array_equal(x1, x2)
-        np.testing.assert_array_equal(y1, y2)
+    ours, reference = batches(2), batches(0)
+    assert len(ours) == len(reference) == 38
+    for a, b in zip(ours, reference):
+        for x1, x2 in zip(a, b):
+            np.testing.assert_array_equal(x1, x2)
 
 
 def _failing_input_fn():
@@ -86,7 +113,7 @@ def _failing_input_fn():
                 raise ZeroDivisionError("batch 3 of the input is broken")
             yield {"x": X[:8]}, Y[:8]
 
-    return Batches(make)
+    return Batches(make, prefetch=2)
 
 
 def test_a_failing_input_raises_its_own_error_in_the_caller(tmp_path):
@@ -113,9 +140,9 @@ class _Raise(te.SessionRunHook):
 @pytest.mark.parametrize(
     "error", [None, RuntimeError("model broke"), KeyboardInterrupt()], ids=["stop", "error", "interrupt"]
 )
-def test_the_pipeline_thread_stops_on_every_exit(tmp_path, error):
-    est = te.Estimator(dense_model_fn, model_dir=str(tmp_path), params={})
-    input_fn = te.inputs.numpy_input_fn({"x": X}, Y, batch_size=8, num_epochs=None, shuffle=True)
+def test_the_pipeline_thread_stops_on_every_exit(tmp_path, csv_file, error):
+    est = _wide_deep(str(tmp_path / "model"))
+    input_fn = _csv_input(csv_file, 2, num_epochs=None)
     if error is None:
         est.train(input_fn, hooks=[_Raise(None)], steps=50)
         assert est.get_variable_value("global_step") == 2
@@ -125,18 +152,12 @@ def test_the_pipeline_thread_stops_on_every_exit(tmp_path, error):
     assert _no_prefetch_thread_left()
 
 
-def test_predictions_from_a_background_input_are_in_order(tmp_path):
-    est = te.Estimator(dense_model_fn, model_dir=str(tmp_path), params={}, config=te.RunConfig(tf_random_seed=2))
-    est.train(te.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=1, shuffle=True))
-    logits = np.array(
-        [p["logits"] for p in est.predict(te.inputs.numpy_input_fn({"x": X}, batch_size=7, shuffle=False))]
-    )
-    one_by_one = np.array(
-        [
-            p["logits"]
-            for i in range(0, 200, 50)
-            for p in est.predict(te.inputs.numpy_input_fn({"x": X[i : i + 50]}, batch_size=50, shuffle=False))
-        ]
-    )
-    np.testing.assert_allclose(logits, one_by_one, rtol=1e-6)
+def test_predictions_from_a_background_input_are_in_order(tmp_path, csv_file):
+    est = _wide_deep(str(tmp_path / "model"))
+    est.train(_csv_input(csv_file, 2, num_epochs=1))
+    streamed = [p["logits"] for p in est.predict(_csv_input(csv_file, 2, num_epochs=1, shuffle=False))]
+    frame = pd.read_csv(csv_file).drop(columns="label")
+    in_memory = [p["logits"] for p in est.predict(te.inputs.pandas_input_fn(frame, batch_size=50, shuffle=False))]
+    assert len(streamed) == len(in_memory) == 200
+    np.testing.assert_allclose(np.array(streamed), np.array(in_memory), rtol=1e-6)
     assert _no_prefetch_thread_left()

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from torch_estimator._core.batches import Batches
 from torch_estimator._inputs.arguments import check_count, check_flag
-from torch_estimator._inputs.batches import Batches
 from torch_estimator._inputs.streaming.batching import Batcher
 from torch_estimator._inputs.streaming.files import part_slice, shard_units
 from torch_estimator._inputs.streaming.shuffle import ShuffleBuffer

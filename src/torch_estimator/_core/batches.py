@@ -1,17 +1,59 @@
-"""Batch values (numpy, pandas, lists, tensors) as the tensors a model_fn receives.
+"""Batches: what the project's input_fns return (``Batches``), and batch values (numpy, pandas,
+lists, tensors) as the tensors a model_fn receives.
 
 Iterating what an input_fn returns is the engine's: ``torch_estimator._engine.input_batches``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
 import torch
 
 from torch_estimator._core.in_memory import BatchFeatures
+from torch_estimator._core.prefetch import prefetched
 
-__all__ = ["to_model_input", "numeric_tensor", "is_pandas"]
+__all__ = ["Batches", "to_model_input", "numeric_tensor", "is_pandas"]
+
+
+class Batches:
+    """The batches of one input_fn call: each iteration starts ``make()`` afresh.
+
+    ``length`` is the number of batches when it is known up front (a finite in-memory input), so
+    that progress can be shown; None when the input repeats forever or streams from files.
+    ``prefetch``: iterating runs ``make()`` in a background thread up to that many batches ahead
+    (0: in the caller's thread). The engine runs its own such thread for these batches, which also
+    converts them to tensors, reading them through ``read()``. Only inputs that draw on no random
+    generator the model uses may prefetch.
+    """
+
+    def __init__(
+        self, make: Callable[[], Generator[Any, None, None]], length: int | None = None, prefetch: int = 0
+    ) -> None:
+        self._make = make
+        self._length = length
+        self.prefetch = prefetch
+
+    def __iter__(self) -> Generator[Any, None, None] | Any:
+        return prefetched(self._make, self.prefetch) if self.prefetch else self._make()
+
+    def read(self) -> Generator[Any, None, None]:
+        """The batches, read in the caller's thread (for a consumer that prefetches them itself)."""
+        return self._make()
+
+    def __len__(self) -> int:
+        if self._length is None:
+            raise TypeError(
+                "the number of batches of this input is not known up front (it repeats forever, num_epochs=None, "
+                "or streams from files)"
+            )
+        return self._length
+
+    @property
+    def known_length(self) -> int | None:
+        """The number of batches, or None when it is not known up front."""
+        return self._length
 
 
 def numeric_tensor(array: np.ndarray) -> torch.Tensor:

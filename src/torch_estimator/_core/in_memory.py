@@ -122,10 +122,6 @@ class InMemorySource:
             entry = self._host[(key, device)] = HostRows(compute())
         return entry
 
-    def layers(self, device: torch.device) -> list[tuple[LayerKey, HostRows]]:
-        """The layers whose host inputs are cached for ``device`` (a snapshot)."""
-        return [(key, rows) for (key, on), rows in list(self._host.items()) if on == device]
-
 
 def _detaching(name: str) -> Callable[..., Any]:
     method = getattr(dict, name)
@@ -146,18 +142,10 @@ class BatchFeatures(dict[str, Any]):
         self.source = source if source is not None and source.num_rows <= MAX_SOURCE_ROWS else None
         self.rows = rows
         self._row_tensor: torch.Tensor | None = None
-        #: Host inputs gathered ahead (by the input pipeline), by layer key and device.
-        self.prepared: dict[tuple[LayerKey, torch.device], HostInputs] = {}
 
     def with_values(self, values: Mapping[str, Any]) -> BatchFeatures:
         """The same rows holding ``values`` (e.g. the batch converted to tensors)."""
         return BatchFeatures(values, self.source, self.rows)
-
-    def prepare(self, device: torch.device) -> None:
-        """Gathers now the host inputs of every layer the source has seen (ahead of the model)."""
-        if self.source is not None:
-            rows = self.row_tensor()
-            self.prepared = {(key, device): entry.gather(rows) for key, entry in self.source.layers(device)}
 
     def row_tensor(self) -> torch.Tensor:
         """``rows`` as an int64 tensor."""

@@ -8,16 +8,16 @@ from numpy's global one, which ``RunConfig.tf_random_seed`` seeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from torch_estimator._core.batches import Batches
 from torch_estimator._core.in_memory import BatchFeatures, InMemorySource
 from torch_estimator._core.values import encode_strings
 from torch_estimator._inputs.arguments import check_count, check_flag
-from torch_estimator._inputs.batches import Batches
 
 __all__ = ["numpy_input_fn", "pandas_input_fn"]
 
@@ -152,7 +152,7 @@ def numpy_input_fn(
     columns = {**{("x", k): _Column(v) for k, v in x_dict.items()}, **{("y", k): _Column(v) for k, v in y_dict.items()}}
     source = None if direct_x else InMemorySource({k: columns[("x", k)].take(slice(None)) for k in x_dict}, n)
 
-    def batches() -> Iterator[Any]:
+    def batches() -> Generator[Any, None, None]:
         for rows, batch in _batches(columns, n, batch_size, num_epochs, shuffle):
             features = {k: v for (side, k), v in batch.items() if side == "x"}
             labels = {k: v for (side, k), v in batch.items() if side == "y"}
@@ -174,7 +174,7 @@ def numpy_input_fn(
                 "(each reads its slice of every global batch)."
             )
 
-        def sharded() -> Iterator[Any]:
+        def sharded() -> Generator[Any, None, None]:
             for batch in batches():
                 yield _slice_batch(batch, shard, shards)
 

@@ -145,9 +145,6 @@ class _Layer:
         if isinstance(features, BatchFeatures) and features.source is not None:
             source = features.source
             device = _batch_device(features)
-            prepared = features.prepared.get((self._layer_key(), device))
-            if prepared is not None:
-                return prepared, device
             rows = source.host_rows(
                 self._layer_key(),
                 device,

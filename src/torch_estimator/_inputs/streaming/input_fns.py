@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
 
-from torch_estimator._core.prefetch import prefetched
+from torch_estimator._core.batches import Batches
 from torch_estimator._inputs.arguments import check_count, check_flag
-from torch_estimator._inputs.batches import Batches
 from torch_estimator._inputs.streaming.batching import Batch, Batcher, stream
 from torch_estimator._inputs.streaming.csv_source import CsvSource
 from torch_estimator._inputs.streaming.files import expand_files
@@ -71,7 +69,7 @@ def _input_fn(
             buffer = ShuffleBuffer(int(shuffle_buffer_size), rng) if rng is not None else None
             return stream(source, units, part, num_epochs, Batcher(int(batch_size), label_key, buffer), rng)
 
-        return Batches(functools.partial(prefetched, batches, prefetch) if prefetch else batches)
+        return Batches(batches, prefetch=prefetch)
 
     return input_fn
 
