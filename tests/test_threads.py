@@ -11,7 +11,14 @@ import torch
 import torch_estimator as te
 from conftest import dense_model_fn, make_binary_data
 from torch_estimator._engine import threads as threads_mod
-from torch_estimator._engine.threads import PROBE_STEPS, REPROBE_STEPS, WARMUP_STEPS, ThreadPolicy, available_cores
+from torch_estimator._engine.threads import (
+    MORE_THREADS_MARGIN,
+    PROBE_STEPS,
+    REPROBE_STEPS,
+    WARMUP_STEPS,
+    ThreadPolicy,
+    available_cores,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +64,15 @@ def test_the_faster_thread_count_is_kept(monkeypatch, faster):
     policy = ThreadPolicy()
     assert policy.candidates == [1, 4]
     assert _run(policy, clock, WARMUP_STEPS + 2 * PROBE_STEPS + 5) == faster
+
+
+@pytest.mark.parametrize("ratio, chosen", [(0.95, 1), (1.0, 1), (0.85, 4)])
+def test_more_threads_must_win_clearly(monkeypatch, ratio, chosen):
+    monkeypatch.setattr(threads_mod, "available_cores", lambda: 4)
+    clock = _Clock(lambda n: ratio if n == 4 else 1.0)
+    monkeypatch.setattr(threads_mod.time, "perf_counter", clock.perf_counter)
+    assert MORE_THREADS_MARGIN == 0.9
+    assert _run(ThreadPolicy(), clock, WARMUP_STEPS + 2 * PROBE_STEPS + 5) == chosen
 
 
 def test_a_changed_machine_is_measured_again(monkeypatch):

@@ -25,13 +25,25 @@ from typing import Any
 
 import torch
 
-__all__ = ["available_cores", "configured_threads", "ThreadPolicy", "WARMUP_STEPS", "PROBE_STEPS", "REPROBE_STEPS"]
+__all__ = [
+    "available_cores",
+    "configured_threads",
+    "ThreadPolicy",
+    "WARMUP_STEPS",
+    "PROBE_STEPS",
+    "REPROBE_STEPS",
+    "MORE_THREADS_MARGIN",
+]
 
 logger = logging.getLogger("torch_estimator")
 
 WARMUP_STEPS = 5
 PROBE_STEPS = 12
 REPROBE_STEPS = 2000
+#: More threads are kept only when their steps take less than this share of the fewer threads'
+#: time: a probe of a dozen steps on a noisy machine can favour them by chance, and too many
+#: threads under load cost several times over (one thread degrades gracefully).
+MORE_THREADS_MARGIN = 0.9
 _ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -169,7 +181,11 @@ class ThreadPolicy:
 
     def _choose(self) -> None:
         medians = {threads: statistics.median(times) for threads, times in self._times.items()}
-        best = self._best = min(medians, key=medians.__getitem__)
+        best = min(medians)
+        for threads in sorted(medians):  # more threads must win clearly: on a loaded machine they collapse
+            if medians[threads] < medians[best] * MORE_THREADS_MARGIN:
+                best = threads
+        self._best = best
         self._measured = True
         logger.info(
             "Intra-op threads: %d (measured %s)",
