@@ -39,8 +39,8 @@ def compute_weighted_loss(
 ) -> torch.Tensor:
     """Reduces ``losses * sample_weight`` (broadcast) by ``reduction``, as keras does."""
     validate_loss_reduction(reduction)
-    weighted = losses * sample_weight
-    total = weighted.sum()
+    unweighted = isinstance(sample_weight, float) and sample_weight == 1.0  # x * 1.0 is x: skip the op
+    total = (losses if unweighted else losses * sample_weight).sum()
     if reduction == Reduction.SUM:
         return total
     return total / max(losses.numel(), 1)

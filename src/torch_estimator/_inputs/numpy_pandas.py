@@ -79,8 +79,8 @@ class _Column:
 
     def take(self, index: slice | np.ndarray) -> np.ndarray:
         if self.dictionary is None:
-            return self.array[index] if isinstance(index, slice) else np.take(self.array, index, axis=0)
-        codes = self.codes[index] if isinstance(index, slice) else np.take(self.codes, index, axis=0)
+            return self.array[index] if isinstance(index, slice) else self.array.take(index, axis=0)
+        codes = self.codes[index] if isinstance(index, slice) else self.codes.take(index, axis=0)
         return encode_strings(codes, self.dictionary)
 
 
