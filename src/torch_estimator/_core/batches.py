@@ -76,6 +76,11 @@ def to_model_input(value: Any, device: torch.device, what: str = "features") -> 
     columns), lists, Python scalars, and TensorFlow eager tensors. Other objects (e.g. sparse
     or ragged values understood by feature columns) are passed through unchanged.
     """
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":  # the common case first
+        if not value.flags.writeable or not value.flags.c_contiguous:
+            value = np.ascontiguousarray(value).copy()
+        tensor = torch.from_numpy(value)
+        return tensor if device.type == "cpu" else tensor.to(device, non_blocking=True)
     if isinstance(value, dict):
         converted = {k: to_model_input(v, device, f"{what}[{k!r}]") for k, v in value.items()}
         return value.with_values(converted) if isinstance(value, BatchFeatures) else converted

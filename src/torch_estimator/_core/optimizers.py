@@ -112,7 +112,12 @@ class Optimizer:
         if slots is None:
             slots = self._plans[key] = [self.slots_for(var) for var in variables]
         grads = [var.grad for var in variables]
-        if all(grad is not None and not grad.is_sparse for grad in grads):
+        dense = True
+        for grad in grads:  # a loop, not all(<generator>): this runs every step
+            if grad is None or grad.is_sparse:
+                dense = False
+                break
+        if dense:
             self._apply_dense(list(variables), cast(list[torch.Tensor], grads), slots)
         else:
             dense_vars, dense_grads, dense_slots = [], [], []
@@ -201,6 +206,13 @@ def _fraction(name: str, value: Any) -> float:
 _NO_DECAY_STEP = torch.zeros(())
 
 
+def _all_on_cpu(tensors: list[torch.Tensor]) -> bool:
+    for tensor in tensors:
+        if tensor.device.type != "cpu":
+            return False
+    return True
+
+
 class Adagrad(Optimizer):
     """Adagrad as TensorFlow's keras legacy optimizer: ``a += g²; w -= lr·g/(√a + ε)``.
 
@@ -227,7 +239,7 @@ class Adagrad(Optimizer):
 
     def _apply_dense(self, variables: list[torch.Tensor], grads: list[torch.Tensor], slots: list[Slots]) -> None:
         accs = [s["accumulator"] for s in slots]
-        if all(v.device.type == "cpu" for v in variables):  # one fused kernel: the same formula, same floats
+        if _all_on_cpu(variables):  # one fused kernel: the same formula, same floats
             steps = [_NO_DECAY_STEP] * len(variables)
             torch._fused_adagrad_(
                 variables, grads, accs, steps, lr=self.learning_rate, lr_decay=0.0, weight_decay=0.0,

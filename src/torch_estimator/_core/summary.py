@@ -6,13 +6,14 @@ Recording is cheap: the value stays a tensor until a hook writes it, every
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from torch_estimator._core.variables import current_store
 
-__all__ = ["scalar", "histogram"]
+__all__ = ["scalar", "histogram"]  # and record_lazy, for the canned models
 
 
 def _record(name: str, value: Any) -> None:
@@ -40,3 +41,9 @@ def scalar(name: str, tensor: Any) -> None:
 def histogram(name: str, values: Any) -> None:
     """Records a histogram summary of ``values`` (or of a zero-argument callable's result)."""
     _record(name, values)
+
+
+def record_lazy(entries: dict[str, Callable[[], torch.Tensor]]) -> None:
+    """Records summaries computed only when written: non-empty names to zero-argument callables
+    (the shape of each value is not checked, as for callables given to ``scalar``)."""
+    current_store().summaries.update(entries)

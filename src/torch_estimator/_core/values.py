@@ -48,7 +48,7 @@ class EncodedStrings(np.ndarray):
 
 def encode_strings(codes: np.ndarray, dictionary: np.ndarray) -> EncodedStrings:
     """The strings ``dictionary[codes]`` as an ``EncodedStrings`` array."""
-    array = np.take(dictionary, codes).view(EncodedStrings)
+    array = dictionary.take(codes).view(EncodedStrings)
     array.codes = codes
     array.dictionary = dictionary
     return array

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -62,10 +61,23 @@ class StoreOptimizer(Protocol):
         """Restores the state from ``tensors`` (consuming the keys it uses)."""
 
 
-@dataclasses.dataclass
 class _Frame:
-    store: VariableStore
-    scope: tuple[str, ...]
+    """The current store and variable scope. A frame keeps its child scopes, so entering a scope
+    a model_fn entered before (every step's) allocates nothing."""
+
+    __slots__ = ("store", "scope", "path", "_children")
+
+    def __init__(self, store: VariableStore, scope: tuple[str, ...]) -> None:
+        self.store = store
+        self.scope = scope
+        self.path = "/".join(scope)
+        self._children: dict[str, _Frame] = {}
+
+    def child(self, name: str) -> _Frame:
+        frame = self._children.get(name)
+        if frame is None:
+            frame = self._children[name] = _Frame(self.store, self.scope + tuple(name.split("/")))
+        return frame
 
 
 _FRAME: contextvars.ContextVar[_Frame | None] = contextvars.ContextVar("torch_estimator_store", default=None)
@@ -96,12 +108,13 @@ class VariableStore:
         self._missing: list[str] = []
         self._warm_starter: WarmStartFn | None = None
         self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
-        self.summaries: dict[str, torch.Tensor] = {}
+        self.summaries: dict[str, Any] = {}  # tensors, or callables evaluated when written
         #: Scratch space of one model_fn call (e.g. feature transforms shared by several layers).
         self.call_cache: dict[Any, Any] = {}
         #: What a layer call site looked up on earlier calls (its variables, by the site's scope and
         #: name): later calls skip the scoped-name lookups. Never shared with another store.
         self.site_cache: dict[Any, Any] = {}
+        self._root = _Frame(self, ())
 
     # -- activation -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -112,7 +125,7 @@ class VariableStore:
         self._name_counts = {}
         self.summaries = {}
         self.call_cache = {}
-        token = _FRAME.set(_Frame(self, ()))
+        token = _FRAME.set(self._root)
         try:
             yield self
         finally:
@@ -366,21 +379,31 @@ def scoped_name(name: str) -> str:
     return "/".join(current_scope() + (name,))
 
 
-@contextlib.contextmanager
-def variable_scope(name: str, reuse: Any = None) -> Iterator[str]:
-    """Prefixes the names of variables created inside with ``name/`` (nested scopes join).
+class variable_scope:
+    """Prefixes the names of variables created inside with ``name/`` (nested scopes join); as a
+    context manager it gives the scope's full name.
 
     ``reuse`` is accepted for TensorFlow compatibility: variables are always reused by name.
     """
-    del reuse
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"variable_scope name must be a non-empty string; got {name!r}.")
-    frame = _frame()
-    token = _FRAME.set(_Frame(frame.store, frame.scope + tuple(name.split("/"))))
-    try:
-        yield "/".join(frame.scope + (name,))
-    finally:
-        _FRAME.reset(token)
+
+    __slots__ = ("_name", "_token")
+
+    def __init__(self, name: str, reuse: Any = None) -> None:
+        del reuse
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"variable_scope name must be a non-empty string; got {name!r}.")
+        self._name = name
+        self._token: contextvars.Token[_Frame | None] | None = None
+
+    def __enter__(self) -> str:
+        frame = _frame().child(self._name)
+        self._token = _FRAME.set(frame)
+        return frame.path
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _FRAME.reset(self._token)
+        self._token = None
 
 
 def get_variable(

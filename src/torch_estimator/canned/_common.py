@@ -65,5 +65,9 @@ def check_features(features: Any) -> dict[str, Any]:
 def add_layer_summary(value: torch.Tensor, tag: str) -> None:
     """``<tag>/fraction_of_zero_values`` and ``<tag>/activation``, computed only when written."""
     detached = value.detach()
-    summary.scalar(f"{tag}/fraction_of_zero_values", lambda: (detached == 0).float().mean())
-    summary.histogram(f"{tag}/activation", lambda: detached)
+    summary.record_lazy(
+        {
+            f"{tag}/fraction_of_zero_values": lambda: (detached == 0).float().mean(),
+            f"{tag}/activation": lambda: detached,
+        }
+    )
