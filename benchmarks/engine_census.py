@@ -11,10 +11,10 @@ import logging
 import os
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pandas as pd
+from _measure import train_evaluate_predict
 
 import torch_estimator as te
 
@@ -88,19 +88,13 @@ def main() -> None:
             shuffle=shuffle,
         )
 
-    start = time.perf_counter()
-    est.train(input_fn(train_x, train_y, True, epochs))
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    metrics = est.evaluate(input_fn(test_x, test_y, False, 1))
-    eval_s = time.perf_counter() - start
-    start = time.perf_counter()
-    n = sum(1 for _ in est.predict(input_fn(test_x, None, False, 1)))
-    predict_s = time.perf_counter() - start
+    result = train_evaluate_predict(
+        est, input_fn(train_x, train_y, True, epochs), input_fn(test_x, test_y, False, 1),
+        input_fn(test_x, None, False, 1), len(train_y) * epochs, len(test_y),
+    )  # fmt: skip
+    metrics = result.pop("metrics")
     print(json.dumps({
-        "system": "torch_estimator " + te.__version__, "batch": batch, "epochs": epochs,
-        "train_examples_per_s": round(len(train_y) * epochs / train_s), "train_s": round(train_s, 2),
-        "eval_examples_per_s": round(len(test_y) / eval_s), "predict_examples_per_s": round(n / predict_s),
+        "system": "torch_estimator " + te.__version__, "batch": batch, "epochs": epochs, **result,
         "accuracy": round(float(metrics["accuracy"]), 4), "auc": round(float(metrics["auc"]), 4),
         "loss": round(float(metrics["average_loss"]), 4), "global_step": int(metrics["global_step"]),
     }))  # fmt: skip

@@ -14,10 +14,11 @@ import logging
 import os
 import sys
 import tempfile
-import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from _measure import train_evaluate_predict
 
 USERS, ITEMS, ROWS = 943, 1682, 100_000
 GENRES = [
@@ -63,13 +64,9 @@ def load(path: str) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, y
 
 
-def train(directory: str, batch: int, epochs: int) -> None:
-    import torch_estimator as te
-
-    fc = te.feature_column
-    logging.getLogger("torch_estimator").setLevel(logging.WARNING)
-    train_x, train_y = load(os.path.join(directory, "ratings_train.csv"))
-    test_x, test_y = load(os.path.join(directory, "ratings_test.csv"))
+def columns(fc: Any) -> tuple[list, list]:
+    """The model's (linear, dnn) feature columns, built with ``fc``: ``te.feature_column`` or
+    ``tf.feature_column`` (the same names and arguments)."""
     user = fc.categorical_column_with_identity("user_id", USERS)
     item = fc.categorical_column_with_identity("item_id", ITEMS)
     genre = fc.categorical_column_with_vocabulary_list("genre", GENRES)
@@ -81,6 +78,17 @@ def train(directory: str, batch: int, epochs: int) -> None:
         fc.indicator_column(genre),
         fc.numeric_column("age"),
     ]
+    return wide, deep
+
+
+def train(directory: str, batch: int, epochs: int) -> None:
+    import torch_estimator as te
+
+    fc = te.feature_column
+    logging.getLogger("torch_estimator").setLevel(logging.WARNING)
+    train_x, train_y = load(os.path.join(directory, "ratings_train.csv"))
+    test_x, test_y = load(os.path.join(directory, "ratings_test.csv"))
+    wide, deep = columns(fc)
     config = te.RunConfig(
         tf_random_seed=0, save_checkpoints_secs=None, save_checkpoints_steps=10**9, log_step_count_steps=10**9
     )
@@ -93,19 +101,20 @@ def train(directory: str, batch: int, epochs: int) -> None:
         labels = None if y is None else pd.Series(y, index=x.index)
         return te.inputs.pandas_input_fn(x, labels, batch_size=batch, num_epochs=num_epochs, shuffle=shuffle)
 
-    start = time.perf_counter()
-    est.train(input_fn(train_x, train_y, True, epochs))
-    train_s = time.perf_counter() - start
-    metrics = est.evaluate(input_fn(test_x, test_y, False, 1))
-    start = time.perf_counter()
-    n = sum(1 for _ in est.predict(input_fn(test_x, None, False, 1)))
-    predict_s = time.perf_counter() - start
-    print(json.dumps({
-        "system": "torch_estimator " + te.__version__, "batch": batch, "epochs": epochs,
-        "train_examples_per_s": round(len(train_y) * epochs / train_s), "train_s": round(train_s, 2),
-        "predict_examples_per_s": round(n / predict_s), "rmse": round(float(np.sqrt(metrics["average_loss"])), 4),
-        "global_step": int(metrics["global_step"]),
-    }))  # fmt: skip
+    result = train_evaluate_predict(
+        est, input_fn(train_x, train_y, True, epochs), input_fn(test_x, test_y, False, 1),
+        input_fn(test_x, None, False, 1), len(train_y) * epochs, len(test_y),
+    )  # fmt: skip
+    print(json.dumps(ratings_result("torch_estimator " + te.__version__, batch, epochs, result)))
+
+
+def ratings_result(system: str, batch: int, epochs: int, result: dict) -> dict:
+    """The JSON line of a ratings run (``train_evaluate_predict``'s result, RMSE from the loss)."""
+    metrics = result.pop("metrics")
+    return {
+        "system": system, "batch": batch, "epochs": epochs, **result,
+        "rmse": round(float(np.sqrt(metrics["average_loss"])), 4), "global_step": int(metrics["global_step"]),
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,43 +7,17 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _measure import train_evaluate_predict  # noqa: E402
+from ratings_data import columns, load, ratings_result  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
-fc = tf.feature_column
-USERS, ITEMS = 943, 1682
-GENRES = [
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
 directory, batch, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-
-
-def load(path):
-    frame = pd.read_csv(path)
-    y = frame.pop("rating").to_numpy(np.float32)
-    frame["age"] = frame["age"].astype(np.float32)
-    return frame, y
-
-
 train_x, train_y = load(os.path.join(directory, "ratings_train.csv"))
 test_x, test_y = load(os.path.join(directory, "ratings_test.csv"))
-user = fc.categorical_column_with_identity("user_id", USERS)
-item = fc.categorical_column_with_identity("item_id", ITEMS)
-genre = fc.categorical_column_with_vocabulary_list("genre", GENRES)
-age = fc.bucketized_column(fc.numeric_column("age"), [18, 25, 35, 45, 50, 56])
-wide = [user, item, genre, age, fc.crossed_column([age, "genre"], 1000)]
-deep = [
-    fc.embedding_column(user, 16),
-    fc.embedding_column(item, 16),
-    fc.indicator_column(genre),
-    fc.numeric_column("age"),
-]
+wide, deep = columns(tf.feature_column)
 config = tf.estimator.RunConfig(
     tf_random_seed=0, save_checkpoints_secs=None, save_checkpoints_steps=10**9, log_step_count_steps=10**9
 )
@@ -66,16 +40,12 @@ def input_fn(x, y, shuffle, num_epochs):
     return fn
 
 
-start = time.perf_counter()
-est.train(input_fn(train_x, train_y, True, epochs))
-train_s = time.perf_counter() - start
-metrics = est.evaluate(input_fn(test_x, test_y, False, 1))
-start = time.perf_counter()
-n = sum(1 for _ in est.predict(input_fn(test_x, None, False, 1)))
-predict_s = time.perf_counter() - start
-print(json.dumps({
-    "system": "tf.estimator " + tf.__version__, "batch": batch, "epochs": epochs,
-    "train_examples_per_s": round(len(train_y) * epochs / train_s), "train_s": round(train_s, 2),
-    "predict_examples_per_s": round(n / predict_s), "rmse": round(float(np.sqrt(metrics["average_loss"])), 4),
-    "global_step": int(metrics["global_step"]),
-}))  # fmt: skip
+result = train_evaluate_predict(
+    est,
+    input_fn(train_x, train_y, True, epochs),
+    input_fn(test_x, test_y, False, 1),
+    input_fn(test_x, None, False, 1),
+    len(train_y) * epochs,
+    len(test_y),
+)
+print(json.dumps(ratings_result("tf.estimator " + tf.__version__, batch, epochs, result)))
