@@ -304,3 +304,35 @@ def test_two_train_calls_in_one_second_keep_both_summaries(tmp_path: Path) -> No
 
     _within_one_second(action)
     assert [s for s, _ in _tb_scalars(action.model_dir)["loss"]] == [1, 3]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(0).normal(size=1000),
+        np.zeros(5),
+        np.array([1.0]),
+        np.random.default_rng(1).exponential(size=300) * 1e5,
+        -np.random.default_rng(2).exponential(size=(7, 3)),
+        np.array([0.0, 1e-13, -1e-13]),
+    ],
+    ids=["normal", "zeros", "one", "large", "negative-2d", "tiny"],
+)
+def test_histograms_have_tensorboardx_buckets(values: np.ndarray) -> None:
+    from tensorboardX.summary import make_histogram
+
+    from torch_estimator._engine.events import _DEFAULT_BINS, histogram_proto
+
+    ours, reference = histogram_proto(values), make_histogram(values.astype(float), _DEFAULT_BINS)
+    assert list(ours.bucket) == list(reference.bucket)
+    assert list(ours.bucket_limit) == list(reference.bucket_limit)
+    assert (ours.num, ours.min, ours.max) == (reference.num, reference.min, reference.max)
+    assert ours.sum == pytest.approx(reference.sum, rel=1e-12, abs=1e-12)
+    assert ours.sum_squares == pytest.approx(reference.sum_squares, rel=1e-12)
+
+
+def test_an_empty_histogram_is_refused() -> None:
+    from torch_estimator._engine.events import histogram_proto
+
+    with pytest.raises(ValueError, match="at least one value"):
+        histogram_proto(np.zeros((0, 3)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import glob
 import os
+import re
 import struct
 import threading
 import time
@@ -18,7 +19,6 @@ from tensorboardX.event_file_writer import EventsWriter
 from tensorboardX.proto import event_pb2, summary_pb2
 from tensorboardX.proto.tensor_pb2 import TensorProto
 from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
-from tensorboardX.summary import histogram
 
 __all__ = [
     "SummaryWriter",
@@ -47,6 +47,38 @@ def _default_bins() -> list[float]:
 
 
 _DEFAULT_BINS = _default_bins()
+_INVALID_TAG_CHARACTERS = re.compile(r"[^-/\w\.]")
+
+
+def _histogram_tag(tag: str) -> str:
+    """A histogram's tag as TensorBoard's node-name rules allow (other characters become ``_``)."""
+    return _INVALID_TAG_CHARACTERS.sub("_", tag).lstrip("/")
+
+
+def histogram_proto(values: Any) -> summary_pb2.HistogramProto:
+    """The ``HistogramProto`` of ``values`` over ``_DEFAULT_BINS``: the buckets from the first to
+    the last non-empty one, after an empty one on the left (TensorBoard reads right limits).
+
+    Computed without BLAS: numpy's threaded ``dot`` wakes OpenBLAS threads that then spin for
+    a while, taking a core from the training step on a busy machine."""
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    if flat.size == 0:
+        raise ValueError("A histogram summary needs at least one value; got an empty array.")
+    counts, limits = np.histogram(flat, bins=_DEFAULT_BINS)
+    filled = np.flatnonzero(counts)
+    if filled.size == 0:
+        raise ValueError(f"No value of the histogram summary is within its buckets (NaN or beyond ±1e20): {flat[:5]}.")
+    first, last = int(filled[0]), int(filled[-1])
+    kept = counts[first - 1 : last + 1] if first > 0 else np.concatenate([[0], counts[: last + 1]])
+    return summary_pb2.HistogramProto(
+        min=float(flat.min()),
+        max=float(flat.max()),
+        num=flat.size,
+        sum=float(flat.sum()),
+        sum_squares=float(np.square(flat).sum()),
+        bucket_limit=limits[first : last + 2].tolist(),
+        bucket=kept.tolist(),
+    )
 
 
 class SummaryWriter:
@@ -74,7 +106,9 @@ class SummaryWriter:
         self._write(summary, step)
 
     def add_histogram(self, tag: str, values: Any, step: int) -> None:
-        self._write(histogram(tag, np.asarray(values, dtype=np.float64), bins=_DEFAULT_BINS), step)
+        """Writes a histogram of ``values`` (any shape, not empty) over TensorFlow's buckets at ``step``."""
+        value = summary_pb2.Summary.Value(tag=_histogram_tag(tag), histo=histogram_proto(values))
+        self._write(summary_pb2.Summary(value=[value]), step)
 
     def add_text(self, tag: str, text: str, step: int) -> None:
         """Writes a string as a tensor summary (as TF writes ``checkpoint_path``)."""
