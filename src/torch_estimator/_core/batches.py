@@ -5,7 +5,7 @@ Iterating what an input_fn returns is the engine's: ``torch_estimator._engine.in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ class Batches:
         self._length = length
         self.prefetch = prefetch
 
-    def __iter__(self) -> Generator[Any, None, None] | Any:
+    def __iter__(self) -> Iterator[Any]:
         return prefetched(self._make, self.prefetch) if self.prefetch else self._make()
 
     def read(self) -> Generator[Any, None, None]:
