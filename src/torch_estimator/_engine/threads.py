@@ -4,8 +4,9 @@ torch's default (one intra-op thread per core) oversubscribes a busy machine and
 per-step kernels of tabular models, loses even on an idle one: two threads at once contend for
 two cores with the host work and every other process. So the loop *measures*: after a few
 warm-up steps it times a run of steps at each candidate thread count (one, and the cores this
-process may use: its CPU affinity and cgroup quota) and keeps the fastest, and measures again
-every ``REPROBE_STEPS`` steps, since a machine's load changes.
+process may use: its CPU affinity and cgroup quota) and keeps the fastest (more threads only by a
+clear margin, ``MORE_THREADS_MARGIN``), and measures again every ``REPROBE_STEPS`` steps, since a
+machine's load changes.
 
 An explicit choice wins: ``RunConfig(session_config={'intra_op_parallelism_threads': n})``
 (TensorFlow's name; 0 means "choose"), or ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` in the
