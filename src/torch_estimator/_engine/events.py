@@ -66,9 +66,8 @@ def histogram_proto(values: Any) -> summary_pb2.HistogramProto:
         raise ValueError("A histogram summary needs at least one value; got an empty array.")
     counts, limits = np.histogram(flat, bins=_DEFAULT_BINS)
     filled = np.flatnonzero(counts)
-    if filled.size == 0:
-        raise ValueError(f"No value of the histogram summary is within its buckets (NaN or beyond ±1e20): {flat[:5]}.")
-    first, last = int(filled[0]), int(filled[-1])
+    # No value in any bucket (all NaN or beyond ±1e20): two empty buckets; min, max and sum show it.
+    first, last = (int(filled[0]), int(filled[-1])) if filled.size else (0, 0)
     kept = counts[first - 1 : last + 1] if first > 0 else np.concatenate([[0], counts[: last + 1]])
     return summary_pb2.HistogramProto(
         min=float(flat.min()),
