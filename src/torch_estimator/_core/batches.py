@@ -69,6 +69,15 @@ def is_pandas(value: Any) -> bool:
     return type(value).__module__.startswith("pandas")
 
 
+def _numeric_array_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A numeric array as a tensor on ``device``, sharing its memory on the CPU when it may (a
+    read-only or non-contiguous array is copied)."""
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array).copy()
+    tensor = torch.from_numpy(array)
+    return tensor if device.type == "cpu" else tensor.to(device, non_blocking=True)
+
+
 def to_model_input(value: Any, device: torch.device, what: str = "features") -> Any:
     """Numeric values as tensors on ``device``; strings stay numpy arrays; dicts recursively.
 
@@ -77,10 +86,7 @@ def to_model_input(value: Any, device: torch.device, what: str = "features") -> 
     or ragged values understood by feature columns) are passed through unchanged.
     """
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":  # the common case first
-        if not value.flags.writeable or not value.flags.c_contiguous:
-            value = np.ascontiguousarray(value).copy()
-        tensor = torch.from_numpy(value)
-        return tensor if device.type == "cpu" else tensor.to(device, non_blocking=True)
+        return _numeric_array_tensor(value, device)
     if isinstance(value, dict):
         converted = {k: to_model_input(v, device, f"{what}[{k!r}]") for k, v in value.items()}
         return value.with_values(converted) if isinstance(value, BatchFeatures) else converted
@@ -99,9 +105,7 @@ def to_model_input(value: Any, device: torch.device, what: str = "features") -> 
         value = np.asarray(value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "biuf":
-            if not value.flags.writeable or not value.flags.c_contiguous:
-                value = np.ascontiguousarray(value).copy()
-            return torch.from_numpy(value).to(device, non_blocking=True)
+            return _numeric_array_tensor(value, device)
         if value.dtype.kind == "c":
             raise TypeError(f"{what} has complex dtype {value.dtype}; only real numbers and strings are supported.")
         return value
