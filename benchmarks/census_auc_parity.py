@@ -26,44 +26,21 @@ import numpy as np
 
 import torch_estimator as te
 from torch_estimator import feature_column as fc
-from torch_estimator._census import AGE_BOUNDARIES, NUMERIC_COLUMNS, census_features
+from torch_estimator._census import census_features
 from torch_estimator.datasets import load_census
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from census_reference_columns import reference_columns  # noqa: E402  (the reference tool's columns)
+
 FIXTURE = os.path.join(HERE, "..", "tests", "golden", "tf_census_reference.json")
 TOOL = os.path.join(HERE, "..", "tools", "tf_census_reference.py")
-VOCAB_KEYS = ("education", "marital-status", "relationship", "workclass")
-
-
-def reference_columns(train: dict[str, np.ndarray]) -> tuple[list[fc.FeatureColumn], list[fc.FeatureColumn]]:
-    """The reference tool's columns: vocabularies are the sorted distinct training values."""
-    cat = {k: fc.categorical_column_with_vocabulary_list(k, sorted(set(train[k].tolist()))) for k in VOCAB_KEYS}
-    occupation = fc.categorical_column_with_hash_bucket("occupation", 1000)
-    age_buckets = fc.bucketized_column(fc.numeric_column("age"), AGE_BOUNDARIES)
-    wide = [
-        cat["education"],
-        cat["marital-status"],
-        cat["relationship"],
-        cat["workclass"],
-        occupation,
-        age_buckets,
-        fc.crossed_column(["education", "occupation"], 1000),
-        fc.crossed_column([age_buckets, "education", "occupation"], 1000),
-    ]
-    deep = [fc.numeric_column(k) for k in NUMERIC_COLUMNS] + [
-        fc.indicator_column(cat["workclass"]),
-        fc.indicator_column(cat["education"]),
-        fc.indicator_column(cat["marital-status"]),
-        fc.indicator_column(cat["relationship"]),
-        fc.embedding_column(occupation, 8),
-    ]
-    return wide, deep
 
 
 def ours(seed: int, epochs: int, batch_size: int) -> dict[str, float]:
     train, train_labels = census_features(load_census("train"))
     test, test_labels = census_features(load_census("test"))
-    wide, deep = reference_columns(train)
+    wide, deep, _ = reference_columns(fc, train)
     est = te.DNNLinearCombinedClassifier(
         model_dir=tempfile.mkdtemp(prefix="auc-parity-"),
         linear_feature_columns=wide,

@@ -65,6 +65,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from census_reference_columns import AGE_BOUNDARIES, NUMERIC, reference_columns  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 
@@ -88,10 +89,7 @@ COLUMNS = (
     "native-country",
     "class",
 )
-NUMERIC = ("age", "education-num", "capital-gain", "capital-loss", "hours-per-week")
 CATEGORICAL = ("workclass", "education", "marital-status", "relationship", "occupation")
-VOCAB_KEYS = ("education", "marital-status", "relationship", "workclass")
-AGE_BOUNDARIES = [18, 25, 30, 35, 40, 45, 50, 55, 60, 65]
 HIDDEN_UNITS = [100, 75, 50, 25]
 FEATURE_KEYS = NUMERIC + CATEGORICAL
 
@@ -111,34 +109,7 @@ def load(split):
 
 
 def build_columns(train_feats):
-    fc = tf.feature_column
-    vocabs = {k: sorted(set(train_feats[k].tolist())) for k in VOCAB_KEYS}
-    cat = {k: fc.categorical_column_with_vocabulary_list(k, vocabs[k]) for k in VOCAB_KEYS}
-    occupation = fc.categorical_column_with_hash_bucket("occupation", 1000)
-    age = fc.numeric_column("age")
-    age_buckets = fc.bucketized_column(age, boundaries=AGE_BOUNDARIES)
-    linear = [
-        cat["education"],
-        cat["marital-status"],
-        cat["relationship"],
-        cat["workclass"],
-        occupation,
-        age_buckets,
-        fc.crossed_column(["education", "occupation"], hash_bucket_size=1000),
-        fc.crossed_column([age_buckets, "education", "occupation"], hash_bucket_size=1000),
-    ]
-    deep = (
-        [age]
-        + [fc.numeric_column(k) for k in NUMERIC if k != "age"]
-        + [
-            fc.indicator_column(cat["workclass"]),
-            fc.indicator_column(cat["education"]),
-            fc.indicator_column(cat["marital-status"]),
-            fc.indicator_column(cat["relationship"]),
-            fc.embedding_column(occupation, dimension=8),
-        ]
-    )
-    return linear, deep, vocabs
+    return reference_columns(tf.feature_column, train_feats)
 
 
 def make_estimator(linear, deep, seed, model_dir):
