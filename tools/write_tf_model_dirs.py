@@ -202,7 +202,7 @@ def main() -> None:
         config = tf.estimator.RunConfig(tf_random_seed=7, keep_checkpoint_max=1)
         est = make(model_dir, config)
 
-        def train_input(num_epochs=None):
+        def train_input(num_epochs=None, label_key=label_key):
             d = data["train"]
             return inputs.numpy_input_fn(
                 d["features"], d[label_key], batch_size=BATCH, shuffle=False, num_epochs=num_epochs

@@ -210,7 +210,9 @@ class TfCheckpoint:
                 try:
                     self._entries[key.decode("utf-8")] = entry
                 except UnicodeDecodeError:
-                    raise DataLossError(f"Checkpoint index {self.index_path} holds a key that is not a name: {key!r}.")
+                    raise DataLossError(
+                        f"Checkpoint index {self.index_path} holds a key that is not a name: {key!r}."
+                    ) from None
         for name, entry in self._entries.items():
             if entry.dtype != _STRING and entry.dtype not in _DTYPES:
                 raise DataLossError(
