@@ -41,9 +41,11 @@ def test_step_of(prefix, step):
 def test_on_disk_lists_checkpoint_files_newest_step_first(tmp_path):
     for step in (2, 10, 1):
         (tmp_path / f"model.ckpt-{step}.safetensors").write_bytes(b"")
-    (tmp_path / "model.ckpt-3.index").write_bytes(b"")  # not a checkpoint file
+    (tmp_path / "model.ckpt-3.index").write_bytes(b"")  # TensorFlow's checkpoint, named by its index
+    (tmp_path / "model.ckpt-3.data-00000-of-00001").write_bytes(b"")
+    (tmp_path / "model.ckpt-12.meta").write_bytes(b"")  # a graph, not a checkpoint
     (tmp_path / "notes.txt").write_bytes(b"")
-    assert _checkpoint.on_disk(str(tmp_path)) == [str(tmp_path / f"model.ckpt-{s}") for s in (10, 2, 1)]
+    assert _checkpoint.on_disk(str(tmp_path)) == [str(tmp_path / f"model.ckpt-{s}") for s in (10, 3, 2, 1)]
     assert _checkpoint.on_disk(str(tmp_path / "missing")) == []
 
 

@@ -9,7 +9,9 @@ tensorflow-estimator 2.15 installed, e.g.
 It writes ``tests/golden/tf_model_dirs/<model>/`` (each model's ``checkpoint`` and final
 ``model.ckpt-N.{index,data-00000-of-00001}``, as tf.estimator left them; the graph files and
 event files are deleted to keep the fixtures small, except ``custom``'s ``.meta``, kept as a
-real model_dir has one) and ``tests/golden/tf_model_dirs.json``:
+real model_dir has one), ``tests/golden/tf_model_dirs/strings/`` (a checkpoint of a string tensor
+and a three-slice partitioned variable, written by TF's v1 Saver) and
+``tests/golden/tf_model_dirs.json``:
 
 * ``data``: the features and labels (train / eval / predict), as lists;
 * per model: ``variables`` (``tf.train.list_variables``: name, shape), ``values``
@@ -83,8 +85,8 @@ def custom_model_fn(features, labels, mode):
 
 
 def partitioned_model_fn(features, labels, mode):
-    """A variable in two partitions (saved as slices of one tensor) and variables of the other
-    dtypes a checkpoint holds (float64, int32, bool, string), for the reader."""
+    """A variable in two partitions (saved as slices of one tensor) and variables of other dtypes
+    (float64, int32, bool)."""
     emb = tf.compat.v1.get_variable(
         "emb", [4, 3], partitioner=tf.compat.v1.fixed_size_partitioner(2),
         initializer=tf.compat.v1.random_normal_initializer(seed=3),
@@ -93,7 +95,6 @@ def partitioned_model_fn(features, labels, mode):
         tf.compat.v1.get_variable("f64", initializer=tf.constant([1.5, -2.25], tf.float64), trainable=False)
         tf.compat.v1.get_variable("i32", initializer=tf.constant([[7, -8, 9]], tf.int32), trainable=False)
         tf.compat.v1.get_variable("flag", initializer=tf.constant([True, False]), trainable=False)
-        tf.compat.v1.get_variable("names", initializer=tf.constant(["a", "bc", ""]), trainable=False)
     vec = tf.nn.embedding_lookup(emb, features["idn"])
     logits = tf.reduce_sum(vec, axis=1, keepdims=True) + tf.expand_dims(features["x"], 1)
     if mode == tf.estimator.ModeKeys.PREDICT:
@@ -183,6 +184,26 @@ def _plain(value):
     return value
 
 
+def write_strings_checkpoint(directory: str) -> dict:
+    """A checkpoint (TF's v1 Saver, no estimator) holding a string tensor and a variable
+    partitioned in three slices; returns its variables and their values."""
+    with tf.Graph().as_default():
+        tf.compat.v1.get_variable(
+            "names", initializer=tf.constant([["a", "bc", ""], ["\u00e9t\u00e9", "x" * 300, "z"]])
+        )
+        tf.compat.v1.get_variable(
+            "scope/wide", [7, 2], partitioner=tf.compat.v1.fixed_size_partitioner(3),
+            initializer=tf.compat.v1.random_uniform_initializer(seed=5),
+        )  # fmt: skip
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            tf.compat.v1.train.Saver().save(session, os.path.join(directory, "model.ckpt"), global_step=0)
+    return {
+        "variables": [[n, list(s)] for n, s in tf.train.list_variables(directory)],
+        "values": {n: _plain(tf.train.load_variable(directory, n)) for n, _ in tf.train.list_variables(directory)},
+    }
+
+
 def main() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
@@ -241,6 +262,12 @@ def main() -> None:
             "further_losses": losses,
         }
         print(name, metrics, len(losses))
+    strings_dir = os.path.join(out_dirs, "strings")
+    os.makedirs(strings_dir)
+    golden["strings"] = write_strings_checkpoint(strings_dir)
+    for f in os.listdir(strings_dir):
+        if f.endswith(".meta"):
+            os.remove(os.path.join(strings_dir, f))
     with open(os.path.join(args.out, "tf_model_dirs.json"), "w") as f:
         json.dump(golden, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -128,9 +128,47 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_inspect_parser(commands: argparse._SubParsersAction) -> None:
+    """``inspect``: TensorFlow's inspect_checkpoint, for either checkpoint format."""
+    inspect = commands.add_parser(
+        "inspect",
+        help="list a checkpoint's variables (ours or TensorFlow's), or print one",
+        description="List the variables of a checkpoint (a prefix such as model_dir/model.ckpt-100, or a model_dir: "
+        "its latest) with their dtypes and shapes, in torch_estimator's format or TensorFlow's.",
+    )
+    inspect.add_argument("checkpoint", metavar="CKPT_OR_DIR", help="a checkpoint prefix or a model_dir")
+    inspect.add_argument("--tensor", default=None, metavar="NAME", help="print this variable's value")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from torch_estimator._core import checkpoint
+    from torch_estimator._core.errors import OpError
+
+    prefix = checkpoint.resolve(args.checkpoint)
+    if prefix is None:
+        print(f"torch-estimator inspect: no checkpoint at {args.checkpoint}", file=sys.stderr)
+        return 1
+    try:
+        if args.tensor is not None:
+            with np.printoptions(threshold=sys.maxsize):
+                print(f"tensor_name: {args.tensor}\n{checkpoint.read_array(prefix, args.tensor)}")
+            return 0
+        kind = "TensorFlow (tensor bundle)" if checkpoint.is_tensorflow(prefix) else "torch_estimator (safetensors)"
+        print(f"checkpoint: {prefix}\nformat: {kind}")
+        for name, dtype, shape in checkpoint.describe(prefix):
+            print(f"{name} ({dtype}) {shape}")
+    except (OpError, ValueError) as e:
+        print(f"torch-estimator inspect: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``torch-estimator census [--model_type wide|deep|wide_deep] [--epochs N] [--batch_size N] ...``
-    or ``torch-estimator serve --model_base_path DIR [--model_name NAME] [--port 8501] ...``."""
+    or ``torch-estimator serve --model_base_path DIR [--model_name NAME] [--port 8501] ...``
+    or ``torch-estimator inspect CKPT_OR_DIR [--tensor NAME]``."""
     parser = argparse.ArgumentParser(prog="torch-estimator", description="The TensorFlow Estimator API on PyTorch.")
     parser.add_argument("--quiet", action="store_true", help="only warnings and results")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -147,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     census.add_argument("--seed", type=int, help="tf_random_seed (default: 0)")
     census.add_argument("--model_dir", default=None, help="default: a new temporary directory")
     _add_serve_parser(commands)
+    _add_inspect_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr
@@ -156,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         run_census(args.model_type, **{k: getattr(args, k) for k in options if getattr(args, k) is not None})
     elif args.command == "serve":
         _serve(args, parser)
+    elif args.command == "inspect":
+        return _inspect(args)
     return 0
 
 

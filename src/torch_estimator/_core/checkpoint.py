@@ -1,5 +1,9 @@
 """The model_dir checkpoint layout: ``checkpoint`` index + ``model.ckpt-<step>.safetensors``.
 
+Checkpoints TensorFlow wrote (``model.ckpt-<step>.index`` + ``.data-*`` shards, named by the same
+``checkpoint`` index) are read too (``_core.tf_checkpoint``), never written or deleted: a
+model_dir tf.estimator trained continues here, with its newer checkpoints in this format.
+
 Saves are atomic: the data file is written under a temporary name, fsynced and renamed, then
 the index is replaced the same way, and only then are checkpoints beyond
 ``keep_checkpoint_max`` deleted. A crash at any instant leaves the previous checkpoint named by
@@ -20,10 +24,12 @@ import re
 import tempfile
 import time
 
+import numpy as np
 import torch
 
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.errors import DataLossError, NotFoundError
+from torch_estimator._core.tf_checkpoint import INDEX_SUFFIX, TfCheckpoint, is_checkpoint
 
 __all__ = [
     "Saver",
@@ -35,6 +41,10 @@ __all__ = [
     "list_variables",
     "load_variable",
     "resolve",
+    "is_tensorflow",
+    "file_of",
+    "describe",
+    "read_array",
 ]
 
 logger = logging.getLogger("torch_estimator")
@@ -47,7 +57,7 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 _PATH_LINE = re.compile(r'^(model_checkpoint_path|all_model_checkpoint_paths):\s*"([^"]*)"$')
 _NUMBER_LINE = re.compile(r"^(all_model_checkpoint_timestamps|last_preserved_timestamp):\s*([-+0-9.eE]+|inf|nan)$")
-_CHECKPOINT_FILE = re.compile(r"^(.+)-(\d+)" + re.escape(SUFFIX) + "$")
+_CHECKPOINT_FILE = re.compile(r"^(.+)-(\d+)(" + re.escape(SUFFIX) + "|" + re.escape(INDEX_SUFFIX) + ")$")
 _warned: set[tuple[str, str]] = set()
 
 
@@ -90,17 +100,27 @@ def step_of(prefix: str) -> int | None:
     return int(match.group(2)) if match else None
 
 
+def is_tensorflow(prefix: str) -> bool:
+    """Whether ``prefix`` is a checkpoint TensorFlow wrote (and none of ours has that name)."""
+    return not os.path.isfile(prefix + SUFFIX) and is_checkpoint(prefix)
+
+
+def file_of(prefix: str) -> str:
+    """The file that names checkpoint ``prefix`` (its ``.safetensors``, or TensorFlow's ``.index``)."""
+    return prefix + (INDEX_SUFFIX if is_tensorflow(prefix) else SUFFIX)
+
+
 def on_disk(checkpoint_dir: str) -> list[str]:
-    """Prefixes of the checkpoint files in ``checkpoint_dir``, newest step first."""
+    """Prefixes of the checkpoints in ``checkpoint_dir`` (either format), newest step first."""
     try:
         names = os.listdir(checkpoint_dir)
     except OSError:
         return []
-    found = [
+    found = {
         (int(m.group(2)), os.path.join(checkpoint_dir, m.group(1) + "-" + m.group(2)))
         for m in map(_CHECKPOINT_FILE.match, names)
         if m
-    ]
+    }
     return [prefix for _, prefix in sorted(found, reverse=True)]
 
 
@@ -153,7 +173,10 @@ def read_index(checkpoint_dir: str) -> Index:
     elif index.latest is None:
         index.problem = "names no model_checkpoint_path"
     elif not exists(index.latest):
-        index.problem = f"names {os.path.basename(index.latest)}, whose file {index.latest + SUFFIX} does not exist"
+        index.problem = (
+            f"names {os.path.basename(index.latest)}, whose file {index.latest + SUFFIX} (or TensorFlow's "
+            f"{index.latest + INDEX_SUFFIX}) does not exist"
+        )
     return index
 
 
@@ -168,7 +191,8 @@ def _write_index(checkpoint_dir: str, latest: str, kept: list[str], last_preserv
 
 
 def exists(prefix: str) -> bool:
-    return os.path.isfile(prefix + SUFFIX)
+    """Whether checkpoint ``prefix`` exists (in either format)."""
+    return os.path.isfile(prefix + SUFFIX) or is_checkpoint(prefix)
 
 
 def _warn_once(checkpoint_dir: str, message: str) -> None:
@@ -199,15 +223,17 @@ def latest_checkpoint(checkpoint_dir: str | None) -> str | None:
         )
     _warn_once(
         checkpoint_dir,
-        f"The checkpoint index {path} {index.problem}; using the newest checkpoint file on disk, {files[0]}{SUFFIX}.",
+        f"The checkpoint index {path} {index.problem}; using the newest checkpoint file on disk, {file_of(files[0])}.",
     )
     return files[0]
 
 
 def resolve(path: str) -> str | None:
-    """A checkpoint prefix from a prefix, a ``.safetensors`` file or a directory (its latest)."""
-    if path.endswith(SUFFIX):
-        path = path[: -len(SUFFIX)]
+    """A checkpoint prefix from a prefix, a ``.safetensors`` file (or TensorFlow's ``.index``) or a
+    directory (its latest)."""
+    for suffix in (SUFFIX, INDEX_SUFFIX):
+        if path.endswith(suffix) and exists(path[: -len(suffix)]):
+            return path[: -len(suffix)]
     if exists(path):
         return path
     if os.path.isdir(path):
@@ -215,8 +241,36 @@ def resolve(path: str) -> str | None:
     return None
 
 
+def _tensor(value: np.ndarray, name: str, prefix: str) -> torch.Tensor:
+    if value.dtype == object:
+        raise ValueError(
+            f"TensorFlow checkpoint {prefix} holds {name!r}, a string tensor: torch_estimator variables hold numbers "
+            "only. Warm-start from the checkpoint with vars_to_warm_start leaving it out."
+        )
+    return torch.from_numpy(value)
+
+
+_READERS: dict[str, tuple[tuple[int, int], TfCheckpoint]] = {}
+
+
+def _tf(prefix: str) -> TfCheckpoint:
+    """The reader of TensorFlow checkpoint ``prefix`` (its index parsed once while unchanged)."""
+    try:
+        stat = os.stat(prefix + INDEX_SUFFIX)
+    except OSError:
+        return TfCheckpoint(prefix)  # raises NotFoundError naming the file
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _READERS.get(prefix)
+    if cached is None or cached[0] != key:
+        cached = _READERS[prefix] = (key, TfCheckpoint(prefix))
+    return cached[1]
+
+
 def load(prefix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """All tensors (checksums verified) and the metadata of a checkpoint."""
+    """All tensors (checksums verified) and the metadata of a checkpoint (none for TensorFlow's)."""
+    if is_tensorflow(prefix):
+        tf = _tf(prefix)
+        return {name: _tensor(tf.read(name), name, prefix) for name in tf.names()}, {}
     return _tensor_file.read(prefix + SUFFIX, "checkpoint")
 
 
@@ -246,12 +300,34 @@ def load_newest_intact(checkpoint_dir: str, first: str) -> tuple[str, dict[str, 
 
 def list_variables(prefix: str) -> list[tuple[str, list[int]]]:
     """``[(name, shape)]`` of a checkpoint, sorted by name."""
+    if is_tensorflow(prefix):
+        return sorted(_tf(prefix).shapes().items())
     return sorted(_tensor_file.read_shapes(prefix + SUFFIX, "checkpoint").items())
 
 
 def load_variable(prefix: str, name: str) -> torch.Tensor:
     """One tensor of a checkpoint, checksum verified."""
+    if is_tensorflow(prefix):
+        return _tensor(_tf(prefix).read(name), name, prefix)
     return _tensor_file.read_tensor(prefix + SUFFIX, name, "checkpoint")
+
+
+def describe(prefix: str) -> list[tuple[str, str, list[int]]]:
+    """``[(name, dtype, shape)]`` of a checkpoint of either format, sorted by name (dtypes as
+    TensorFlow names them: 'float32', 'int64', 'string', ...)."""
+    if is_tensorflow(prefix):
+        tf = _tf(prefix)
+        return [(name, tf.dtype_name(name), shape) for name, shape in tf.shapes().items()]
+    tensors, _ = load(prefix)
+    return [(name, str(t.dtype).removeprefix("torch."), list(t.shape)) for name, t in sorted(tensors.items())]
+
+
+def read_array(prefix: str, name: str) -> np.ndarray:
+    """One tensor of a checkpoint of either format as a numpy array (a TensorFlow string tensor
+    as an object array of bytes)."""
+    if is_tensorflow(prefix):
+        return _tf(prefix).read(name)
+    return load_variable(prefix, name).numpy()
 
 
 class Saver:
@@ -354,7 +430,7 @@ class Saver:
 
 def _file_mtime(prefix: str) -> float:
     try:
-        return os.path.getmtime(prefix + SUFFIX)
+        return os.path.getmtime(file_of(prefix))
     except OSError:
         return 0.0
 

@@ -51,7 +51,7 @@ def _messages() -> dict[str, Any]:
     file = descriptor_pb2.FileDescriptorProto(name="torch_estimator_tf_bundle.proto", package="te_tf", syntax="proto3")
     F = descriptor_pb2.FieldDescriptorProto
 
-    def message(name: str, fields: list[tuple[str, int, int, str | None, bool]], nested: list[Any] = ()) -> Any:
+    def message(name: str, fields: list[tuple[str, int, int, str | None, bool]], nested: tuple[Any, ...] = ()) -> Any:
         proto = descriptor_pb2.DescriptorProto(name=name)
         proto.nested_type.extend(nested)
         for field_name, number, kind, type_name, repeated in fields:
@@ -81,10 +81,10 @@ def _messages() -> dict[str, Any]:
                     ("dim", 2, F.TYPE_MESSAGE, ".te_tf.TensorShapeProto.Dim", True),
                     ("unknown_rank", 3, F.TYPE_BOOL, None, False),
                 ],
-                [dim],
+                (dim,),
             ),
             message(
-                "TensorSliceProto", [("extent", 1, F.TYPE_MESSAGE, ".te_tf.TensorSliceProto.Extent", True)], [extent]
+                "TensorSliceProto", [("extent", 1, F.TYPE_MESSAGE, ".te_tf.TensorSliceProto.Extent", True)], (extent,)
             ),
             message(
                 "BundleHeaderProto",
@@ -154,9 +154,11 @@ def _signed_num_increasing(value: int) -> bytes:
 
 
 def _ordered_string(value: bytes) -> bytes:
-    return value.replace(b"\xff", b"\xff\x00").replace(b"\x00", b"\x00\xff").replace(b"\xff\x00\xff", b"\xff\x00") + (
-        b"\x00\x01"
-    )
+    """OrderedCode's string: 0x00 and 0xff escaped (as 0x00 0xff and 0xff 0x00), then 0x00 0x01."""
+    escaped = bytearray()
+    for byte in value:
+        escaped += b"\x00\xff" if byte == 0 else b"\xff\x00" if byte == 0xFF else bytes([byte])
+    return bytes(escaped) + b"\x00\x01"
 
 
 def slice_key(name: str, extents: list[tuple[int, int]]) -> bytes:
@@ -197,7 +199,7 @@ class TfCheckpoint:
                 f"Checkpoint {prefix} needs a reader of tensor bundle version {header.version.min_consumer} or later; "
                 f"this one reads version {_BUNDLE_VERSION}."
             )
-        self._byte_order = ">" if header.endianness == 1 else "<"
+        self._big_endian = header.endianness == 1
         self.num_shards = max(int(header.num_shards), 1)
         self._entries: dict[str, _Entry] = {}
         self._slice_entries: dict[bytes, _Entry] = {}
@@ -319,7 +321,7 @@ class TfCheckpoint:
             value, crc = self._strings(name, path, data, count)
             value = value.reshape(entry.shape)
         else:
-            dtype = np.dtype(_DTYPES[entry.dtype][0]).newbyteorder(self._byte_order)
+            dtype = np.dtype(_DTYPES[entry.dtype][0]).newbyteorder(">" if self._big_endian else "<")
             if len(data) != count * dtype.itemsize:
                 raise DataLossError(
                     f"Checkpoint {self.prefix}: tensor {name!r} of shape {list(entry.shape)} needs "

@@ -106,6 +106,8 @@ class VariableStore:
         self._pending: dict[str, torch.Tensor] = {}
         self._restored_from: str | None = None
         self._missing: list[str] = []
+        self._exact_restore = False
+        self._exact_checked: set[str] = set()
         self._warm_starter: WarmStartFn | None = None
         self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
         self.summaries: dict[str, Any] = {}  # tensors, or callables evaluated when written
@@ -311,8 +313,22 @@ class VariableStore:
         """Raises ``NotFoundError`` if the model needed state its restored checkpoint lacks.
 
         Variables, optimizer slots and counters created after a restore must all come from the
-        checkpoint; initialising them silently would mix fresh weights into a trained model.
+        checkpoint; initialising them silently would mix fresh weights into a trained model. A
+        checkpoint restored ``exact`` (TensorFlow's) must also hold nothing the model does not
+        use: besides the optimizers' state (``training/...``), which only training uses, every
+        name must map, and both sides' unmatched names are listed otherwise.
         """
+        if self._exact_restore and self.mode not in self._exact_checked:
+            self._exact_checked.add(self.mode)
+            unused = sorted(n for n in self._pending if self.mode == ModeKeys.TRAIN or not n.startswith("training/"))
+            if unused or self._missing:
+                raise NotFoundError(
+                    f"Restoring from checkpoint {self._restored_from} failed: its variables and the model's do not "
+                    f"match by name. In the checkpoint, not in the model: {unused or 'none'}. In the model, not in "
+                    f"the checkpoint: {self._missing or 'none'}. Names map one to one (TensorFlow's names); a model "
+                    "changed since the checkpoint was written can warm-start from it (warm_start_from=..., with "
+                    "var_name_to_prev_var_name for renamed variables)."
+                )
         if not self._missing:
             return
         first, rest = self._missing[0], self._missing[1:]
@@ -334,9 +350,14 @@ class VariableStore:
         out[GLOBAL_STEP_NAME] = torch.tensor(self.global_step, dtype=torch.int64)
         return out
 
-    def load_state(self, tensors: dict[str, torch.Tensor], source: str = "the restored state") -> None:
+    def load_state(
+        self, tensors: dict[str, torch.Tensor], source: str = "the restored state", exact: bool = False
+    ) -> None:
         """Restores from the tensors of checkpoint ``source``: existing variables now, the rest
-        when created (each must then be in the checkpoint, see ``check_restored``)."""
+        when created (each must then be in the checkpoint, see ``check_restored``; with ``exact``
+        every tensor of the checkpoint must also be used)."""
+        self._exact_restore = exact
+        self._exact_checked = set()
         tensors = dict(tensors)
         step = tensors.pop(GLOBAL_STEP_NAME, None)
         if step is None:

@@ -70,7 +70,7 @@ def _mtime(prefix: str | None) -> float | None:
     if prefix is None:
         return None
     try:
-        return os.stat(prefix + _checkpoint.SUFFIX).st_mtime_ns / 1e9
+        return os.stat(_checkpoint.file_of(prefix)).st_mtime_ns / 1e9
     except OSError:
         return None
 
@@ -221,8 +221,11 @@ class Estimator:
                 mtime = _mtime(checkpoint)
             else:
                 tensors, metadata = _checkpoint.load(checkpoint)
-            logger.info("Restoring parameters from %s", checkpoint)
-            store.load_state(tensors, checkpoint + _checkpoint.SUFFIX)
+            from_tensorflow = _checkpoint.is_tensorflow(checkpoint)
+            logger.info(
+                "Restoring parameters from %s%s", checkpoint, " (a TensorFlow checkpoint)" if from_tensorflow else ""
+            )
+            store.load_state(tensors, _checkpoint.file_of(checkpoint), exact=from_tensorflow)
         if not (restore_rng and _rng.set_state(metadata)) and self._config.tf_random_seed is not None:
             _rng.seed_all(self._config.tf_random_seed)
         warm_starter = None
