@@ -81,7 +81,7 @@ def _garbage(data: bytes) -> bytes:
 
 
 DAMAGES = {"truncated": _truncated, "flipped": _flipped, "empty": lambda data: b"", "garbage": _garbage}
-FILES = ["saved_model.json", "program.pt2", VARIABLES, ASSET]
+FILES = ["saved_model.json", "program.onnx", VARIABLES, ASSET]
 
 
 def _flip_a_digit(data: bytes) -> bytes:

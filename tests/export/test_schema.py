@@ -73,6 +73,7 @@ def test_a_document_reads_back_as_written():
         "signatures",
         "signature_defs",
         "files",
+        "program",
         "crc32c",
     ]
     assert data["format"] == FORMAT and data["crc32c"] == document_checksum(data)
@@ -151,10 +152,10 @@ def _edit(change) -> dict:
             lambda d: d["signature_defs"]["predict"]["inputs"].update(examples="images"),
             "field \"signature_defs['predict'].inputs['examples']\" names 'images', which is not in receiver.tensors",
         ),
-        (lambda d: d["files"].pop(PROGRAM_FILE), "field \"files['program.pt2']\" is missing"),
+        (lambda d: d["files"].pop(PROGRAM_FILE), "field \"files['program.onnx']\" is missing"),
         (
             lambda d: d["files"][PROGRAM_FILE].update(size=True),
-            "field \"files['program.pt2'].size\" must be an integer",
+            "field \"files['program.onnx'].size\" must be an integer",
         ),
         (lambda d: d.update(tags="serve"), 'field "tags" must be a list; got "serve"'),
     ],

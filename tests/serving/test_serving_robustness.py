@@ -317,7 +317,7 @@ def test_an_export_that_fails_its_checks_never_replaces_the_served_version(expor
         assert "missing variables ['dnn/logits/bias']" in message and str(variables) in message
         assert client.post("/v1/models/m:classify", json=body).json() == served
 
-        program = shutil.copytree(export_dir, tmp_path / "3") / "program.pt2"
+        program = shutil.copytree(export_dir, tmp_path / "3") / "program.onnx"
         data = bytearray(program.read_bytes())
         data[len(data) // 2] ^= 0xFF
         program.write_bytes(bytes(data))

@@ -1,5 +1,6 @@
 """Loading an export directory without the code that defined the model: the receiver and the
-feature-column layers are rebuilt from their data, the tensor half is the exported program.
+feature-column layers are rebuilt from their data, the tensor half is the ONNX program, run by
+onnxruntime (``_onnx``). Loading opens no pickle, evaluates no string and compiles no code.
 
 Loading verifies the export before anything is served from it: every file against its checksum
 (``_files``), the variables against the program's inputs (names, shapes, dtypes), and one run of a
@@ -9,20 +10,18 @@ and what is wrong, so a damaged or mismatched export never replaces a good one.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
-from torch.export.graph_signature import InputKind
-from torch.utils import _pytree as pytree
 
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.batches import to_model_input
 from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
 from torch_estimator.export._files import read_document, read_verified
+from torch_estimator.export._onnx import OnnxProgram
 from torch_estimator.export._program import sample_features
 from torch_estimator.export._schema import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, SignatureDef, TensorSpec
 from torch_estimator.export._signature import Signature, TensorInfo, tf_dtype_name
@@ -66,44 +65,6 @@ def _as_input(name: str, value: Any, tensor: TensorSpec) -> np.ndarray:
     return array
 
 
-def _program_variables(program: torch.export.ExportedProgram) -> dict[str, Any]:
-    """The variables the program takes, by name: tensors (fake) of the shape and dtype it expects."""
-    values = {node.name: node.meta["val"] for node in program.graph.nodes if node.op == "placeholder"}
-    user_inputs = [
-        values[spec.arg.name] for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT
-    ]
-    (variables, _, _), _ = pytree.tree_unflatten(user_inputs, program.call_spec.in_spec)
-    return variables
-
-
-def _describe(tensor: Any) -> str:
-    return f"{list(tensor.shape)} {str(tensor.dtype).replace('torch.', '')}"
-
-
-def _matched_variables(
-    tensors: Mapping[str, torch.Tensor], expected: Mapping[str, Any], path: str
-) -> dict[str, torch.Tensor]:
-    """``tensors`` in the program's order, or a ValueError naming every variable that does not fit."""
-    missing = [name for name in expected if name not in tensors]
-    unexpected = sorted(name for name in tensors if name not in expected)
-    mismatched = [
-        f"{name!r} is {_describe(tensors[name])} but the program expects {_describe(want)}"
-        for name, want in expected.items()
-        if name in tensors and (tensors[name].shape != want.shape or tensors[name].dtype != want.dtype)
-    ]
-    problems = (
-        [f"missing variables {missing}"] * bool(missing)
-        + [f"unexpected variables {unexpected}"] * bool(unexpected)
-        + mismatched
-    )
-    if problems:
-        raise ValueError(
-            f"The export variables file {os.path.join(path, VARIABLES_FILE)} does not match the program "
-            f"{os.path.join(path, PROGRAM_FILE)}: {'; '.join(problems)}."
-        )
-    return {name: tensors[name] for name in expected}
-
-
 class SavedModel:
     """An export loaded for serving: ``signatures`` by name, each callable with numpy inputs.
 
@@ -120,12 +81,12 @@ class SavedModel:
         for name, entry in document.files.items():
             if name != PROGRAM_FILE:
                 read_verified(path, name, entry, "export asset")
-        program = self._load_program(
-            read_verified(path, PROGRAM_FILE, document.files[PROGRAM_FILE], "export program"), document.torch_version
-        )
+        program = read_verified(path, PROGRAM_FILE, document.files[PROGRAM_FILE], "export program")
         tensors, _ = _tensor_file.read(os.path.join(path, VARIABLES_FILE), what="export variables")
-        self.variables = dict(_matched_variables(tensors, _program_variables(program), path))
-        self._module = program.module()
+        self._program = OnnxProgram(
+            program, os.path.join(path, PROGRAM_FILE), tensors, os.path.join(path, VARIABLES_FILE)
+        )
+        self.variables = dict(tensors)
         self._receiver = record.receiver
         self._tables = {k: np.array(v, dtype=object) for k, v in record.string_tables.items()}
         try:
@@ -139,15 +100,6 @@ class SavedModel:
             ) from None
         self._parse_specs = self._parse_specs_by_source()
         self._check_sample()
-
-    def _load_program(self, data: bytes, written_by: str) -> torch.export.ExportedProgram:
-        try:
-            return torch.export.load(io.BytesIO(data))
-        except Exception as e:  # the bytes are the ones written: the torch versions differ
-            raise ValueError(
-                f"The export program {os.path.join(self.path, PROGRAM_FILE)} (written by torch {written_by}) "
-                f"cannot be loaded by torch {torch.__version__}: {type(e).__name__}: {e}"
-            ) from None
 
     def _parse_specs_by_source(self) -> dict[str, dict[str, FixedLenFeature | VarLenFeature]]:
         """Per receiver tensor of serialized examples: the feature spec to parse it with."""
@@ -225,17 +177,25 @@ class SavedModel:
         """Every output of the program for a batch of receiver tensors (strings as bytes)."""
         return self.run_features(self.features(receiver_inputs))
 
-    def run_features(self, features: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Every output of the program for a batch of features (strings as bytes)."""
+    def _program_inputs(
+        self, features: Mapping[str, Any]
+    ) -> tuple[list[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+        """The host half for a batch of features: each layer's host inputs, and the raw features."""
         model_input = to_model_input(dict(features), torch.device("cpu"))
         transformer = Transformer(model_input)
         host = [layer.host_inputs(transformer).tensors() for layer in self._layers]
-        raw = {k: model_input[k] for k in self._record.raw_inputs}
-        with torch.no_grad():
-            outputs = self._module(self.variables, host, raw)
+        return host, {k: model_input[k] for k in self._record.raw_inputs}
+
+    def program_feed(self, receiver_inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The inputs of ``program.onnx`` (by their names in ``saved_model.json``'s ``program``),
+        variables included, for a batch of receiver tensors: run it with any ONNX runtime."""
+        return self._program.feed(*self._program_inputs(self.features(receiver_inputs)))
+
+    def run_features(self, features: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Every output of the program for a batch of features (strings as bytes)."""
+        outputs = self._program(*self._program_inputs(features))
         result = {}
-        for name, tensor in outputs.items():
-            array = tensor.numpy()
+        for name, array in outputs.items():
             table = self._tables.get(name)
             result[name] = table[array] if table is not None else array
         return result

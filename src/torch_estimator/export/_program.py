@@ -1,4 +1,5 @@
-"""Tracing a model_fn in PREDICT mode into a ``torch.export`` program (the tensor half), with the
+"""Tracing a model_fn in PREDICT mode into a ``torch.export`` program (the tensor half, saved as
+ONNX), with the
 host half (receiver, feature-column layers, string tables) as data.
 
 The program is a pure function ``program(variables, host, raw) -> outputs``: ``variables`` by
@@ -24,6 +25,7 @@ from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._core.trace import Bag, HostInputs, HostPart, NotExportableError, tracing
 from torch_estimator._core.values import RaggedValue
 from torch_estimator._core.variables import VariableStore
+from torch_estimator.export._onnx import OnnxProgram, input_names, to_onnx
 from torch_estimator.export._receivers import (
     ParsedFeature,
     Placeholder,
@@ -31,6 +33,7 @@ from torch_estimator.export._receivers import (
     TensorServingInputReceiver,
 )
 from torch_estimator.export._schema import (
+    PROGRAM_FILE,
     LayerCall,
     ModelRecord,
     Receiver,
@@ -229,11 +232,9 @@ class _Program(torch.nn.Module):
 
 
 class TracedModel:
-    """Everything an export holds: the program, the variables, and what tracing recorded."""
+    """Everything an export holds: the program (ONNX bytes), the variables, and what tracing recorded."""
 
-    def __init__(
-        self, program: torch.export.ExportedProgram, variables: dict[str, torch.Tensor], record: ModelRecord
-    ) -> None:
+    def __init__(self, program: bytes, variables: dict[str, torch.Tensor], record: ModelRecord) -> None:
         self.program = program
         self.variables = variables
         self.record = record
@@ -309,9 +310,16 @@ def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -
         raise NotExportableError(
             f"The model_fn's PREDICT computation could not be exported with torch.export: {error}"
         ) from error
-    check = program.module()(variables, host, raw)
+    try:
+        onnx = to_onnx(program, input_names(variables, host, raw))
+        check = OnnxProgram(onnx, PROGRAM_FILE, variables)(host, raw)
+    except Exception as error:  # the ONNX exporter's or onnxruntime's errors: name the cause
+        raise NotExportableError(
+            f"The model_fn's PREDICT computation could not be exported as ONNX: {type(error).__name__}: {error}"
+        ) from error
     for name, value in eager.items():
-        if not torch.allclose(check[name].to(value.dtype), value, rtol=1e-5, atol=1e-6, equal_nan=True):
+        got = torch.from_numpy(check[name]).to(value.dtype)
+        if got.shape != value.shape or not torch.allclose(got, value, rtol=1e-5, atol=1e-6, equal_nan=True):
             raise NotExportableError(
                 f"The exported program's output {name!r} differs from the model_fn's on the same batch."
             )
@@ -327,4 +335,4 @@ def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -
         sample_outputs={k: v.cpu().tolist() for k, v in eager.items() if v.is_floating_point()},
         signatures=signatures,
     )
-    return TracedModel(program, variables, record)
+    return TracedModel(onnx, variables, record)

@@ -58,10 +58,11 @@ __all__ = [
     "document_checksum",
 ]
 
-#: Version 2 added the checksums; version 1 exports must be exported again.
-FORMAT = "torch_estimator.saved_model/2"
+#: Version 2 added the checksums; version 3 holds the program as ONNX (``program.onnx``) instead of
+#: a ``torch.export`` archive, whose loading could run code. Earlier exports must be exported again.
+FORMAT = "torch_estimator.saved_model/3"
 SAVED_MODEL_FILE = "saved_model.json"
-PROGRAM_FILE = "program.pt2"
+PROGRAM_FILE = "program.onnx"
 VARIABLES_FILE = os.path.join("variables", "variables.safetensors")
 ASSETS_DIR = "assets"
 _CHECKSUM_FIELD = "crc32c"
@@ -372,6 +373,8 @@ class Document:
     files: Mapping[str, FileEntry]
     tags: tuple[str, ...] = ("serve",)
     torch_version: str = torch.__version__
+    #: The ONNX program's ``inputs`` and ``outputs``: ``{name, dtype, shape}`` each (for other runtimes).
+    program: Mapping[str, Any] = dataclasses.field(default_factory=lambda: {"inputs": [], "outputs": []})
 
     def to_json(self) -> dict[str, Any]:
         """The document as JSON data, its ``crc32c`` included."""
@@ -382,6 +385,7 @@ class Document:
             **self.model.to_json(),
             "signature_defs": {k: v.to_json() for k, v in self.signature_defs.items()},
             "files": {k: v.to_json() for k, v in self.files.items()},
+            "program": {"file": PROGRAM_FILE, **self.program},
         }
         document[_CHECKSUM_FIELD] = document_checksum(document)
         return document
@@ -396,9 +400,15 @@ class Document:
         node = _Node(data, "", path)
         version = node["format"].of(str)
         if version != FORMAT:
+            older = (
+                " Its program is a torch.export archive (program.pt2), which is not loaded: loading one can run "
+                "code it contains."
+                if version == "torch_estimator.saved_model/2"
+                else ""
+            )
             raise ValueError(
-                f"The export file {path} has format {version!r}; this version of torch_estimator reads {FORMAT!r}. "
-                "Export the model again with this version."
+                f"The export file {path} has format {version!r}; this version of torch_estimator reads {FORMAT!r}."
+                f"{older} Export the model again with this version (Estimator.export_saved_model)."
             )
         expected = node[_CHECKSUM_FIELD].of(int)
         model = ModelRecord._read(node)
@@ -411,10 +421,12 @@ class Document:
             raise _Node(None, f"files[{PROGRAM_FILE!r}]", path).fail("is missing")
         tags = tuple(e.of(str) for e in node["tags"].elements())
         torch_version = node["torch_version"].of(str)
+        program = node["program"]
+        io = {key: [e.of(dict) for e in program[key].elements()] for key in ("inputs", "outputs")}
         actual = document_checksum(data)
         if actual != expected:
             raise DataLossError(
                 f"Checksum mismatch in the export file {path}: its content has CRC32C {actual:#010x} but "
                 f"{expected:#010x} was recorded; the file was modified or is corrupted."
             )
-        return cls(model, signature_defs, files, tags, torch_version)
+        return cls(model, signature_defs, files, tags, torch_version, io)

@@ -5,7 +5,7 @@ Layout of ``export_dir_base/<timestamp>/``:
 * ``saved_model.json``: tags, signatures, the receiver, the feature-column layers and string
   tables (the host half, as data), input and output dtypes and shapes, the outputs of a sample
   batch, the size and CRC32C of the other files, and its own CRC32C (its format: ``_schema``);
-* ``program.pt2``: the tensor half (``torch.export``; variables are its inputs);
+* ``program.onnx``: the tensor half (ONNX; variables are its inputs, bound at load time);
 * ``variables/variables.safetensors``: the variables, by their checkpoint names, a CRC32C each;
 * ``assets/``: vocabulary files; ``assets.extra/``: the caller's extra files.
 
@@ -16,7 +16,6 @@ to disk, then renamed; each export first removes the temporary directories kille
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import os
@@ -24,10 +23,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator.export._files import write_file
+from torch_estimator.export._onnx import program_io
 from torch_estimator.export._program import TracedModel
 from torch_estimator.export._schema import (
     ASSETS_DIR,
@@ -163,11 +161,10 @@ def write_saved_model(
         write_file(
             os.path.join(temp.path, VARIABLES_FILE), _tensor_file.serialize(traced.variables, {"format": FORMAT})
         )
-        program = io.BytesIO()
-        torch.export.save(traced.program, program)
-        write_file(os.path.join(temp.path, PROGRAM_FILE), program.getvalue())
-        files[PROGRAM_FILE] = FileEntry.of(program.getvalue())
-        document = Document(record, signature_defs, files).to_json()
+        write_file(os.path.join(temp.path, PROGRAM_FILE), traced.program)
+        files[PROGRAM_FILE] = FileEntry.of(traced.program)
+        inputs, outputs = program_io(traced.program, PROGRAM_FILE)
+        document = Document(record, signature_defs, files, program={"inputs": inputs, "outputs": outputs}).to_json()
         write_file(
             os.path.join(temp.path, SAVED_MODEL_FILE),
             json.dumps(document, indent=1 if as_text else None).encode("utf-8"),
