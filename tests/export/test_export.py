@@ -111,8 +111,11 @@ def _assert_same(served: dict[str, np.ndarray], expected: dict[str, np.ndarray],
             assert got.tolist() == want.tolist(), key
         else:
             assert got.dtype == want.dtype, key
-            # onnxruntime sums in another order than torch: equal to float32 rounding (1e-6 relative)
-            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=key)
+            # onnxruntime sums in another order than torch, so outputs agree to float32 rounding of the
+            # model's intermediate sums: 1e-6 relative, and up to 2e-5 of the largest output where a
+            # model sums large terms (raw census numerics such as fnlwgt, ~1e5, feed these models).
+            scale = float(np.abs(want).max()) if want.size else 0.0
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 + 2e-5 * max(1.0, scale), err_msg=key)
 
 
 def _custom_logistic_model_fn(features, labels, mode):

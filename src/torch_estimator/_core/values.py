@@ -101,6 +101,10 @@ def encoding_of(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+#: Up to this many values, ``per_distinct`` computes each value instead of finding the distinct ones.
+_SMALL_BATCH = 16
+
+
 def per_distinct(values: np.ndarray, compute: Callable[[np.ndarray], np.ndarray], cache: DictionaryCache) -> np.ndarray:
     """``compute`` of each value, called once on the distinct values (found by hashing, no sort)
     and gathered back to the shape of ``values``. A dictionary-encoded array's dictionary holds
@@ -110,6 +114,8 @@ def per_distinct(values: np.ndarray, compute: Callable[[np.ndarray], np.ndarray]
     if encoding is not None:
         return np.take(cache.get(encoding[1], compute), encoding[0]).reshape(np.shape(values))
     flat = np.asarray(values).reshape(-1)
+    if flat.size <= _SMALL_BATCH:  # a few values (a serving request): computing each costs less than hashing
+        return compute(flat.astype(object) if flat.dtype.kind in "USO" else flat).reshape(np.shape(values))
     codes, uniques = pd.factorize(flat, use_na_sentinel=False)
     uniques = np.asarray(uniques, dtype=object if flat.dtype.kind in "USO" else flat.dtype)
     return compute(uniques)[codes].reshape(np.shape(values))

@@ -93,7 +93,9 @@ class CrossedColumn(CategoricalColumn):
         fast = self._cross_by_table(parts, batch)
         if fast is not None:
             return fast
-        return CategoricalIds(self._cross_rows([p for p, _ in parts], batch))
+        ragged = [p for p, _ in parts]
+        single = all(len(p.values) == batch and np.array_equal(p.row_splits, uniform_splits(batch, 1)) for p in ragged)
+        return CategoricalIds(self._cross_single(ragged, batch) if single else self._cross_rows(ragged, batch))
 
     @functools.cached_property
     def _tables(self) -> DictionaryCache:
@@ -101,6 +103,14 @@ class CrossedColumn(CategoricalColumn):
 
     def _seed(self) -> np.uint64:
         return np.uint64(CROSS_HASH_KEY if self.hash_key is None else self.hash_key)
+
+    def _cross_single(self, parts: list[RaggedValue], batch: int) -> RaggedValue:
+        """The cross of parts holding one value per row: one fingerprint chain over the batch (what
+        ``_cross_rows`` computes for such rows, with none of its per-combination indexing)."""
+        acc = np.full(batch, self._seed(), dtype=np.uint64)
+        for part in parts:
+            acc = fingerprint_cat64(acc, _cross_hash_values(part.values))
+        return RaggedValue.trusted((acc % np.uint64(self.hash_bucket_size)).astype(np.int64), uniform_splits(batch, 1))
 
     def _cross_rows(self, parts: list[RaggedValue], batch: int) -> RaggedValue:
         """The general cross: per row, every combination of the parts' values (last varies fastest)."""

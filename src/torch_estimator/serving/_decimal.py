@@ -10,6 +10,19 @@ import numpy as np
 __all__ = ["decimal_strings", "decimal_string"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Up to this many values are written one by one (a small response), more with array operations.
+_FEW = 16
+
+
+def _one(value: float, single: bool) -> str:
+    if value != value:
+        return "NaN"
+    if value in (np.inf, -np.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    text = f"{value:g}"
+    if (float(np.float32(text)) if single else float(text)) != value:
+        text = f"{value:.9g}" if single else f"{value:.17g}"
+    return text if "." in text or "e" in text else text + ".0"
 
 
 def decimal_strings(values: np.ndarray) -> np.ndarray:
@@ -17,6 +30,10 @@ def decimal_strings(values: np.ndarray) -> np.ndarray:
     single = values.dtype != np.float64
     values = np.asarray(values, dtype=np.float32 if single else np.float64)
     flat = values.ravel()
+    if flat.size <= _FEW:
+        out = np.empty(flat.size, dtype=object)
+        out[:] = [_one(v, single) for v in flat.tolist()]
+        return out.reshape(values.shape)
     finite = np.isfinite(flat)
     text = np.char.mod("%g", flat)
     with np.errstate(invalid="ignore", over="ignore"):
