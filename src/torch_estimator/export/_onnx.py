@@ -139,6 +139,9 @@ class OnnxProgram:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
+        # Idle pool threads sleep instead of spinning: spinning takes the cores that concurrent
+        # requests (and the host half) need, which a loaded or small machine does not have.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         providers = ["CPUExecutionProvider"]
         if "CUDAExecutionProvider" in ort.get_available_providers():

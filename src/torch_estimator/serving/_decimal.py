@@ -10,19 +10,7 @@ import numpy as np
 __all__ = ["decimal_strings", "decimal_string"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-#: Up to this many values are written one by one (a small response), more with array operations.
-_FEW = 16
-
-
-def _one(value: float, single: bool) -> str:
-    if value != value:
-        return "NaN"
-    if value in (np.inf, -np.inf):
-        return "Infinity" if value > 0 else "-Infinity"
-    text = f"{value:g}"
-    if (float(np.float32(text)) if single else float(text)) != value:
-        text = f"{value:.9g}" if single else f"{value:.17g}"
-    return text if "." in text or "e" in text else text + ".0"
+_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def decimal_strings(values: np.ndarray) -> np.ndarray:
@@ -30,24 +18,14 @@ def decimal_strings(values: np.ndarray) -> np.ndarray:
     single = values.dtype != np.float64
     values = np.asarray(values, dtype=np.float32 if single else np.float64)
     flat = values.ravel()
-    if flat.size <= _FEW:
-        out = np.empty(flat.size, dtype=object)
-        out[:] = [_one(v, single) for v in flat.tolist()]
-        return out.reshape(values.shape)
-    finite = np.isfinite(flat)
-    text = np.char.mod("%g", flat)
+    numbers = flat.tolist()
+    texts = [f"{x:g}" for x in numbers]
     with np.errstate(invalid="ignore", over="ignore"):
-        lossy = finite & (np.where(finite, text, "0").astype(flat.dtype) != flat)
-    if lossy.any():
-        text = text.astype(object)
-        text[lossy] = np.char.mod("%.9g" if single else "%.17g", flat[lossy])
-        text = text.astype(str)
-    whole = finite & (np.char.find(text, ".") < 0) & (np.char.find(text, "e") < 0)
-    out = np.where(whole, np.char.add(text, ".0"), text).astype(object)
-    if not finite.all():
-        out[np.isnan(flat)] = "NaN"
-        out[flat == np.inf] = "Infinity"
-        out[flat == -np.inf] = "-Infinity"
+        lossy = np.flatnonzero(np.isfinite(flat) & (np.array(texts, dtype=flat.dtype) != flat))
+    for i in lossy.tolist():
+        texts[i] = f"{numbers[i]:.9g}" if single else f"{numbers[i]:.17g}"
+    out = np.empty(len(texts), dtype=object)
+    out[:] = [_SPECIAL.get(t) or (t if "." in t or "e" in t else t + ".0") for t in texts]
     return out.reshape(values.shape)
 
 
