@@ -12,8 +12,6 @@ domains (custom-op libraries). Nothing is unpickled, evaluated or compiled.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,7 +47,7 @@ def to_onnx(program: torch.export.ExportedProgram, names: Sequence[str]) -> byte
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             exported = torch.onnx.export(
                 program, dynamo=True, input_names=list(names), output_names=output_names, verbose=False, optimize=True

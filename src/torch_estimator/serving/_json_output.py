@@ -10,6 +10,7 @@ import codecs
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,13 @@ def _tokens(name: str, array: np.ndarray) -> np.ndarray:
         return array.astype(str).astype(object)
     if kind in "OSU":
         as_bytes = name.endswith(_BYTES_SUFFIX)
-        flat = [_string_token(v, as_bytes) for v in array.ravel().tolist()]
+        known: dict[Any, str] = {}  # outputs such as 'classes' repeat a few strings: each is written once
+        flat = []
+        for v in array.ravel().tolist():
+            token = known.get(v)
+            if token is None:
+                token = known[v] = _string_token(v, as_bytes)
+            flat.append(token)
         out = np.empty(len(flat), dtype=object)
         out[:] = flat
         return out.reshape(array.shape)
