@@ -45,11 +45,13 @@ def _as_input(name: str, value: Any, tensor: TensorSpec) -> np.ndarray:
     if dtype == "string":
         array = np.array(value, dtype=object)  # a copy: str items are encoded in place
         flat = array.reshape(-1)
-        for i, item in enumerate(flat):
-            if isinstance(item, str):
-                flat[i] = item.encode("utf-8")
-            elif not isinstance(item, bytes):
-                raise ValueError(f"Input {name!r} expects strings; got {item!r} ({type(item).__name__}).")
+        items = flat.tolist()
+        types = set(map(type, items))  # the item types, found without a Python loop per item
+        if not all(issubclass(t, (str, bytes)) for t in types):
+            item = next(x for x in items if not isinstance(x, (str, bytes)))
+            raise ValueError(f"Input {name!r} expects strings; got {item!r} ({type(item).__name__}).")
+        if any(issubclass(t, str) for t in types):
+            flat[:] = [x.encode("utf-8") if isinstance(x, str) else x for x in items]
     else:
         array = np.asarray(value)
         target = np.dtype(dtype)
