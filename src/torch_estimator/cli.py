@@ -80,7 +80,8 @@ def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
         "--tensorflow_intra_op_parallelism",
         type=int,
         default=0,
-        help="threads one model call may use (torch.set_num_threads); 0: torch's default, or 1 with --enable_batching",
+        help="threads one model call may use (torch's and onnxruntime's intra-op threads); 0: torch's default, "
+        "or 1 with --enable_batching",
     )
     serve.add_argument(
         "--tensorflow_inter_op_parallelism",
