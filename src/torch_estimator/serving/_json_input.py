@@ -237,9 +237,11 @@ def _check_float(values: list[Any], dtype: str) -> list[Any]:
             if type(v) is int and abs(v) > max_int:
                 raise _lossy_error(v, target)
     if float in types and max_float != math.inf:
-        for v in values:
-            if type(v) is float and math.isfinite(v) and abs(v) > max_float:
-                raise _lossy_error(v, target)
+        magnitudes = np.abs(np.array(values, dtype=np.float64))
+        with np.errstate(invalid="ignore"):
+            too_large = np.flatnonzero(np.isfinite(magnitudes) & (magnitudes > max_float))
+        if too_large.size:
+            raise _lossy_error(values[int(too_large[0])], target)
     return values
 
 
@@ -264,6 +266,8 @@ def _check_bool(values: list[Any]) -> list[Any]:
 
 
 def _check_string(values: list[Any]) -> list[Any]:
+    if set(map(type, values)) == {str}:  # the common case: text only, one pass
+        return [v.encode("utf-8", "surrogateescape") for v in values]
     out = []
     for v in values:
         if type(v) is str:
