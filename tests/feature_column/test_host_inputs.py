@@ -116,8 +116,8 @@ def test_vocabulary_index_looks_up_each_distinct_value_once():
         return np.full(len(values), 9, np.int64)
 
     index = VocabularyIndex(["a", "b"], unknown)
-    values = np.array([b"b", "z", "a", "z"] * 5, dtype=object)  # more than a request's few values
-    np.testing.assert_array_equal(index.ids(values), [1, 9, 0, 9] * 5)
+    values = np.array([b"b", "z", "a", "z"] * 40, dtype=object)  # more than a request's few values
+    np.testing.assert_array_equal(index.ids(values), [1, 9, 0, 9] * 40)
     assert calls == [["z"]]
     dictionary = np.array(["a", "q"], dtype=object)
     encoded = encode_strings(np.array([1, 0, 1]), dictionary)
@@ -128,21 +128,21 @@ def test_vocabulary_index_looks_up_each_distinct_value_once():
 
 
 def test_small_and_large_batches_transform_each_value_alike():
-    # Up to 16 values are computed one by one (a serving request), more by distinct value: same ids.
-    colors = np.array(["red", "green", "blue", "pink", "", "green"] * 5, dtype=object)
+    # Up to 128 values are computed one by one (a serving request), more by distinct value: same ids.
+    colors = np.array(["red", "green", "blue", "pink", "", "green"] * 30, dtype=object)
     city = fc.categorical_column_with_hash_bucket("city", 7)
     columns = [COLOR, city, fc.crossed_column([COLOR, "city"], 11), fc.crossed_column(["city", "n"], 13)]
-    features = {"color": colors, "city": colors[::-1].copy(), "n": np.arange(30, dtype=np.int64) % 4}
+    features = {"color": colors, "city": colors[::-1].copy(), "n": np.arange(180, dtype=np.int64) % 4}
     whole = fc.transform_features(features, columns)
 
     def rows(ids, start=0, stop=None):
         splits = ids.row_splits
         return [ids.values[splits[i] : splits[i + 1]].tolist() for i in range(len(splits) - 1)][start:stop]
 
-    for start in range(0, 30, 3):
-        part = fc.transform_features({k: v[start : start + 3] for k, v in features.items()}, columns)
+    for start in range(0, 180, 9):
+        part = fc.transform_features({k: v[start : start + 9] for k, v in features.items()}, columns)
         for column in columns:
-            assert rows(part.get(column).ids) == rows(whole.get(column).ids, start, start + 3), column.name
+            assert rows(part.get(column).ids) == rows(whole.get(column).ids, start, start + 9), column.name
 
 
 def test_a_cross_of_single_values_equals_the_general_cross():
