@@ -180,3 +180,17 @@ def test_the_program_runs_in_plain_onnxruntime_on_the_documented_inputs(export_d
     plain = dict(zip(names, session.run(names, feed)))
     served = model.signatures["predict"](examples=examples)
     np.testing.assert_allclose(plain["predictions"], served["predictions"], rtol=0, atol=0)
+
+
+def test_a_constant_operator_reading_another_file_is_refused(export_dir: str, tmp_path: Path) -> None:
+    export = _copy(export_dir, tmp_path)
+    model = _program(export)
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(struct.pack("<f", 1.0))
+    value = onnx.TensorProto(data_type=onnx.TensorProto.FLOAT, dims=[1])  # unnamed, as Constant values are
+    value.data_location = onnx.TensorProto.EXTERNAL
+    value.external_data.add(key="location", value=str(secret))
+    model.graph.node.append(onnx.helper.make_node("Constant", [], ["leak"], value=value))
+    _rewrite(export, "program.onnx", model.SerializeToString())
+    with pytest.raises(ValueError, match=r"program\.onnx is refused: graph: tensor '' refers to external data"):
+        te.saved_model.load(str(export))

@@ -70,22 +70,40 @@ def _check_model(data: bytes, path: str) -> Any:
     local = {f.domain for f in model.functions}
     problems: list[str] = []
 
-    def graph(g: Any, where: str) -> None:
-        for tensor in list(g.initializer) + [t for node in g.node for a in node.attribute for t in [a.t] if a.t.name]:
-            if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
-                problems.append(f"{where}: tensor {tensor.name!r} refers to external data")
-        for node in g.node:
+    def external(tensor: Any, where: str) -> None:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data):
+            problems.append(f"{where}: tensor {tensor.name!r} refers to external data")
+
+    def sparse(value: Any, where: str) -> None:
+        external(value.values, where)
+        external(value.indices, where)
+
+    def nodes(node_list: Any, where: str) -> None:
+        for node in node_list:
             if node.domain not in STANDARD_DOMAINS and node.domain not in local:
                 problems.append(f"{where}: operator {node.domain}::{node.op_type} is not a standard onnxruntime one")
-            for attribute in node.attribute:
+            for attribute in node.attribute:  # constants and subgraphs an operator carries
+                if attribute.HasField("t"):
+                    external(attribute.t, where)
+                for tensor in attribute.tensors:
+                    external(tensor, where)
+                if attribute.HasField("sparse_tensor"):
+                    sparse(attribute.sparse_tensor, where)
+                for value in attribute.sparse_tensors:
+                    sparse(value, where)
                 for sub in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
                     graph(sub, f"{where}/{node.name}")
 
+    def graph(g: Any, where: str) -> None:
+        for tensor in g.initializer:
+            external(tensor, where)
+        for value in g.sparse_initializer:
+            sparse(value, where)
+        nodes(g.node, where)
+
     graph(model.graph, "graph")
     for function in model.functions:
-        for node in function.node:
-            if node.domain not in STANDARD_DOMAINS and node.domain not in local:
-                problems.append(f"function {function.name}: operator {node.domain}::{node.op_type} is not standard")
+        nodes(function.node, f"function {function.name}")
     if problems:
         raise ValueError(
             f"The export program {path} is refused: {'; '.join(problems[:5])}. An export's program runs only "
