@@ -318,8 +318,8 @@ def describe(prefix: str) -> list[tuple[str, str, list[int]]]:
     if is_tensorflow(prefix):
         tf = _tf(prefix)
         return [(name, tf.dtype_name(name), shape) for name, shape in tf.shapes().items()]
-    tensors, _ = load(prefix)
-    return [(name, str(t.dtype).removeprefix("torch."), list(t.shape)) for name, t in sorted(tensors.items())]
+    specs = _tensor_file.read_specs(prefix + SUFFIX, "checkpoint")
+    return [(name, dtype, shape) for name, (dtype, shape) in sorted(specs.items())]
 
 
 def read_array(prefix: str, name: str) -> np.ndarray:

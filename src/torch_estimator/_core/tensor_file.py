@@ -19,7 +19,7 @@ from safetensors.torch import save
 
 from torch_estimator._core.errors import DataLossError, NotFoundError
 
-__all__ = ["serialize", "read", "read_tensor", "read_shapes", "crc32c", "CHECKSUMS_KEY"]
+__all__ = ["serialize", "read", "read_tensor", "read_specs", "read_shapes", "crc32c", "CHECKSUMS_KEY"]
 
 #: Metadata key of the ``{tensor name: crc32c}`` JSON object.
 CHECKSUMS_KEY = "torch_estimator.crc32c"
@@ -117,9 +117,25 @@ def read_tensor(path: str, name: str, what: str = "checkpoint") -> torch.Tensor:
     return tensor
 
 
-def read_shapes(path: str, what: str = "checkpoint") -> dict[str, list[int]]:
-    """``{name: shape}`` from the file's header (tensor data is not read)."""
+#: safetensors' dtype codes, by the names torch (and TensorFlow) give them.
+_DTYPE_NAMES = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
+    "I16": "int16", "I8": "int8", "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8", "BOOL": "bool",
+}  # fmt: skip
+
+
+def read_specs(path: str, what: str = "checkpoint") -> dict[str, tuple[str, list[int]]]:
+    """``{name: (dtype, shape)}`` from the file's header (tensor data is not read)."""
     with _open(path, what) as f:
         names = list(f.keys())
         _checksums(path, what, dict(f.metadata() or {}), names)
-        return {name: list(f.get_slice(name).get_shape()) for name in names}
+        specs = {name: f.get_slice(name) for name in names}
+        return {
+            name: (_DTYPE_NAMES.get(s.get_dtype(), s.get_dtype().lower()), list(s.get_shape()))
+            for name, s in specs.items()
+        }
+
+
+def read_shapes(path: str, what: str = "checkpoint") -> dict[str, list[int]]:
+    """``{name: shape}`` from the file's header (tensor data is not read)."""
+    return {name: shape for name, (_, shape) in read_specs(path, what).items()}

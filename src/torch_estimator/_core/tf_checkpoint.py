@@ -12,6 +12,7 @@ the whole tensor. Strings are length-prefixed byte strings, read as numpy object
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import struct
 from typing import Any
@@ -45,6 +46,7 @@ _DTYPES: dict[int, tuple[str, str]] = {
 _BUNDLE_VERSION = 1
 
 
+@functools.cache
 def _messages() -> dict[str, Any]:
     """Message classes of tensor_bundle.proto's records (and the protos they use), built from a
     descriptor here: the wire format is all a reader needs, not TensorFlow's generated code."""
@@ -114,16 +116,6 @@ def _messages() -> dict[str, Any]:
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"te_tf.{name}"))
         for name in ("BundleHeaderProto", "BundleEntryProto")
     }
-
-
-_PROTOS: dict[str, Any] | None = None
-
-
-def _proto(name: str) -> Any:
-    global _PROTOS
-    if _PROTOS is None:
-        _PROTOS = _messages()
-    return _PROTOS[name]
 
 
 def is_checkpoint(prefix: str) -> bool:
@@ -223,7 +215,7 @@ class TfCheckpoint:
                 )
 
     def _parse(self, message: str, data: bytes, what: str) -> Any:
-        proto = _proto(message)()
+        proto = _messages()[message]()
         try:
             proto.ParseFromString(data)
         except Exception as e:  # protobuf's DecodeError

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,11 +28,23 @@ __all__ = ["input_names", "to_onnx", "program_io", "OnnxProgram", "STANDARD_DOMA
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
 
 
-def input_names(variables: Iterable[str], host: Sequence[Iterable[str]], raw: Iterable[str]) -> list[str]:
-    """The ONNX input names of the program's ``(variables, host, raw)`` tensors, in its order."""
-    names = [f"variables/{k}" for k in variables]
-    names += [f"host/{i}/{k}" for i, layer in enumerate(host) for k in layer]
-    return names + [f"raw/{k}" for k in raw]
+def _named(
+    variables: Iterable[Any], host: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]
+) -> Iterator[tuple[str, Any]]:
+    """``(ONNX input name, value)`` of the program's ``(variables, host, raw)`` inputs, in its order
+    (``variables`` by name only: the names are all they give)."""
+    for k in variables:
+        yield f"variables/{k}", None
+    for i, layer in enumerate(host):
+        for k, v in layer.items():
+            yield f"host/{i}/{k}", v
+    for k, v in raw.items():
+        yield f"raw/{k}", v
+
+
+def input_names(variables: Iterable[str], host: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]) -> list[str]:
+    """The ONNX input names of the program's ``(variables, host, raw)`` inputs, in its order."""
+    return [name for name, _ in _named(variables, host, raw)]
 
 
 def to_onnx(program: torch.export.ExportedProgram, names: Sequence[str]) -> bytes:
@@ -134,7 +146,7 @@ def program_io(data: bytes, path: str) -> tuple[list[dict[str, Any]], list[dict[
 class OnnxProgram:
     """An export's ONNX program in an onnxruntime session, with its variables bound.
 
-    ``threads``: onnxruntime's intra-op threads for one call (default: torch's thread count).
+    A call runs on torch's intra-op thread count (``torch.set_num_threads``, as ``serve`` sets it).
     The variables must be the ones the program takes (names, shapes, dtypes), or a ValueError
     names every one that does not fit.
     """
@@ -145,7 +157,6 @@ class OnnxProgram:
         path: str,
         variables: Mapping[str, torch.Tensor],
         variables_path: str = "the export's variables",
-        threads: int | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -153,7 +164,7 @@ class OnnxProgram:
         expected = {i["name"][len("variables/") :]: i for i in inputs if i["name"].startswith("variables/")}
         self._check_variables(variables, expected, variables_path, path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
         # Idle pool threads sleep instead of spinning: spinning takes the cores that concurrent
         # requests (and the host half) need, which a loaded or small machine does not have.
@@ -215,13 +226,7 @@ class OnnxProgram:
         """Every input of the program by its ONNX name, the variables included, for one batch."""
         feed: dict[str, Any] = dict(self._bound)
         names = self.input_names
-        for i, layer in enumerate(host):
-            for k, v in layer.items():
-                name = f"host/{i}/{k}"
-                if name in names:
-                    feed[name] = v.numpy()
-        for k, v in raw.items():
-            name = f"raw/{k}"
+        for name, value in _named((), host, raw):
             if name in names:
-                feed[name] = v.numpy()
+                feed[name] = value.numpy()
         return feed

@@ -1,6 +1,5 @@
 """Tracing a model_fn in PREDICT mode into a ``torch.export`` program (the tensor half, saved as
-ONNX), with the
-host half (receiver, feature-column layers, string tables) as data.
+ONNX), with the host half (receiver, feature-column layers, string tables) as data.
 
 The program is a pure function ``program(variables, host, raw) -> outputs``: ``variables`` by
 checkpoint name, ``host`` the per-layer-call host inputs (``HostInputs.tensors()``), ``raw`` the

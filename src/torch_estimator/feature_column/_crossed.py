@@ -90,12 +90,12 @@ class CrossedColumn(CategoricalColumn):
                 raise ValueError(
                     f"Crossed column {self.name}: inputs have different batch sizes {[p.batch_size for p, _ in parts]}."
                 )
-        fast = self._cross_by_table(parts, batch)
-        if fast is not None:
-            return fast
         ragged = [p for p, _ in parts]
-        single = all(len(p.values) == batch and np.array_equal(p.row_splits, uniform_splits(batch, 1)) for p in ragged)
-        return CategoricalIds(self._cross_single(ragged, batch) if single else self._cross_rows(ragged, batch))
+        one_per_row = uniform_splits(batch, 1)
+        if not all(len(p.values) == batch and np.array_equal(p.row_splits, one_per_row) for p in ragged):
+            return CategoricalIds(self._cross_rows(ragged, batch))
+        fast = self._cross_by_table(parts, batch)
+        return fast if fast is not None else CategoricalIds(self._cross_single(ragged, batch))
 
     @functools.cached_property
     def _tables(self) -> DictionaryCache:
@@ -135,12 +135,11 @@ class CrossedColumn(CategoricalColumn):
 
     def _cross_by_table(self, parts: list[tuple[RaggedValue, int | None]], batch: int) -> CategoricalIds | None:
         """Single-valued rows over small domains (dictionary-encoded strings, categorical ids):
-        hash every combination of the domains once (cached), then gather per batch."""
+        hash every combination of the domains once (cached), then gather per batch. The caller
+        has checked that every part holds one value per row."""
         domains: list[np.ndarray] = []
         codes: list[np.ndarray] = []
         for part, num_ids in parts:
-            if len(part.values) != batch or not np.array_equal(part.row_splits, uniform_splits(batch, 1)):
-                return None
             encoding = encoding_of(part.values)
             if encoding is not None:
                 codes.append(encoding[0])
