@@ -74,6 +74,7 @@ def test_a_document_reads_back_as_written():
         "signature_defs",
         "files",
         "program",
+        "standalone",
         "crc32c",
     ]
     assert data["format"] == FORMAT and data["crc32c"] == document_checksum(data)

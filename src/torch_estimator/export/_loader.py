@@ -18,15 +18,13 @@ import numpy as np
 import torch
 
 from torch_estimator._core import tensor_file as _tensor_file
-from torch_estimator._core.batches import to_model_input
 from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
 from torch_estimator.export._files import read_document, read_verified
 from torch_estimator.export._onnx import OnnxProgram
-from torch_estimator.export._program import sample_features
+from torch_estimator.export._program import host_half, sample_features
 from torch_estimator.export._schema import PROGRAM_FILE, SAVED_MODEL_FILE, VARIABLES_FILE, SignatureDef, TensorSpec
 from torch_estimator.export._signature import Signature, TensorInfo, tf_dtype_name
 from torch_estimator.export.tfexample import parse_examples
-from torch_estimator.feature_column._base import Transformer
 from torch_estimator.feature_column._layers import layer_from_config
 
 __all__ = ["load", "SavedModel"]
@@ -183,10 +181,7 @@ class SavedModel:
         self, features: Mapping[str, Any]
     ) -> tuple[list[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
         """The host half for a batch of features: each layer's host inputs, and the raw features."""
-        model_input = to_model_input(dict(features), torch.device("cpu"))
-        transformer = Transformer(model_input)
-        host = [layer.host_inputs(transformer).tensors() for layer in self._layers]
-        return host, {k: model_input[k] for k in self._record.raw_inputs}
+        return host_half(self._layers, self._record.raw_inputs, features)
 
     def program_feed(self, receiver_inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The inputs of ``program.onnx`` (by their names in ``saved_model.json``'s ``program``),

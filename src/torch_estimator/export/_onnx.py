@@ -131,7 +131,11 @@ def _io(values: Any) -> list[dict[str, Any]]:
     for value in values:
         tensor = value.type.tensor_type
         dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor.shape.dim]
-        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
+        dtype = (
+            "string"
+            if tensor.elem_type == onnx.TensorProto.STRING
+            else np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
+        )
         out.append({"name": value.name, "dtype": dtype, "shape": dims})
     return out
 

@@ -10,7 +10,7 @@ they are written as safetensors with their TensorFlow-style names.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,9 +40,20 @@ from torch_estimator.export._schema import (
     SignatureOutputs,
     TensorSpec,
 )
+from torch_estimator.export._standalone import Standalone, standalone_onnx
 from torch_estimator.export._tracing import Recorder, Replayer
+from torch_estimator.feature_column._base import Transformer
+from torch_estimator.feature_column._layers import layer_from_config
 
-__all__ = ["ModelCall", "TracedModel", "trace_model", "receiver_schema", "sample_features", "flatten_outputs"]
+__all__ = [
+    "ModelCall",
+    "TracedModel",
+    "trace_model",
+    "receiver_schema",
+    "sample_features",
+    "flatten_outputs",
+    "host_half",
+]
 
 #: ``(store, features, labels, mode) -> EstimatorSpec``: one call of the model_fn with ``store`` active.
 ModelCall = Callable[[VariableStore, Any, Any, str], EstimatorSpec]
@@ -133,6 +144,17 @@ def _sample_array(dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     if dtype == "string":
         return np.full(shape, b"", dtype=object)
     return np.zeros(shape, dtype=np.dtype(dtype))
+
+
+def host_half(
+    layers: Sequence[Any], raw_inputs: Iterable[str], features: Mapping[str, Any]
+) -> tuple[list[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+    """The program's inputs for a batch of features: each layer call's host inputs (``layers``
+    rebuilt from the export's data) and the raw features named ``raw_inputs``."""
+    model_input = to_model_input(dict(features), torch.device("cpu"))
+    transformer = Transformer(model_input)
+    host = [layer.host_inputs(transformer).tensors() for layer in layers]
+    return host, {k: model_input[k] for k in raw_inputs}
 
 
 # -- the program --------------------------------------------------------------------------------
@@ -231,12 +253,16 @@ class _Program(torch.nn.Module):
 
 
 class TracedModel:
-    """Everything an export holds: the program (ONNX bytes), the variables, and what tracing recorded."""
+    """Everything an export holds: the program (ONNX bytes), the variables, what tracing recorded,
+    and the standalone model (raw features in) or what blocks it."""
 
-    def __init__(self, program: bytes, variables: dict[str, torch.Tensor], record: ModelRecord) -> None:
+    def __init__(
+        self, program: bytes, variables: dict[str, torch.Tensor], record: ModelRecord, standalone: Standalone
+    ) -> None:
         self.program = program
         self.variables = variables
         self.record = record
+        self.standalone = standalone
 
 
 def _sample_part(part: HostPart) -> HostPart:
@@ -311,7 +337,8 @@ def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -
         ) from error
     try:
         onnx = to_onnx(program, input_names(variables, host, raw))
-        check = OnnxProgram(onnx, PROGRAM_FILE, variables)(host, raw)
+        session = OnnxProgram(onnx, PROGRAM_FILE, variables)
+        check = session(host, raw)
     except Exception as error:  # the ONNX exporter's or onnxruntime's errors: name the cause
         raise NotExportableError(
             f"The model_fn's PREDICT computation could not be exported as ONNX: {type(error).__name__}: {error}"
@@ -334,4 +361,10 @@ def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -
         sample_outputs={k: v.cpu().tolist() for k, v in eager.items() if v.is_floating_point()},
         signatures=signatures,
     )
-    return TracedModel(onnx, variables, record)
+    layers = [layer_from_config(call.config) for call in record.layers]
+
+    def reference(batch: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outputs = session(*host_half(layers, record.raw_inputs, batch))
+        return {k: np.array(tables[k], dtype=object)[v] if k in tables else v for k, v in outputs.items()}
+
+    return TracedModel(onnx, variables, record, standalone_onnx(onnx, variables, record, reference))

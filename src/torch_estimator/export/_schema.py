@@ -2,7 +2,7 @@
 
 Layout of ``saved_model.json`` (JSON object, in this order)::
 
-    format          "torch_estimator.saved_model/2"
+    format          "torch_estimator.saved_model/3"
     tags            ["serve"]
     torch_version   the torch that wrote the program
     receiver        {tensors: {name: TensorSpec}, features: {key: ReceiverFeature}, single_feature}
@@ -15,6 +15,9 @@ Layout of ``saved_model.json`` (JSON object, in this order)::
     signatures      {name: {output: ExportOutput class, outputs: {key: program output}}}
     signature_defs  {name: {method_name, inputs: {key: receiver tensor}, outputs: {key: program output}}}
     files           {path: {size, crc32c}}: every file but this one and the variables (CRC32C per tensor)
+    program         {file, inputs, outputs}: program.onnx's input and output names, dtypes and shapes
+    standalone      {file, inputs, outputs}: standalone.onnx's (raw features in), or
+                    {file: null, blocked_by: [reason]}: the columns that have no ONNX form
     crc32c          CRC32C of this document without the field, as canonical JSON (sorted keys, no spaces)
 
 A ``TensorSpec`` is ``{dtype, shape}``: receiver tensors have their full shape (-1 for an unknown
@@ -44,6 +47,7 @@ __all__ = [
     "FORMAT",
     "SAVED_MODEL_FILE",
     "PROGRAM_FILE",
+    "STANDALONE_FILE",
     "VARIABLES_FILE",
     "ASSETS_DIR",
     "TensorSpec",
@@ -63,6 +67,7 @@ __all__ = [
 FORMAT = "torch_estimator.saved_model/3"
 SAVED_MODEL_FILE = "saved_model.json"
 PROGRAM_FILE = "program.onnx"
+STANDALONE_FILE = "standalone.onnx"
 VARIABLES_FILE = os.path.join("variables", "variables.safetensors")
 ASSETS_DIR = "assets"
 _CHECKSUM_FIELD = "crc32c"
@@ -375,6 +380,8 @@ class Document:
     torch_version: str = torch.__version__
     #: The ONNX program's ``inputs`` and ``outputs``: ``{name, dtype, shape}`` each (for other runtimes).
     program: Mapping[str, Any] = dataclasses.field(default_factory=lambda: {"inputs": [], "outputs": []})
+    #: The standalone model: ``{file, inputs, outputs}``, or ``{file: null, blocked_by: [reason]}``.
+    standalone: Mapping[str, Any] = dataclasses.field(default_factory=lambda: {"file": None, "blocked_by": []})
 
     def to_json(self) -> dict[str, Any]:
         """The document as JSON data, its ``crc32c`` included."""
@@ -386,6 +393,7 @@ class Document:
             "signature_defs": {k: v.to_json() for k, v in self.signature_defs.items()},
             "files": {k: v.to_json() for k, v in self.files.items()},
             "program": {"file": PROGRAM_FILE, **self.program},
+            "standalone": dict(self.standalone),
         }
         document[_CHECKSUM_FIELD] = document_checksum(document)
         return document
@@ -423,10 +431,11 @@ class Document:
         torch_version = node["torch_version"].of(str)
         program = node["program"]
         io = {key: [e.of(dict) for e in program[key].elements()] for key in ("inputs", "outputs")}
+        standalone = node["standalone"].of(dict)
         actual = document_checksum(data)
         if actual != expected:
             raise DataLossError(
                 f"Checksum mismatch in the export file {path}: its content has CRC32C {actual:#010x} but "
                 f"{expected:#010x} was recorded; the file was modified or is corrupted."
             )
-        return cls(model, signature_defs, files, tags, torch_version, io)
+        return cls(model, signature_defs, files, tags, torch_version, io, standalone)

@@ -6,6 +6,8 @@ Layout of ``export_dir_base/<timestamp>/``:
   tables (the host half, as data), input and output dtypes and shapes, the outputs of a sample
   batch, the size and CRC32C of the other files, and its own CRC32C (its format: ``_schema``);
 * ``program.onnx``: the tensor half (ONNX; variables are its inputs, bound at load time);
+* ``standalone.onnx``: when every feature column has an ONNX form, the whole model (raw features
+  in, predictions out, variables inside) for any ONNX runtime (``_standalone``);
 * ``variables/variables.safetensors``: the variables, by their checkpoint names, a CRC32C each;
 * ``assets/``: vocabulary files; ``assets.extra/``: the caller's extra files.
 
@@ -32,6 +34,7 @@ from torch_estimator.export._schema import (
     FORMAT,
     PROGRAM_FILE,
     SAVED_MODEL_FILE,
+    STANDALONE_FILE,
     VARIABLES_FILE,
     Document,
     FileEntry,
@@ -135,6 +138,18 @@ def _with_assets(layers: tuple[LayerCall, ...], directory: str, files: dict[str,
     return tuple(dataclasses.replace(layer, config=visit(dict(layer.config))) for layer in layers)
 
 
+def _write_standalone(traced: TracedModel, directory: str, files: dict[str, FileEntry]) -> dict[str, Any]:
+    """Writes the standalone model when there is one; its entry of ``saved_model.json`` either way."""
+    model = traced.standalone.model
+    if model is None:
+        logger.info("No standalone ONNX model (raw features in): %s", "; ".join(traced.standalone.blockers))
+        return {"file": None, "blocked_by": list(traced.standalone.blockers)}
+    write_file(os.path.join(directory, STANDALONE_FILE), model)
+    files[STANDALONE_FILE] = FileEntry.of(model)
+    inputs, outputs = program_io(model, STANDALONE_FILE)
+    return {"file": STANDALONE_FILE, "inputs": inputs, "outputs": outputs}
+
+
 def write_saved_model(
     traced: TracedModel, export_dir_base: str, assets_extra: Mapping[str, str] | None = None, as_text: bool = False
 ) -> bytes:
@@ -164,7 +179,10 @@ def write_saved_model(
         write_file(os.path.join(temp.path, PROGRAM_FILE), traced.program)
         files[PROGRAM_FILE] = FileEntry.of(traced.program)
         inputs, outputs = program_io(traced.program, PROGRAM_FILE)
-        document = Document(record, signature_defs, files, program={"inputs": inputs, "outputs": outputs}).to_json()
+        standalone = _write_standalone(traced, temp.path, files)
+        document = Document(
+            record, signature_defs, files, program={"inputs": inputs, "outputs": outputs}, standalone=standalone
+        ).to_json()
         write_file(
             os.path.join(temp.path, SAVED_MODEL_FILE),
             json.dumps(document, indent=1 if as_text else None).encode("utf-8"),
