@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 import torch_estimator as te
 from torch_estimator.datasets import load_census
 
@@ -42,6 +44,13 @@ def test_readme_wide_and_deep_quickstart_and_export_run(tmp_path, capsys):
     baseline = float(re.search(r"'accuracy_baseline': np.float32\(([0-9.]+)\)", out).group(1))
     assert accuracy > baseline + 0.02, out  # better than always predicting the majority class
     assert "dnn/hiddenlayer_0/bias" in out
+    standalone = _run_readme_snippet(
+        "### A standalone ONNX model", "/tmp/census_standalone", str(tmp_path / "standalone"), namespace
+    )
+    features = {"age": np.array([39.0, 52.0], np.float32), "education": np.array(["Bachelors", "Doctorate"], object)}
+    predicted = list(standalone["small"].predict(te.inputs.numpy_input_fn(features, batch_size=2, shuffle=False)))
+    assert standalone["classes"].tolist() == [[p["classes"][0].decode()] for p in predicted]
+    np.testing.assert_allclose(standalone["probabilities"], [p["probabilities"] for p in predicted], rtol=1e-5)
 
 
 def test_census_data_is_shipped():
