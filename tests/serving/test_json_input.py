@@ -4,9 +4,12 @@ the body parser; the error texts are TF Serving's (``json_tensor.cc``)."""
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import numpy as np
 import pytest
 
+from torch_estimator._core.values import StringEncoder, encoding_of
 from torch_estimator.export._signature import TensorInfo
 from torch_estimator.serving._errors import ServingError
 from torch_estimator.serving._json_input import (
@@ -253,3 +256,40 @@ def test_json_values_are_quoted_as_rapidjson_writes_them():
     assert json_value_to_string({"a": [1, 2.5]}) == '{\n    "a": [\n        1,\n        2.5\n    ]\n}'
     assert json_value_to_string(0.1) == "0.1"
     assert json_value_to_string("é") == '"é"'
+
+
+def test_text_columns_share_one_growing_dictionary_across_requests():
+    first, _ = _predict({"instances": [{"city": "Oslo"}, {"city": "Lima"}, {"city": "Oslo"}]}, city="DT_STRING")
+    second, _ = _predict({"instances": [{"city": "Lima"}, {"city": "Kyiv"}]}, city="DT_STRING")
+    third, _ = _predict({"instances": [{"city": "Kyiv"}]}, city="DT_STRING")
+    a, b, c = (encoding_of(t["city"]) for t in (first, second, third))
+    assert first["city"].tolist() == [b"Oslo", b"Lima", b"Oslo"] and second["city"].tolist() == [b"Lima", b"Kyiv"]
+    assert a[1].tolist() == [b"Oslo", b"Lima"] and a[0].tolist() == [0, 1, 0]
+    assert b[1].tolist() == [b"Oslo", b"Lima", b"Kyiv"] and b[0].tolist() == [1, 2]  # grown, old codes kept
+    assert c[1] is b[1]  # no new string: the same dictionary (so its look-ups are cached)
+    mixed, _ = _predict({"instances": [{"city": "Oslo"}, {"city": {"b64": "eQ=="}}]}, city="DT_STRING")
+    assert encoding_of(mixed["city"]) is None and mixed["city"].tolist() == [b"Oslo", b"y"]
+
+
+def test_a_string_encoder_stops_encoding_at_its_capacity():
+    encoder = StringEncoder(capacity=3)
+    assert encoder.encode(["a", "b"]).tolist() == [b"a", b"b"]
+    assert encoder.encode(["c", "d"]) is None  # would hold 4
+    assert encoder.encode(["a"]) is None  # full: callers build plain arrays from now on
+
+
+def test_a_string_encoder_is_consistent_under_concurrent_growth():
+    encoder = StringEncoder(capacity=10_000)
+    words = [f"w{i}" for i in range(2000)]
+
+    def work(seed: int) -> bool:
+        rng = np.random.default_rng(seed)
+        for _ in range(50):
+            batch = [words[i] for i in rng.integers(0, len(words), 20)]
+            encoded = encoder.encode(batch)
+            if encoded.tolist() != [w.encode() for w in batch]:
+                return False
+        return True
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(work, range(16)))

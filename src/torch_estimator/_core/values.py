@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ __all__ = [
     "as_numpy",
     "batch_size_of",
     "not_missing",
+    "StringEncoder",
 ]
 
 
@@ -52,6 +54,50 @@ def encode_strings(codes: np.ndarray, dictionary: np.ndarray) -> EncodedStrings:
     array.codes = codes
     array.dictionary = dictionary
     return array
+
+
+class StringEncoder:
+    """Encodes batches of text against one dictionary that grows across batches (up to
+    ``capacity`` strings), so that each distinct string is looked up or hashed once for all the
+    batches (a server's requests) rather than once per batch. Thread-safe.
+
+    Example:
+      encoder = StringEncoder()
+      a = encoder.encode(["x", "y"])   # dictionary [b"x", b"y"]
+      b = encoder.encode(["y", "z"])   # dictionary [b"x", b"y", b"z"], codes [1, 2]
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._codes: dict[str, int] = {}
+        self._dictionary = np.empty(0, dtype=object)
+        self._capacity = capacity
+        self._full = False
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> EncodedStrings | None:
+        """``texts`` (str) as UTF-8 bytes in an ``EncodedStrings`` array, or None once the
+        dictionary would exceed its capacity (the caller then builds a plain array)."""
+        if self._full:
+            return None
+        codes = self._codes
+        found = [codes.get(t) for t in texts]
+        dictionary = self._dictionary
+        if None in found:
+            with self._lock:
+                new = [t for t in dict.fromkeys(texts) if t not in self._codes]
+                if len(self._codes) + len(new) > self._capacity:
+                    self._full = True
+                    return None
+                grown = np.empty(len(self._dictionary) + len(new), dtype=object)
+                grown[: len(self._dictionary)] = self._dictionary
+                grown[len(self._dictionary) :] = [t.encode("utf-8", "surrogateescape") for t in new]
+                # A new array each time it grows: caches keyed by the dictionary see new strings.
+                updated = dict(self._codes)
+                updated.update((t, len(self._dictionary) + i) for i, t in enumerate(new))
+                self._codes, self._dictionary = updated, grown
+                codes, dictionary = updated, grown
+            found = [codes[t] for t in texts]
+        return encode_strings(np.array(found, dtype=np.int64), dictionary)
 
 
 _Key = TypeVar("_Key", np.ndarray, tuple[np.ndarray, ...])

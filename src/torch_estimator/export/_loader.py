@@ -19,6 +19,7 @@ import torch
 
 from torch_estimator._core import tensor_file as _tensor_file
 from torch_estimator._core.parse_spec import FixedLenFeature, VarLenFeature
+from torch_estimator._core.values import DictionaryCache, encoding_of
 from torch_estimator.export._files import read_document, read_verified
 from torch_estimator.export._onnx import OnnxProgram
 from torch_estimator.export._program import host_half, sample_features
@@ -35,12 +36,27 @@ _SAMPLE_RTOL = 1e-4
 _SAMPLE_ATOL = 1e-5
 
 
+_BYTES_DICTIONARIES = DictionaryCache()
+
+
+def _is_bytes_encoding(value: Any) -> bool:
+    """Whether ``value`` is dictionary-encoded strings whose dictionary holds bytes only (checked
+    once per dictionary)."""
+    encoding = encoding_of(value)
+    if encoding is None:
+        return False
+    check = _BYTES_DICTIONARIES.get(encoding[1], lambda d: np.array(all(type(x) is bytes for x in d.tolist())))
+    return bool(check)
+
+
 def _as_input(name: str, value: Any, tensor: TensorSpec) -> np.ndarray:
     """A request value as an array of the receiver tensor's dtype and shape, or a clear error."""
     dtype, shape = tensor.dtype, tensor.shape
     if isinstance(value, torch.Tensor):
         value = value.numpy()
-    if dtype == "string":
+    if dtype == "string" and _is_bytes_encoding(value):
+        array = value  # its dictionary holds bytes: nothing to convert
+    elif dtype == "string":
         array = np.array(value, dtype=object)  # a copy: str items are encoded in place
         flat = array.reshape(-1)
         items = flat.tolist()

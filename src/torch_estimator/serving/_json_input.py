@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from torch_estimator._core.values import StringEncoder
 from torch_estimator.export._signature import TensorInfo, numpy_dtype
 from torch_estimator.serving._decimal import decimal_string
 from torch_estimator.serving._errors import ServingError, invalid_argument, unimplemented
@@ -352,6 +353,21 @@ def _array(flat: list[Any], shape: list[int], dtype: str) -> np.ndarray:
     return np.asarray(flat, dtype=numpy_dtype(dtype)).reshape(shape)
 
 
+#: Per input name, the strings of the requests so far: each distinct one is looked up or hashed once
+#: for all requests (the names are the models' inputs; each dictionary is bounded).
+_ENCODERS: dict[str, StringEncoder] = {}
+
+
+def _encoded(name: str, column: list[Any]) -> np.ndarray | None:
+    """A column of text as an ``EncodedStrings`` array over the input's dictionary, or None."""
+    if not column or type(column[0]) is not str or set(map(type, column)) != {str}:
+        return None
+    encoder = _ENCODERS.get(name)
+    if encoder is None:
+        encoder = _ENCODERS.setdefault(name, StringEncoder())
+    return encoder.encode(column)
+
+
 def _scalar_columns(instances: list[Any], infos: Mapping[str, TensorInfo]) -> dict[str, np.ndarray] | None:
     """The common row format at vectorised speed: every instance an object of scalars, one per
     input. None when the instances are anything else or a value is rejected (the general path
@@ -364,6 +380,10 @@ def _scalar_columns(instances: list[Any], infos: Mapping[str, TensorInfo]) -> di
         column = [instance[name] for instance in instances]
         if not set(map(type, column)) <= _SCALAR_TYPES:
             return None
+        encoded = _encoded(name, column) if info.dtype == "DT_STRING" else None
+        if encoded is not None:
+            tensors[name] = encoded
+            continue
         try:
             tensors[name] = _array(_converter(info.dtype)(column), [len(column)], info.dtype)
         except ServingError:
