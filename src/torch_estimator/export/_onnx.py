@@ -3,7 +3,8 @@
 The program's inputs are named ``variables/<checkpoint name>``, ``host/<layer>/<part>/<field>``
 (the feature-column layers' host inputs, in the order the model calls its layers) and
 ``raw/<feature>``; its outputs by the model's output names. The variables are graph inputs, bound
-from ``variables/`` at load time, so the ONNX file holds the computation only.
+from ``variables/`` at load time, so the ONNX file holds the computation only. ``_aten_onnx``
+writes the programs of the operators it knows; ``to_onnx`` (``torch.onnx.export``) the others.
 
 Loading reads the model as a protobuf and refuses, naming the problem, anything that would make
 onnxruntime read other files or load code: external data, and operators outside the standard
@@ -22,7 +23,7 @@ import torch
 from torch.export.graph_signature import InputKind
 from torch.utils import _pytree as pytree
 
-__all__ = ["input_names", "to_onnx", "program_io", "OnnxProgram", "STANDARD_DOMAINS"]
+__all__ = ["input_names", "output_names", "to_onnx", "program_io", "OnnxProgram", "STANDARD_DOMAINS"]
 
 #: Operator domains onnxruntime runs with its own kernels (no custom-op library).
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
@@ -47,14 +48,18 @@ def input_names(variables: Iterable[str], host: Sequence[Mapping[str, Any]], raw
     return [name for name, _ in _named(variables, host, raw)]
 
 
-def to_onnx(program: torch.export.ExportedProgram, names: Sequence[str]) -> bytes:
-    """The ONNX model (bytes) of ``program``, its inputs named ``names`` (see ``input_names``) and
-    its outputs by the keys of the dict it returns."""
-    user_inputs = [s for s in program.graph_signature.input_specs if s.kind == InputKind.USER_INPUT]
-    assert len(user_inputs) == len(names), "one name per input of the program"
+def output_names(program: torch.export.ExportedProgram) -> list[str]:
+    """The names of ``program``'s outputs (the keys of the dict it returns), in its output order."""
     count = program.call_spec.out_spec.num_leaves
     order = pytree.tree_unflatten(list(range(count)), program.call_spec.out_spec)
-    output_names = [name for name, _ in sorted(order.items(), key=lambda item: item[1])]
+    return [name for name, _ in sorted(order.items(), key=lambda item: item[1])]
+
+
+def to_onnx(program: torch.export.ExportedProgram, names: Sequence[str]) -> bytes:
+    """The ONNX model (bytes) of ``program`` written by ``torch.onnx.export``, its inputs named
+    ``names`` (see ``input_names``) and its outputs by the keys of the dict it returns."""
+    user_inputs = [s for s in program.graph_signature.input_specs if s.kind == InputKind.USER_INPUT]
+    assert len(user_inputs) == len(names), "one name per input of the program"
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -62,7 +67,12 @@ def to_onnx(program: torch.export.ExportedProgram, names: Sequence[str]) -> byte
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             exported = torch.onnx.export(
-                program, dynamo=True, input_names=list(names), output_names=output_names, verbose=False, optimize=True
+                program,
+                dynamo=True,
+                input_names=list(names),
+                output_names=output_names(program),
+                verbose=False,
+                optimize=True,
             )
     finally:
         quiet.setLevel(level)

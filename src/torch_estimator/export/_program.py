@@ -10,6 +10,7 @@ they are written as safetensors with their TensorFlow-style names.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,8 @@ from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._core.trace import Bag, HostInputs, HostPart, NotExportableError, tracing
 from torch_estimator._core.values import RaggedValue
 from torch_estimator._core.variables import VariableStore
-from torch_estimator.export._onnx import OnnxProgram, input_names, to_onnx
+from torch_estimator.export._aten_onnx import Unsupported, translate
+from torch_estimator.export._onnx import OnnxProgram, input_names, output_names, to_onnx
 from torch_estimator.export._receivers import (
     ParsedFeature,
     Placeholder,
@@ -57,6 +59,8 @@ __all__ = [
 
 #: ``(store, features, labels, mode) -> EstimatorSpec``: one call of the model_fn with ``store`` active.
 ModelCall = Callable[[VariableStore, Any, Any, str], EstimatorSpec]
+
+logger = logging.getLogger("torch_estimator")
 
 _SAMPLE_BATCH = 3
 _SAMPLE_BAG = 5
@@ -305,6 +309,45 @@ def _example_inputs(
     return examples, raw_examples, dims, raw_dims
 
 
+def _random_floats(tensors: Mapping[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+    return {
+        k: torch.randn(v.shape, generator=generator).to(v.dtype) if v.is_floating_point() else v
+        for k, v in tensors.items()
+    }
+
+
+def _translated(
+    program: torch.export.ExportedProgram,
+    names: Sequence[str],
+    module: torch.nn.Module,
+    variables: dict[str, torch.Tensor],
+    examples: Sequence[Mapping[str, torch.Tensor]],
+    raw_examples: Mapping[str, torch.Tensor],
+) -> tuple[bytes, OnnxProgram] | None:
+    """The program written by ``_aten_onnx`` and its session, once it gives the model's outputs
+    on the example inputs with random floats; None (so ``torch.onnx.export`` writes it) when it
+    holds an operator the translator does not write, or does not match."""
+    try:
+        data = translate(program, names, output_names(program))
+        session = OnnxProgram(data, PROGRAM_FILE, variables)
+        generator = torch.Generator().manual_seed(0)
+        host = [_random_floats(e, generator) for e in examples]
+        raw = _random_floats(raw_examples, generator)
+        with torch.no_grad():
+            expected = module(variables, host, raw)
+        got = session(host, raw)
+        for name, value in expected.items():
+            other = torch.from_numpy(got[name])
+            if other.shape != value.shape or not torch.allclose(
+                other.to(value.dtype), value, rtol=1e-4, atol=1e-5, equal_nan=True
+            ):
+                raise Unsupported(f"output {name!r} differs from the model's on random inputs")
+    except Exception as error:  # Unsupported, or a translation onnxruntime refuses: torch.onnx writes it
+        logger.info("The program is exported with torch.onnx.export (%s: %s)", type(error).__name__, error)
+        return None
+    return data, session
+
+
 def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -> TracedModel:
     """Records the model (``call_model_fn(store, features, labels, mode)``, the Estimator's model_fn
     call) on a sample batch, exports its tensor half, and checks the exported program against the
@@ -335,9 +378,11 @@ def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -
         raise NotExportableError(
             f"The model_fn's PREDICT computation could not be exported with torch.export: {error}"
         ) from error
+    names = input_names(variables, host, raw)
+    direct = _translated(program, names, module, variables, examples, raw_examples)
     try:
-        onnx = to_onnx(program, input_names(variables, host, raw))
-        session = OnnxProgram(onnx, PROGRAM_FILE, variables)
+        onnx, session = direct if direct is not None else (to_onnx(program, names), None)
+        session = session or OnnxProgram(onnx, PROGRAM_FILE, variables)
         check = session(host, raw)
     except Exception as error:  # the ONNX exporter's or onnxruntime's errors: name the cause
         raise NotExportableError(
