@@ -46,12 +46,12 @@ def test_small_calls_run_on_the_event_loop_and_large_ones_in_the_pool(export_bas
         threads = _threads_of_calls(monkeypatch)
         small = client.post("/v1/models/m:predict", json={"signature_name": "predict", "instances": [{"x": 0.5}]})
         large = client.post(
-            "/v1/models/m:predict", json={"signature_name": "predict", "instances": [{"x": 0.5}] * 1000}
+            "/v1/models/m:predict", json={"signature_name": "predict", "instances": [{"x": 0.5}] * 30000}
         )
         assert small.status_code == large.status_code == 200
-        assert len(json.dumps({"signature_name": "predict", "instances": [{"x": 0.5}] * 1000})) > 8192
+        assert len(json.dumps({"signature_name": "predict", "instances": [{"x": 0.5}] * 30000})) > 256 * 1024
         assert threads[0] is loop_thread and threads[1] is not loop_thread
-        assert large.json()["predictions"] == small.json()["predictions"] * 1000
+        assert large.json()["predictions"] == small.json()["predictions"] * 30000
 
 
 def _recorded(process, seen):

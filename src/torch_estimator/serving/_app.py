@@ -39,11 +39,13 @@ DEFAULT_NUM_THREADS = 4 * (os.cpu_count() or 1)
 # times that in memory.
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 _PAYLOAD_TOO_LARGE = 413
-# Model calls with bodies up to this size (about 25 census instances, a few ms of work) run on the
-# event loop: handing them to a thread cost more than the call, and several threads contending for
-# the GIL took twice the CPU per request. Measured (benchmarks/serving.py, 16 clients, 1 instance):
-# 185-202 req/s and p99 107-111 ms through threads, 296-334 req/s and p99 48-49 ms inline.
-_INLINE_BODY_BYTES = 8192
+# Model calls with bodies up to this size (about 800 census instances, some tens of ms of work) run
+# on the event loop: handing them to threads cost more than the calls, as the threads and the loop
+# contend for the GIL. Measured with benchmarks/serving.py, 16 clients, through threads / inline:
+# 1 instance 185-202 / 296-334 req/s (p99 107-111 / 48-49 ms); 100 instances 12.5-14.8k / 20-29k
+# instances/s, 6.2-7.4 / 3.2-4.6 ms of server CPU per request. Larger bodies go to the threads, so
+# that one huge request does not hold up the others.
+_INLINE_BODY_BYTES = 256 * 1024
 
 
 def _error(status: int, error: ServingError) -> Response:
@@ -152,7 +154,7 @@ def create_app(
 
     The newest version is loaded when the app starts (its lifespan), and the directory is polled
     for newer ones. Model calls run in a pool of ``rest_api_num_threads`` threads, off the event
-    loop, except small ones of the default loader's exports (bodies up to 8 KiB, without batching),
+    loop, except those of the default loader's exports with bodies up to 256 KiB (without batching),
     which cost less than the hand-off to a thread.
 
     Args:
@@ -163,7 +165,8 @@ def create_app(
       file_system_poll_wait_seconds: seconds between polls for new versions; 0 loads once.
       enable_batching: merge concurrent calls of a signature into one model call.
       batching_parameters: how to merge them (default ``BatchingParameters()``); needs ``enable_batching``.
-      rest_api_num_threads: requests whose model calls may run at the same time.
+      rest_api_num_threads: requests whose model calls may run at the same time in the thread pool
+        (those not run on the event loop).
       max_request_bytes: the largest request body accepted (default 32 MiB); a larger one gets 413.
 
     Example:
