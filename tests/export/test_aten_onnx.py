@@ -51,20 +51,24 @@ def _erf_model_fn(features, labels, mode):
     return head.create_estimator_spec(features, mode, logits, labels=labels, optimizer=te.optimizers.Adagrad(0.1))
 
 
-def _export_and_compare(model_fn, tmp_path, caplog, labels=LABELS):
-    estimator = te.Estimator(model_fn, model_dir=str(tmp_path / "model"))
-    estimator.train(te.inputs.numpy_input_fn(FEATURES, labels, batch_size=16, num_epochs=None, shuffle=True), steps=3)
-    receiver = te.export.build_raw_serving_input_receiver_fn({k: v[:2] for k, v in FEATURES.items()})
-    with caplog.at_level(logging.INFO, logger="torch_estimator"):
-        path = estimator.export_saved_model(str(tmp_path / "export"), receiver)
-    served = te.saved_model.load(path).run_features(FEATURES)
-    predicted = list(estimator.predict(te.inputs.numpy_input_fn(FEATURES, batch_size=N, shuffle=False)))
+def _assert_serves_what_predict_gives(estimator, path, features) -> None:
+    served = te.saved_model.load(path).run_features(features)
+    predicted = list(estimator.predict(te.inputs.numpy_input_fn(features, batch_size=N, shuffle=False)))
     for key in predicted[0]:
         want = np.stack([p[key] for p in predicted])
         if want.dtype == object:
             assert served[key].tolist() == want.tolist(), key
         else:
             np.testing.assert_allclose(served[key], want, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def _export_and_compare(model_fn, tmp_path, caplog, labels=LABELS):
+    estimator = te.Estimator(model_fn, model_dir=str(tmp_path / "model"))
+    estimator.train(te.inputs.numpy_input_fn(FEATURES, labels, batch_size=16, num_epochs=None, shuffle=True), steps=3)
+    receiver = te.export.build_raw_serving_input_receiver_fn({k: v[:2] for k, v in FEATURES.items()})
+    with caplog.at_level(logging.INFO, logger="torch_estimator"):
+        path = estimator.export_saved_model(str(tmp_path / "export"), receiver)
+    _assert_serves_what_predict_gives(estimator, path, FEATURES)
     return [r.getMessage() for r in caplog.records if FALLBACK in r.getMessage()]
 
 
@@ -107,12 +111,4 @@ def test_canned_estimators_are_written_directly(tmp_path, caplog, build):
     with caplog.at_level(logging.INFO, logger="torch_estimator"):
         path = estimator.export_saved_model(str(tmp_path / "export"), receiver)
     assert not [r for r in caplog.records if FALLBACK in r.getMessage()]
-    inputs = {k: FEATURES[k] for k in ("x", "n")}
-    served = te.saved_model.load(path).run_features(inputs)
-    predicted = list(estimator.predict(te.inputs.numpy_input_fn(inputs, batch_size=N, shuffle=False)))
-    for key in predicted[0]:
-        want = np.stack([p[key] for p in predicted])
-        if want.dtype == object:
-            assert served[key].tolist() == want.tolist(), key
-        else:
-            np.testing.assert_allclose(served[key], want, rtol=1e-5, atol=1e-6, err_msg=key)
+    _assert_serves_what_predict_gives(estimator, path, {k: FEATURES[k] for k in ("x", "n")})
