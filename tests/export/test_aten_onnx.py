@@ -112,3 +112,47 @@ def test_canned_estimators_are_written_directly(tmp_path, caplog, build):
         path = estimator.export_saved_model(str(tmp_path / "export"), receiver)
     assert not [r for r in caplog.records if FALLBACK in r.getMessage()]
     _assert_serves_what_predict_gives(estimator, path, {k: FEATURES[k] for k in ("x", "n")})
+
+
+def _promotion_model_fn(features, labels, mode):
+    """Comparisons torch promotes in ways a naive promotion would not (a 0-dim float64 tensor
+    against float32, a bool tensor against an int), and log1p of tiny values."""
+    x = features["x"]
+    positive = x > 0
+    parts = [
+        (x == torch.tensor(0.1, dtype=torch.float64)).to(torch.float32),
+        (x > torch.tensor(0.5, dtype=torch.float64)).to(torch.float32),
+        (positive == 2).to(torch.float32),  # compared as int64: never true
+        torch.log1p(x * 1e-9) * 1e9,  # ~x, which log(1 + x) would round to 0
+    ]
+    logits = te.layers.dense(torch.cat(parts, dim=1), 1, name="logits")
+    head = te.RegressionHead()
+    return head.create_estimator_spec(features, mode, logits, labels=labels, optimizer=te.optimizers.Adagrad(0.1))
+
+
+def test_promotions_and_precision_follow_torch(tmp_path, caplog):
+    exact = FEATURES["x"].copy()
+    exact[:4, 0] = np.float32(0.1)  # equal to float64 0.1 once torch compares in float32
+    features = {**FEATURES, "x": exact}
+    estimator = te.Estimator(_promotion_model_fn, model_dir=str(tmp_path / "model"))
+    estimator.train(
+        te.inputs.numpy_input_fn(features, LABELS[:, None], batch_size=16, num_epochs=None, shuffle=True), steps=3
+    )
+    receiver = te.export.build_raw_serving_input_receiver_fn({"x": exact[:2]})
+    with caplog.at_level(logging.INFO, logger="torch_estimator"):
+        path = estimator.export_saved_model(str(tmp_path / "export"), receiver)
+    assert not [r for r in caplog.records if FALLBACK in r.getMessage()]
+    _assert_serves_what_predict_gives(estimator, path, {"x": exact})
+
+
+def test_a_torch_onnx_program_that_does_not_match_the_model_is_refused(tmp_path, monkeypatch):
+    # Without its own rule for log1p, the program goes to torch.onnx.export, which writes
+    # log(1 + x): 0 for x * 1e-9, where the model computes ~x.
+    monkeypatch.delitem(_aten_onnx._RULES, torch.ops.aten.log1p.default)
+    estimator = te.Estimator(_promotion_model_fn, model_dir=str(tmp_path / "model"))
+    estimator.train(
+        te.inputs.numpy_input_fn(FEATURES, LABELS[:, None], batch_size=16, num_epochs=None, shuffle=True), steps=3
+    )
+    receiver = te.export.build_raw_serving_input_receiver_fn({"x": FEATURES["x"][:2]})
+    with pytest.raises(te.export.NotExportableError, match="differs from the model_fn's on random inputs"):
+        estimator.export_saved_model(str(tmp_path / "export"), receiver)

@@ -186,3 +186,10 @@ def test_a_document_of_another_format_or_kind():
         Document.from_json([], PATH)
     with pytest.raises(ValueError, match="has format 'torch_estimator.saved_model/1'; .*Export the model again"):
         Document.from_json({**DOCUMENT.to_json(), "format": "torch_estimator.saved_model/1"}, PATH)
+
+
+def test_a_document_written_before_standalone_models_reads_with_none():
+    data = DOCUMENT.to_json()
+    del data["standalone"]
+    data["crc32c"] = document_checksum(data)
+    assert Document.from_json(data, PATH).standalone == {"file": None, "blocked_by": []}

@@ -273,6 +273,7 @@ def test_text_columns_share_one_growing_dictionary_across_requests():
 
 def test_a_string_encoder_stops_encoding_at_its_capacity():
     encoder = StringEncoder(capacity=3)
+    assert encoder.encode([]).tolist() == []
     assert encoder.encode(["a", "b"]).tolist() == [b"a", b"b"]
     assert encoder.encode(["c", "d"]) is None  # would hold 4
     assert encoder.encode(["a"]) is None  # full: callers build plain arrays from now on
@@ -293,3 +294,10 @@ def test_a_string_encoder_is_consistent_under_concurrent_growth():
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         assert all(pool.map(work, range(16)))
+
+
+def test_a_string_encoder_stops_at_its_byte_budget():
+    encoder = StringEncoder(capacity=100, max_bytes=10)
+    assert encoder.encode(["abcd", "efgh"]).tolist() == [b"abcd", b"efgh"]
+    assert encoder.encode(["ijklmnop"]) is None  # 16 bytes in all
+    assert encoder.encode(["abcd"]) is None

@@ -41,17 +41,23 @@ def _threads_of_calls(monkeypatch) -> list[threading.Thread]:
 
 
 def test_small_calls_run_on_the_event_loop_and_large_ones_in_the_pool(export_base, monkeypatch):
-    with TestClient(create_app(export_base, "m", file_system_poll_wait_seconds=0)) as client:
+    explicit = create_app(export_base, "m", loader=te.export.load, file_system_poll_wait_seconds=0)
+    for app in (create_app(export_base, "m", file_system_poll_wait_seconds=0), explicit):
+        _check_small_inline_large_pooled(app, monkeypatch)
+
+
+def _check_small_inline_large_pooled(app, monkeypatch) -> None:
+    with TestClient(app) as client:
         loop_thread = client.portal.call(threading.current_thread)
         threads = _threads_of_calls(monkeypatch)
         small = client.post("/v1/models/m:predict", json={"signature_name": "predict", "instances": [{"x": 0.5}]})
         large = client.post(
-            "/v1/models/m:predict", json={"signature_name": "predict", "instances": [{"x": 0.5}] * 30000}
+            "/v1/models/m:predict", json={"signature_name": "predict", "instances": [{"x": 0.5}] * 8000}
         )
         assert small.status_code == large.status_code == 200
-        assert len(json.dumps({"signature_name": "predict", "instances": [{"x": 0.5}] * 30000})) > 256 * 1024
+        assert len(json.dumps({"signature_name": "predict", "instances": [{"x": 0.5}] * 8000})) > 64 * 1024
         assert threads[0] is loop_thread and threads[1] is not loop_thread
-        assert large.json()["predictions"] == small.json()["predictions"] * 30000
+        assert large.json()["predictions"] == small.json()["predictions"] * 8000
 
 
 def _recorded(process, seen):

@@ -29,6 +29,7 @@ __all__ = [
     "batch_size_of",
     "not_missing",
     "StringEncoder",
+    "SMALL_BATCH",
 ]
 
 
@@ -58,8 +59,9 @@ def encode_strings(codes: np.ndarray, dictionary: np.ndarray) -> EncodedStrings:
 
 class StringEncoder:
     """Encodes batches of text against one dictionary that grows across batches (up to
-    ``capacity`` strings), so that each distinct string is looked up or hashed once for all the
-    batches (a server's requests) rather than once per batch. Thread-safe.
+    ``capacity`` strings of ``max_bytes`` in all), so that each distinct string is looked up or
+    hashed once for all the batches (a server's requests) rather than once per batch. Once full
+    it encodes no more (callers build plain arrays). Thread-safe.
 
     Example:
       encoder = StringEncoder()
@@ -67,35 +69,39 @@ class StringEncoder:
       b = encoder.encode(["y", "z"])   # dictionary [b"x", b"y", b"z"], codes [1, 2]
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
-        self._codes: dict[str, int] = {}
-        self._dictionary = np.empty(0, dtype=object)
+    def __init__(self, capacity: int = 1024, max_bytes: int = 1 << 20) -> None:
+        # (codes by string, dictionary) published together: codes index a prefix of any later dictionary.
+        self._state: tuple[dict[str, int], np.ndarray] = ({}, np.empty(0, dtype=object))
         self._capacity = capacity
+        self._budget = max_bytes
         self._full = False
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> EncodedStrings | None:
-        """``texts`` (str) as UTF-8 bytes in an ``EncodedStrings`` array, or None once the
-        dictionary would exceed its capacity (the caller then builds a plain array)."""
+        """``texts`` (str) as UTF-8 bytes in an ``EncodedStrings`` array, or None when the
+        dictionary is full."""
         if self._full:
             return None
-        codes = self._codes
+        codes, dictionary = self._state
         found = [codes.get(t) for t in texts]
-        dictionary = self._dictionary
         if None in found:
             with self._lock:
-                new = [t for t in dict.fromkeys(texts) if t not in self._codes]
-                if len(self._codes) + len(new) > self._capacity:
-                    self._full = True
-                    return None
-                grown = np.empty(len(self._dictionary) + len(new), dtype=object)
-                grown[: len(self._dictionary)] = self._dictionary
-                grown[len(self._dictionary) :] = [t.encode("utf-8", "surrogateescape") for t in new]
-                # A new array each time it grows: caches keyed by the dictionary see new strings.
-                updated = dict(self._codes)
-                updated.update((t, len(self._dictionary) + i) for i, t in enumerate(new))
-                self._codes, self._dictionary = updated, grown
-                codes, dictionary = updated, grown
+                codes, dictionary = self._state
+                new = [t for t in dict.fromkeys(texts) if t not in codes]
+                if new:
+                    encoded = [t.encode("utf-8", "surrogateescape") for t in new]
+                    size = sum(map(len, encoded))
+                    if self._full or len(codes) + len(new) > self._capacity or size > self._budget:
+                        self._full = True
+                        return None
+                    self._budget -= size
+                    # A new array each time it grows: caches keyed by the dictionary see new strings.
+                    grown = np.empty(len(dictionary) + len(new), dtype=object)
+                    grown[: len(dictionary)] = dictionary
+                    grown[len(dictionary) :] = encoded
+                    codes = {**codes, **{t: len(dictionary) + i for i, t in enumerate(new)}}
+                    dictionary = grown
+                    self._state = (codes, dictionary)
             found = [codes[t] for t in texts]
         return encode_strings(np.array(found, dtype=np.int64), dictionary)
 
@@ -111,6 +117,7 @@ class DictionaryCache:
     def __init__(self, capacity: int = 32) -> None:
         self._entries: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
         self._capacity = capacity
+        self._lock = threading.Lock()
 
     def get(self, key: _Key, compute: Callable[[_Key], np.ndarray]) -> np.ndarray:
         """``compute(key)``, computed on the first call with these very arrays."""
@@ -120,9 +127,10 @@ class DictionaryCache:
         if entry is not None and all(a is b for a, b in zip(entry[0], arrays)):
             return entry[1]
         result = compute(key)
-        if len(self._entries) >= self._capacity:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[ident] = (arrays, result)
+        with self._lock:  # requests on the event loop and in worker threads share the caches
+            if len(self._entries) >= self._capacity:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[ident] = (arrays, result)
         return result
 
 
@@ -149,7 +157,7 @@ def encoding_of(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
 
 #: Up to this many values, ``per_distinct`` computes each value instead of finding the distinct ones
 #: (measured: vocabulary look-ups cost less so up to ~256 values, fingerprints up to ~128).
-_SMALL_BATCH = 128
+SMALL_BATCH = 128
 
 
 def per_distinct(values: np.ndarray, compute: Callable[[np.ndarray], np.ndarray], cache: DictionaryCache) -> np.ndarray:
@@ -161,7 +169,7 @@ def per_distinct(values: np.ndarray, compute: Callable[[np.ndarray], np.ndarray]
     if encoding is not None:
         return np.take(cache.get(encoding[1], compute), encoding[0]).reshape(np.shape(values))
     flat = np.asarray(values).reshape(-1)
-    if flat.size <= _SMALL_BATCH:  # a few values (a serving request): computing each costs less than hashing
+    if flat.size <= SMALL_BATCH:  # a few values (a serving request): computing each costs less than hashing
         return compute(flat.astype(object) if flat.dtype.kind in "USO" else flat).reshape(np.shape(values))
     codes, uniques = pd.factorize(flat, use_na_sentinel=False)
     uniques = np.asarray(uniques, dtype=object if flat.dtype.kind in "USO" else flat.dtype)
@@ -291,8 +299,13 @@ def not_missing(values: np.ndarray) -> np.ndarray:
     return np.ones(values.shape, dtype=bool)
 
 
+def _empty_entries(dictionary: np.ndarray) -> np.ndarray:
+    """Positions of the missing values ('' or b'') in a dictionary of strings."""
+    return np.flatnonzero((dictionary == "") | (dictionary == b""))
+
+
 def _has_empty(dictionary: np.ndarray) -> bool:
-    return bool(_EMPTY_CACHE.get(dictionary, lambda d: np.array(bool((d == "").any()))))
+    return bool(_EMPTY_CACHE.get(dictionary, lambda d: np.array(len(_empty_entries(d)) > 0)))
 
 
 def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue, bool]:
@@ -322,7 +335,7 @@ def as_raw_sparse(value: Any, key: str, drop_missing: bool) -> tuple[RaggedValue
     flat = array.reshape(-1)
     if encoding is not None:
         dictionary = encoding[1]
-        missing = np.flatnonzero(dictionary == "") if drop_missing else np.zeros(0, dtype=np.int64)
+        missing = _empty_entries(dictionary) if drop_missing else np.zeros(0, dtype=np.int64)
         if len(missing):
             keep = ~np.isin(flat, missing)
             counts = keep.reshape(batch, width).sum(axis=1)

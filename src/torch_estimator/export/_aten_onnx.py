@@ -179,17 +179,20 @@ def _input_dtype(arg: Any) -> torch.dtype | None:
 
 
 def _compared_dtype(a: Any, b: Any) -> torch.dtype:
-    """The dtype torch compares ``a`` and ``b`` in (tensors promote; a float scalar makes an
-    integer tensor float32)."""
-    dtypes = [d for d in (_input_dtype(a), _input_dtype(b)) if d is not None]
-    if not dtypes:
+    """The dtype torch compares ``a`` and ``b`` in (``torch.result_type``: a 0-dim tensor or a
+    Python scalar promotes only across categories, e.g. an integer tensor with a float)."""
+
+    def proxy(value: Any) -> Any:
+        val = _val(value) if isinstance(value, torch.fx.Node) else None
+        if isinstance(val, torch.Tensor):
+            return torch.empty((1,) * min(val.dim(), 1), dtype=val.dtype)
+        if isinstance(value, (bool, int, float)):
+            return value
+        raise Unsupported(f"a comparison with {value!r}")
+
+    if not any(isinstance(_val(v), torch.Tensor) for v in (a, b) if isinstance(v, torch.fx.Node)):
         raise Unsupported("a comparison of two scalars")
-    if len(dtypes) == 2:
-        return torch.promote_types(dtypes[0], dtypes[1])
-    scalar = b if _input_dtype(a) is not None else a
-    if isinstance(scalar, float) and not dtypes[0].is_floating_point:
-        return torch.float32
-    return dtypes[0]
+    return torch.result_type(proxy(a), proxy(b))
 
 
 def _binary(onnx_op: str, compare: bool = False) -> _Rule:
@@ -247,13 +250,22 @@ for _target, _op in (
     (aten.clone.default, "Identity"),
     (aten.alias.default, "Identity"),
     (aten.detach.default, "Identity"),
+    (aten.lift_fresh_copy.default, "Identity"),
+    (aten.detach_.default, "Identity"),
 ):
     _rule(_target)(_unary(_op))
 
 
 @_rule(aten.log1p.default)
 def _log1p(t: _Translator, node: torch.fx.Node, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    return t.w.op("Log", [t.w.op("Add", [args[0], t.w.const(1, _dtype_of(node))])])
+    # log(1 + x) * x / ((1 + x) - 1) keeps log1p's precision for tiny x.
+    dtype = _dtype_of(node)
+    x = args[0]
+    u = t.w.op("Add", [x, t.w.const(1, dtype)])
+    d = t.w.op("Sub", [u, t.w.const(1, dtype)])
+    scaled = t.w.op("Div", [t.w.op("Mul", [t.w.op("Log", [u]), x]), d])
+    exact = t.w.op("Or", [t.w.op("Equal", [d, t.w.const(0, dtype)]), t.w.op("IsInf", [x], detect_negative=0)])
+    return t.w.op("Where", [exact, x, scaled])  # x: where 1 + x == 1, and for +inf
 
 
 @_rule(aten.rsqrt.default)
@@ -276,7 +288,10 @@ def _sym_size(t: _Translator, node: torch.fx.Node, args: list[Any], kwargs: dict
 @_rule(aten.addmm.default)
 def _addmm(t: _Translator, node: torch.fx.Node, args: list[Any], kwargs: dict[str, Any]) -> Any:
     bias, m1, m2 = args[:3]
-    return t.w.op("Gemm", [m1, m2, bias], alpha=float(kwargs.get("alpha", 1.0)), beta=float(kwargs.get("beta", 1.0)))
+    alpha, beta = float(kwargs.get("alpha", 1.0)), float(kwargs.get("beta", 1.0))
+    if beta == 0:  # torch ignores the bias then (its NaNs included)
+        return t.w.op("Gemm", [m1, m2], alpha=alpha)
+    return t.w.op("Gemm", [m1, m2, bias], alpha=alpha, beta=beta)
 
 
 @_rule(aten.linear.default)
@@ -349,7 +364,7 @@ def _squeeze(t: _Translator, node: torch.fx.Node, args: list[Any], kwargs: dict[
 
 @_rule(aten.reshape.default, aten.view.default)
 def _reshape(t: _Translator, node: torch.fx.Node, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    return t.w.op("Reshape", [args[0], t.sizes(args[1])])
+    return t.w.op("Reshape", [args[0], t.sizes(args[1])], allowzero=1)  # a size 0 is 0, as in torch
 
 
 @_rule(aten.expand.default)

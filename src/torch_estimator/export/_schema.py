@@ -431,7 +431,8 @@ class Document:
         torch_version = node["torch_version"].of(str)
         program = node["program"]
         io = {key: [e.of(dict) for e in program[key].elements()] for key in ("inputs", "outputs")}
-        standalone = node["standalone"].of(dict)
+        entry = node.get("standalone")  # absent in the first exports of this format
+        standalone = entry.of(dict) if entry is not None else {"file": None, "blocked_by": []}
         actual = document_checksum(data)
         if actual != expected:
             raise DataLossError(

@@ -491,7 +491,23 @@ def standalone_onnx(
     """The standalone model of an export (``program`` and ``variables`` with the host half
     ``record`` describes), or the reasons it cannot be built. ``reference(features)`` gives the
     export's outputs (strings as bytes) for a batch of dense features: the model must match it on
-    a check batch, or it is not written (a warning says why)."""
+    a check batch, or it is not written. The standalone model is optional: an error building it
+    leaves the export whole (a warning, and ``blocked_by``, say why)."""
+    try:
+        return _build(program, variables, record, reference)
+    except Exception as error:  # a bug of this module: keep the export, say why there is no standalone model
+        reason = f"the standalone model could not be built: {type(error).__name__}: {error}"
+        logger.warning("No standalone ONNX model written: %s", reason)
+        return Standalone(None, (reason,))
+
+
+def _build(
+    program: bytes,
+    variables: Mapping[str, torch.Tensor],
+    record: ModelRecord,
+    reference: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
+) -> Standalone:
+    """``standalone_onnx``'s work; its errors are the caller's to report."""
     import onnx
     import onnxruntime as ort
 

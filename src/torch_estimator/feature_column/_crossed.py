@@ -13,6 +13,7 @@ import numpy as np
 
 from torch_estimator._core.parse_spec import VarLenFeature
 from torch_estimator._core.values import (
+    SMALL_BATCH,
     CategoricalIds,
     DictionaryCache,
     RaggedValue,
@@ -136,7 +137,10 @@ class CrossedColumn(CategoricalColumn):
     def _cross_by_table(self, parts: list[tuple[RaggedValue, int | None]], batch: int) -> CategoricalIds | None:
         """Single-valued rows over small domains (dictionary-encoded strings, categorical ids):
         hash every combination of the domains once (cached), then gather per batch. The caller
-        has checked that every part holds one value per row."""
+        has checked that every part holds one value per row. A small batch (a served request,
+        whose dictionaries may still be growing) is crossed directly instead."""
+        if batch <= SMALL_BATCH:
+            return None
         domains: list[np.ndarray] = []
         codes: list[np.ndarray] = []
         for part, num_ids in parts:

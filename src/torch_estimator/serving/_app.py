@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from torch_estimator.export._loader import load as export_load
 from torch_estimator.serving._batching import BatchingParameters
 from torch_estimator.serving._errors import ServingError, internal, invalid_argument, not_found
 from torch_estimator.serving._handler import RestApiHandler
@@ -39,13 +40,13 @@ DEFAULT_NUM_THREADS = 4 * (os.cpu_count() or 1)
 # times that in memory.
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 _PAYLOAD_TOO_LARGE = 413
-# Model calls with bodies up to this size (about 800 census instances, some tens of ms of work) run
-# on the event loop: handing them to threads cost more than the calls, as the threads and the loop
-# contend for the GIL. Measured with benchmarks/serving.py, 16 clients, through threads / inline:
-# 1 instance 185-202 / 296-334 req/s (p99 107-111 / 48-49 ms); 100 instances 12.5-14.8k / 20-29k
-# instances/s, 6.2-7.4 / 3.2-4.6 ms of server CPU per request. Larger bodies go to the threads, so
-# that one huge request does not hold up the others.
-_INLINE_BODY_BYTES = 256 * 1024
+# Model calls with bodies up to this size (some 200 census instances, or 30,000 scalars of a
+# one-input model: tens of ms at most) run on the event loop: handing them to threads cost more
+# than the calls, as the threads and the loop contend for the GIL. Measured with
+# benchmarks/serving.py, 16 clients, through threads / inline: 1 instance 185-202 / 296-334 req/s
+# (p99 107-111 / 48-49 ms); 100 instances 12.5-14.8k / 20-29k instances/s, 6.2-7.4 / 3.2-4.6 ms of
+# server CPU per request. Larger bodies go to the threads, so one huge request holds up no other.
+_INLINE_BODY_BYTES = 64 * 1024
 
 
 def _error(status: int, error: ServingError) -> Response:
@@ -154,7 +155,7 @@ def create_app(
 
     The newest version is loaded when the app starts (its lifespan), and the directory is polled
     for newer ones. Model calls run in a pool of ``rest_api_num_threads`` threads, off the event
-    loop, except those of the default loader's exports with bodies up to 256 KiB (without batching),
+    loop, except those of the default loader's exports with bodies up to 64 KiB (without batching),
     which cost less than the hand-off to a thread.
 
     Args:
@@ -192,7 +193,8 @@ def create_app(
     handler = RestApiHandler(manager)
     # Small model calls of the default loader's exports run on the event loop (not with batching,
     # whose calls wait for each other, nor with another loader's models, whose cost is unknown).
-    inline = _INLINE_BODY_BYTES if loader is None and batching is None else None
+    default_loader = resolve_loader(loader) in (None, export_load)
+    inline = _INLINE_BODY_BYTES if default_loader and batching is None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
