@@ -768,3 +768,23 @@ def test_final_ops_hook_can_fetch_the_loss(tmp_path):
     final = te.FinalOpsHook("loss")
     est.train(input_fn(), hooks=[final], steps=3)
     assert np.isfinite(final.final_ops_values)
+
+
+def test_logging_tensor_hook_tags_tensors_in_one_short_line(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    def model_fn(features, labels, mode):
+        kernel = te.get_variable("kernel", [2, 1], initializer="zeros")
+        predictions = features["x"] @ kernel
+        loss = torch.mean((predictions - labels) ** 2)
+        hook = te.LoggingTensorHook([kernel, predictions[:3, 0], "global_step"], every_n_iter=1)
+        return te.EstimatorSpec(mode, loss=loss, train_op=te.optimizers.SGD(0.1).minimize(loss), training_hooks=[hook])
+
+    make_estimator(tmp_path, model_fn).train(input_fn(), steps=2)
+    lines = [m for m in messages(caplog) if m.startswith("kernel = ")]
+    assert len(lines) == 2
+    # the tags: a variable by its name, another tensor by position, shape and dtype (not torch's repr);
+    # a matrix's value spans lines as numpy prints it, as in TensorFlow
+    pattern = r"kernel = \[\[\S+\]\s+\[\S+\]\], tensor_1\[3\]:float32 = \[[^\]]*\], global_step = 0"
+    assert re.fullmatch(pattern, lines[0], re.S), lines[0]
+    assert "tensor(" not in lines[0] and "grad_fn" not in lines[0]

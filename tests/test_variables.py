@@ -123,3 +123,40 @@ def test_summary_scalar_records_tag():
         with pytest.raises(ValueError, match="needs one value"):
             te.summary.scalar("bad", torch.ones(2))
     assert set(store.summaries) == {"loss"}
+
+
+def test_initializers_may_return_arrays_and_their_values_are_copied(tmp_path):
+    glove = np.arange(12, dtype=np.float32).reshape(6, 2)
+    shared = torch.ones(3, 1)
+
+    def model_fn(features, labels, mode):
+        words = te.feature_column.categorical_column_with_identity("w", 6)
+        embedded = te.feature_column.embedding_column(
+            words,
+            2,
+            initializer=lambda shape, dtype, partition_info=None: glove,  # the GloVe idiom: a numpy array
+        )
+        x = te.feature_column.DenseFeatures([embedded])(features)
+        a = te.get_variable("a", [3, 1], initializer=shared)
+        b = te.get_variable("b", [3, 1], initializer=shared)
+        logits = torch.cat([x, x[:, :1]], dim=1) @ a + b.sum()
+        return te.RegressionHead().create_estimator_spec(
+            features, mode, logits, labels=labels, optimizer=te.optimizers.Adagrad(0.5)
+        )
+
+    features = {"w": np.arange(12) % 6}
+    estimator = te.Estimator(model_fn, model_dir=str(tmp_path))
+    estimator.train(te.inputs.numpy_input_fn(features, np.ones(12, np.float32), batch_size=4, shuffle=True), steps=3)
+    assert np.array_equal(glove, np.arange(12, dtype=np.float32).reshape(6, 2))  # not trained in place
+    assert torch.equal(shared, torch.ones(3, 1))
+    embedding = estimator.get_variable_value("dense_features/w_embedding/embedding_weights")
+    assert embedding.shape == (6, 2) and not np.array_equal(embedding, glove)  # trained from the array's values
+    assert not np.array_equal(estimator.get_variable_value("a"), estimator.get_variable_value("b"))
+
+
+def test_an_initializer_of_the_wrong_shape_names_the_variable():
+    store = te.VariableStore()
+    with store.activate(), pytest.raises(ValueError, match="variable 'v' returned shape \\[2\\]; .* shape \\[3\\]"):
+        te.get_variable("v", [3], initializer=lambda shape, dtype: np.zeros(2))
+    with store.activate(), pytest.raises(TypeError, match="variable 'u' returned str"):
+        te.get_variable("u", [3], initializer=lambda shape, dtype: "abc")

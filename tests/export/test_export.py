@@ -325,6 +325,12 @@ def test_signature_input_errors(trained_wide_deep, tmp_path):
         predict(examples=np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="age"):  # a required feature missing from the protos
         predict(examples=_examples(["education"], 2))
+    keys = sorted({k for c in WIDE + DEEP for k in c.parse_example_spec})
+    examples = _examples(keys, 3)
+    positional, named = predict(examples), predict(examples=examples)  # one input: positional too, as in TF
+    assert positional.keys() == named.keys() and np.array_equal(positional["logits"], named["logits"])
+    with pytest.raises(TypeError, match="takes its inputs \['examples'\] by name"):
+        predict(examples, examples)
 
 
 def test_export_errors(tmp_path, trained_wide_deep):
@@ -382,3 +388,23 @@ def test_a_normalizer_fn_on_a_numeric_column_is_traced(tmp_path):
     path = est.export_saved_model(str(tmp_path / "e"), _parsing_receiver([normalized]))
     out = te.saved_model.load(path).signatures["predict"](examples=_examples(["age"], n=10))
     np.testing.assert_allclose(out["predictions"], _predictions(est, n=10)["predictions"], atol=1e-6)
+
+
+def test_raw_receivers_take_dtypes_and_shapes_as_tensorflow_does():
+    # Read off TF 2.15: build_raw_serving_input_receiver_fn({"input": tf.constant(v)}) gives a [None]
+    # placeholder of tf.constant's dtype: float64 for np.array(3.), float32 for 3.0, int64 for numpy ints.
+    cases = {
+        "array_scalar": (np.array(3.0), "float64", (None,)),
+        "array": (np.array([3.0]), "float64", (None,)),
+        "python_float": (3.0, "float32", (None,)),
+        "python_int": (3, "int32", (None,)),
+        "ints": (np.array([1, 2]), "int64", (None,)),
+        "strings": (np.array(["a"]), "string", (None,)),
+        "matrix": (np.zeros((2, 3), np.float32), "float32", (None, 3)),
+    }
+    receiver = te.export.build_raw_serving_input_receiver_fn({k: v for k, (v, _, _) in cases.items()})()
+    for key, (_, dtype, shape) in cases.items():
+        placeholder = receiver.receiver_tensors[key]
+        assert (str(placeholder.dtype), placeholder.shape) == (dtype, shape), key
+    with pytest.raises(ValueError, match="features\\['x'\\] must be numbers or strings"):
+        te.export.build_raw_serving_input_receiver_fn({"x": np.array([1 + 2j])})

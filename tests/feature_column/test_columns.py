@@ -122,3 +122,21 @@ def test_crosses_of_encoded_strings_equal_plain_ones():
     }
     for _ in range(2):  # the second call reuses the cached table
         assert cross.transform(encoded).ids.to_lists() == plain.to_lists()
+
+
+def test_vocabulary_columns_have_tf_attributes(tmp_path):
+    words = fc.categorical_column_with_vocabulary_list("w", ["a", "b", "c"], num_oov_buckets=2)
+    assert words.vocabulary_list == ("a", "b", "c") and words.vocabulary_size == 3 and words.num_buckets == 5
+    path = tmp_path / "vocab.txt"
+    path.write_text("x\ny\n")
+    from_file = fc.categorical_column_with_vocabulary_file("w", str(path))
+    assert from_file.vocabulary_file == str(path) and from_file.vocabulary_size == 2
+    assert from_file.file_format is None and from_file.default_value == -1 and from_file.num_oov_buckets == 0
+    # the WarmStartSettings / VocabInfo example reads .vocabulary_size
+    info = te.estimator.VocabInfo(
+        new_vocab=from_file.vocabulary_file,
+        new_vocab_size=from_file.vocabulary_size,
+        num_oov_buckets=0,
+        old_vocab=str(path),
+    )
+    assert info.new_vocab_size == 2

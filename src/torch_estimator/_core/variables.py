@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import numpy as np
 import torch
 
 from torch_estimator._core import initializers
@@ -81,6 +82,28 @@ class _Frame:
 
 
 _FRAME: contextvars.ContextVar[_Frame | None] = contextvars.ContextVar("torch_estimator_store", default=None)
+
+
+def _initial_value(name: str, value: Any, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An initializer's result as a new tensor of ``shape`` and ``dtype``: arrays and lists are
+    accepted (as TF's initializers may return them), and the result is always copied, so training
+    never writes into the caller's array and two variables never share memory."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().to(dtype=dtype, copy=True)
+    else:
+        try:
+            tensor = torch.tensor(np.asarray(value), dtype=dtype)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise TypeError(
+                f"The initializer of variable {name!r} returned {type(value).__name__}; expected a tensor or an array "
+                f"of shape {list(shape)} ({error})."
+            ) from None
+    if tuple(tensor.shape) != shape:
+        raise ValueError(
+            f"The initializer of variable {name!r} returned shape {list(tensor.shape)}; the variable has shape "
+            f"{list(shape)}."
+        )
+    return tensor
 
 
 class VariableStore:
@@ -165,7 +188,7 @@ class VariableStore:
             value = value.to(dtype=dtype)
         else:
             self._note_missing(name)
-            value = initializers.get(initializer)(shape, dtype)
+            value = _initial_value(name, initializers.get(initializer)(shape, dtype), shape, dtype)
             if self._warm_starter is not None:
                 warm = self._warm_starter(name, value, trainable)
                 value = value if warm is None else warm

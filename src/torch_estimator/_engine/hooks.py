@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+import torch
 
 from torch_estimator._core.session_run_hook import (
     CheckpointSaverListener,
@@ -19,6 +20,7 @@ from torch_estimator._core.session_run_hook import (
     SessionRunHook,
     SessionRunValues,
 )
+from torch_estimator._core.variables import current_store
 from torch_estimator._engine import events as _events
 
 __all__ = [
@@ -87,11 +89,26 @@ def _format_value(value: Any) -> str:
         return str(value)
 
 
+def _tag_of(fetch: Any, index: int) -> str:
+    """A short, one-line tag for a fetch given without one: a name as it is, a variable by its
+    name, another tensor by its position, shape and dtype."""
+    if isinstance(fetch, str):
+        return fetch
+    if isinstance(fetch, torch.Tensor):
+        try:
+            return current_store().name_of(fetch)
+        except (RuntimeError, ValueError):  # no store active, or not one of its variables
+            dtype = str(fetch.dtype).removeprefix("torch.")
+            return f"tensor_{index}[{', '.join(map(str, fetch.shape))}]:{dtype}"
+    return f"{type(fetch).__name__}_{index}"
+
+
 class LoggingTensorHook(SessionRunHook):
     """Logs ``"tag = value, ..."`` every N steps or seconds, and/or at the end.
 
     Args:
-        tensors: dict ``{tag: fetch}`` (logged in sorted tag order) or a list of fetch names.
+        tensors: dict ``{tag: fetch}`` (logged in sorted tag order), or a list of fetches (names,
+            or tensors: tagged by variable name, else ``tensor_<i>[shape]:dtype``).
         every_n_iter / every_n_secs: exactly one, unless only ``at_end``.
         at_end: also log at the end.
         formatter: callable ``{tag: value} -> str`` replacing the default line.
@@ -114,8 +131,9 @@ class LoggingTensorHook(SessionRunHook):
             self._tag_order = sorted(tensors)
             self._tensors = dict(tensors)
         else:
-            self._tag_order = list(tensors)
-            self._tensors = {t: t for t in tensors}
+            tags = [_tag_of(t, i) for i, t in enumerate(tensors)]
+            self._tag_order = list(dict.fromkeys(tags))
+            self._tensors = dict(zip(tags, tensors))
         self._timer = (
             _NeverTriggerTimer()
             if only_log_at_end

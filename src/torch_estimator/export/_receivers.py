@@ -202,9 +202,12 @@ def _placeholder_like(key: str, value: Any, batch: int | None) -> Placeholder:
         return Placeholder(value.dtype, None if shape is None else (batch,) + tuple(shape[1:]), key)
     if isinstance(value, torch.Tensor):
         return Placeholder(value.dtype, (batch,) + tuple(value.shape[1:]), key)
+    # As TensorFlow (tf.constant's dtypes): Python floats are float32, ints int32; arrays keep
+    # theirs. A scalar gives a [batch] input (its shape after the first dimension is empty).
+    python = {bool: "bool", int: "int32", float: "float32"}.get(type(value))
     array = np.asarray(value)
     if array.dtype.kind in "USO":
         return Placeholder("string", (batch,) + array.shape[1:], key)
-    if array.ndim == 0:
-        raise ValueError(f"features[{key!r}] must have a batch dimension; got a scalar {value!r}.")
-    return Placeholder(array.dtype, (batch,) + array.shape[1:], key)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"features[{key!r}] must be numbers or strings; got {array.dtype} ({value!r}).")
+    return Placeholder(python or array.dtype, (batch,) + array.shape[1:], key)

@@ -87,7 +87,16 @@ class Signature:
     outputs: Mapping[str, TensorInfo]
     run: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]] = dataclasses.field(repr=False, compare=False)
 
-    def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
+    def __call__(self, *args: Any, **inputs: Any) -> dict[str, np.ndarray]:
+        """The outputs for ``inputs`` by name; a single-input signature also takes its one input
+        positionally, as TensorFlow's signatures do (``signature(x)``)."""
+        if args:
+            if len(args) > 1 or inputs or len(self.inputs) != 1:
+                raise TypeError(
+                    f"Signature {self.name!r} takes its inputs {sorted(self.inputs)} by name; only a signature with "
+                    f"one input takes it positionally (got {len(args)} positional and {len(inputs)} named)."
+                )
+            inputs = {next(iter(self.inputs)): args[0]}
         return self.run(inputs)
 
     def to_json(self) -> dict[str, Any]:

@@ -87,6 +87,21 @@ class VocabularyColumn(_KeyedCategorical):
     def num_buckets(self) -> int:
         return len(self.vocabulary) + self.num_oov_buckets
 
+    @property
+    def vocabulary_list(self) -> tuple[Any, ...]:
+        """The vocabulary (TF's ``VocabularyListCategoricalColumn.vocabulary_list``)."""
+        return self.vocabulary
+
+    @property
+    def vocabulary_size(self) -> int:
+        """The number of vocabulary entries, OOV buckets excluded (as TF's file column has it)."""
+        return len(self.vocabulary)
+
+    @property
+    def file_format(self) -> str | None:
+        """The vocabulary file's format: None (plain text lines), the only one read."""
+        return None
+
     def _transform(self, transformer: Transformer) -> CategoricalIds:
         raw = self._raw(transformer)
         values = raw.values
