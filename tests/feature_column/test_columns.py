@@ -140,3 +140,19 @@ def test_vocabulary_columns_have_tf_attributes(tmp_path):
         old_vocab=str(path),
     )
     assert info.new_vocab_size == 2
+
+
+def test_layers_work_outside_a_model_fn_with_their_own_variables():
+    # The feature-column tutorials call DenseFeatures eagerly to show each column's output.
+    out = fc.DenseFeatures([fc.numeric_column("a")])({"a": np.array([1.0, 2.0])})
+    assert out.numpy().tolist() == [[1.0], [2.0]]
+    words = fc.categorical_column_with_vocabulary_list("w", ["x", "y"])
+    layer = fc.DenseFeatures([fc.embedding_column(words, 2), fc.indicator_column(words)])
+    first = layer({"w": np.array(["x", "y", "z"], dtype=object)}).numpy()
+    again = layer({"w": np.array(["y"], dtype=object)}).numpy()
+    assert first.shape == (3, 4) and np.array_equal(again[0], first[1])  # one table, kept by the layer
+    assert list(layer.variables) == ["dense_features/w_embedding/embedding_weights"]
+    assert np.array_equal(first[2], np.zeros(4))  # 'z' is out of vocabulary
+    linear = fc.LinearModel([fc.numeric_column("a"), fc.categorical_column_with_identity("i", 3)])
+    assert linear({"a": np.array([1.0, 2.0]), "i": np.array([0, 2])}).numpy().tolist() == [[0.0], [0.0]]
+    assert sorted(linear.variables) == ["linear_model/a/weights", "linear_model/bias_weights", "linear_model/i/weights"]

@@ -9,6 +9,7 @@ its ``export_config``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, cast
 
@@ -18,7 +19,13 @@ from torch_estimator._core.batches import to_model_input
 from torch_estimator._core.in_memory import BatchFeatures, LayerKey
 from torch_estimator._core.trace import Bag, DenseBlock, HostInputs, HostPart, current_trace
 from torch_estimator._core.values import batch_size_of
-from torch_estimator._core.variables import current_scope, current_store, get_variable, variable_scope
+from torch_estimator._core.variables import (
+    VariableStore,
+    current_scope,
+    current_store,
+    get_variable,
+    variable_scope,
+)
 from torch_estimator.feature_column._bags import SPARSE_GRADIENT_MIN_ROWS, bag_from_host, fused_bag_host
 from torch_estimator.feature_column._base import (
     CategoricalColumn,
@@ -107,12 +114,33 @@ class _Layer:
     _feature_keys: list[str]
     _columns: list[Any]
     _key: LayerKey | None = None
+    _standalone_store: VariableStore | None = None
 
     def export_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def host_inputs(self, transformer: Transformer) -> HostInputs:
         raise NotImplementedError
+
+    def _own_store(self) -> contextlib.AbstractContextManager[Any]:
+        """Outside a model_fn (no active variable store), the layer's own store, as a Keras layer
+        owns its variables, with gradients off so that its outputs convert to numpy; inside one,
+        nothing (the model_fn's store holds the variables)."""
+        try:
+            current_store()
+            return contextlib.nullcontext()
+        except RuntimeError:
+            if self._standalone_store is None:
+                self._standalone_store = VariableStore()
+            stack = contextlib.ExitStack()
+            stack.enter_context(self._standalone_store.activate())
+            stack.enter_context(torch.no_grad())
+            return stack
+
+    @property
+    def variables(self) -> dict[str, torch.Tensor]:
+        """The variables of a layer used outside a model_fn, by name (empty before its first call)."""
+        return {} if self._standalone_store is None else self._standalone_store.variables()
 
     def _checked(self, features: Any) -> Transformer:
         """The batch's transformer, once every feature the layer reads has the same batch size."""
@@ -222,8 +250,9 @@ class DenseFeatures(_Layer):
     def __call__(
         self, features: Any, cols_to_output_tensors: dict[Any, torch.Tensor] | None = None, training: bool | None = None
     ) -> torch.Tensor:
-        host, device = self._call_inputs(features)
-        return self.from_host(host, device, cols_to_output_tensors)
+        with self._own_store():
+            host, device = self._call_inputs(features)
+            return self.from_host(host, device, cols_to_output_tensors)
 
 
 def input_layer(
@@ -355,8 +384,9 @@ class LinearModel(_Layer):
         return total + bias
 
     def __call__(self, features: Any) -> torch.Tensor:
-        host, device = self._call_inputs(features)
-        return self.from_host(host, device)
+        with self._own_store():
+            host, device = self._call_inputs(features)
+            return self.from_host(host, device)
 
 
 def linear_model(
