@@ -22,6 +22,7 @@ from torch_estimator import (
     optimizers,
     saved_model,
     summary,
+    train,
 )
 from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from torch_estimator._core.fn_args import call_logit_fn
@@ -162,4 +163,5 @@ __all__ = [
     "metrics",
     "optimizers",
     "summary",
+    "train",
 ]

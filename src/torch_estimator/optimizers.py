@@ -4,6 +4,7 @@ The public ``te.optimizers`` namespace; the implementation is in ``torch_estimat
 """
 
 from torch_estimator._core import optimizers as _impl
+from torch_estimator._core import schedules
 from torch_estimator._core.optimizers import *  # noqa: F403
 
-__all__ = _impl.__all__
+__all__ = [*_impl.__all__, "schedules"]

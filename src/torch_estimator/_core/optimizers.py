@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import numpy as np
 import torch
 
 from torch_estimator._core.train_op import TrainOp
@@ -35,14 +36,28 @@ class Optimizer:
     slot_names: tuple[str, ...] = ()
     default_name = "Optimizer"
 
-    def __init__(self, learning_rate: float, name: str | None = None) -> None:
-        self.learning_rate = _non_negative("learning_rate", learning_rate)
+    def __init__(self, learning_rate: float | Callable[[int], Any], name: str | None = None) -> None:
+        self._learning_rate = _learning_rate(learning_rate)
         self.name = name or self.default_name
         self.iterations = 0
         self._store: VariableStore | None = None
         self._owns_global_step = False
         self._slots: dict[str, Slots] = {}
         self._plans: dict[tuple[int, ...], list[Slots]] = {}
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next update: a schedule's value at ``iterations``."""
+        rate = self._learning_rate
+        if isinstance(rate, float):
+            return rate
+        return _non_negative(
+            f"learning_rate (the schedule's value at step {self.iterations})", _as_number(rate(self.iterations))
+        )
+
+    @learning_rate.setter
+    def learning_rate(self, value: float | Callable[[int], Any]) -> None:
+        self._learning_rate = _learning_rate(value)
 
     # -- hyper-parameters checkpointed as training/<name>/<key> -----------------------------
     def hyper_parameters(self) -> dict[str, float]:
@@ -186,6 +201,23 @@ def _check_number(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be a number; got {value!r}.")
 
 
+def _as_number(value: Any) -> Any:
+    """A one-element tensor or array as its Python number; anything else as it is."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, (np.ndarray, np.generic)) and value.size == 1:
+        return value.item()
+    return value
+
+
+def _learning_rate(value: Any) -> float | Callable[[int], Any]:
+    """A learning rate: a number (or a one-element tensor), or a schedule ``step -> rate``."""
+    value = _as_number(value)
+    if callable(value):
+        return cast(Callable[[int], Any], value)
+    return _non_negative("learning_rate", value)
+
+
 def _non_negative(name: str, value: Any) -> float:
     """``value`` as a float; a TypeError unless it is a number, a ValueError if it is negative."""
     _check_number(name, value)
@@ -225,7 +257,7 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | Callable[[int], Any] = 0.001,
         initial_accumulator_value: float = 0.1,
         epsilon: float = 1e-7,
         name: str | None = None,
@@ -287,7 +319,7 @@ class Ftrl(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | Callable[[int], Any] = 0.001,
         learning_rate_power: float = -0.5,
         initial_accumulator_value: float = 0.1,
         l1_regularization_strength: float = 0.0,
@@ -421,7 +453,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | Callable[[int], Any] = 0.001,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
@@ -467,7 +499,7 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | Callable[[int], Any] = 0.001,
         rho: float = 0.9,
         momentum: float = 0.0,
         epsilon: float = 1e-7,
@@ -514,7 +546,11 @@ class SGD(Optimizer):
     default_name = "SGD"
 
     def __init__(
-        self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, name: str | None = None
+        self,
+        learning_rate: float | Callable[[int], Any] = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        name: str | None = None,
     ) -> None:
         super().__init__(learning_rate, name)
         self.momentum = _non_negative("momentum", momentum)
