@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
 
 import pytest
 
@@ -193,20 +195,57 @@ PUBLIC = {
         "stop_if_no_increase_hook",
     ],
     "torch_estimator.estimator": [
+        "BaselineClassifier",
+        "BaselineEstimator",
+        "BaselineRegressor",
         "BestExporter",
+        "BinaryClassHead",
+        "CheckpointSaverHook",
+        "CheckpointSaverListener",
+        "DNNClassifier",
+        "DNNEstimator",
+        "DNNLinearCombinedClassifier",
+        "DNNLinearCombinedEstimator",
+        "DNNLinearCombinedRegressor",
+        "DNNRegressor",
         "Estimator",
         "EstimatorSpec",
         "EvalSpec",
         "Exporter",
         "FinalExporter",
+        "FinalOpsHook",
+        "Head",
         "LatestExporter",
+        "LinearClassifier",
+        "LinearEstimator",
+        "LinearRegressor",
+        "LoggingTensorHook",
+        "LogisticRegressionHead",
         "ModeKeys",
+        "MultiClassHead",
+        "MultiHead",
+        "MultiLabelHead",
+        "NanLossDuringTrainingError",
+        "NanTensorHook",
+        "PoissonRegressionHead",
+        "RegressionHead",
         "RunConfig",
+        "SecondOrStepTimer",
+        "SessionRunArgs",
+        "SessionRunContext",
+        "SessionRunHook",
+        "SessionRunValues",
+        "StepCounterHook",
+        "StopAtStepHook",
+        "SummarySaverHook",
         "TrainSpec",
         "VocabInfo",
         "WarmStartSettings",
+        "add_metrics",
+        "classifier_parse_example_spec",
         "experimental",
         "export",
+        "regressor_parse_example_spec",
         "train_and_evaluate",
     ],
     "torch_estimator.export": [
@@ -334,3 +373,20 @@ def test_exported_members(module_name: str) -> None:
     assert public <= set(module.__all__), (
         f"{module_name} exposes names outside __all__: {sorted(public - set(module.__all__))}"
     )
+
+
+# tf.estimator names not (yet) provided, each for a stated reason (README, "What differs").
+NOT_PROVIDED = {
+    "estimator": {"FeedFnHook", "GlobalStepWaiterHook", "ProfilerHook"},
+    "estimator.export": {"EvalOutput"},
+    "estimator.experimental": {"LinearSDCA", "RNNClassifier", "RNNEstimator", "build_raw_supervised_input_receiver_fn"},
+}
+
+
+def test_the_estimator_namespace_mirrors_tensorflows():
+    golden = json.load(open(os.path.join(os.path.dirname(__file__), "golden", "tf_estimator_names.json")))
+    estimator = importlib.import_module("torch_estimator.estimator")
+    for key, names in golden["names"].items():
+        ours = estimator if key == "estimator" else getattr(estimator, key.split(".")[1])
+        missing = {n for n in names if not hasattr(ours, n)}
+        assert missing == NOT_PROVIDED[key], (key, sorted(missing ^ NOT_PROVIDED[key]))

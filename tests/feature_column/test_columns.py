@@ -156,3 +156,33 @@ def test_layers_work_outside_a_model_fn_with_their_own_variables():
     linear = fc.LinearModel([fc.numeric_column("a"), fc.categorical_column_with_identity("i", 3)])
     assert linear({"a": np.array([1.0, 2.0]), "i": np.array([0, 2])}).numpy().tolist() == [[0.0], [0.0]]
     assert sorted(linear.variables) == ["linear_model/a/weights", "linear_model/bias_weights", "linear_model/i/weights"]
+
+
+def test_classifier_and_regressor_parse_example_specs_add_the_label_as_tensorflow_does():
+    # Read off TF 2.15 (tf.estimator.classifier_parse_example_spec / regressor_parse_example_spec).
+    columns = [fc.numeric_column("a"), fc.categorical_column_with_vocabulary_list("b", ["x"])]
+    from torch_estimator._core.parse_spec import FixedLenFeature as FixedLen
+    from torch_estimator._core.parse_spec import VarLenFeature as VarLen
+
+    base = {"a": FixedLen((1,), "float32"), "b": VarLen("string")}
+    assert te.estimator.classifier_parse_example_spec(columns, "y") == {**base, "y": FixedLen((1,), "int64")}
+    assert te.estimator.classifier_parse_example_spec(columns, "y", label_dtype=torch.float32, weight_column="w") == {
+        **base,
+        "y": FixedLen((1,), "float32"),
+        "w": FixedLen((1,), "float32"),
+    }
+    assert te.estimator.classifier_parse_example_spec(
+        columns, "y", label_dtype="string", label_default="n", weight_column=fc.numeric_column("w", dtype=torch.float64)
+    ) == {**base, "y": FixedLen((1,), "string", "n"), "w": FixedLen((1,), "float64")}
+    assert te.estimator.regressor_parse_example_spec(columns, "y", label_dimension=3, label_default=0.5) == {
+        **base,
+        "y": FixedLen((3,), "float32", 0.5),
+    }
+    with pytest.raises(ValueError, match=r"label should not be used as feature. label_key: a, features: dict_keys"):
+        te.estimator.classifier_parse_example_spec(columns, "a")
+    with pytest.raises(ValueError, match=r"weight_column should not be used as feature. weight_column: a, features"):
+        te.estimator.classifier_parse_example_spec(columns, "y", weight_column="a")
+    with pytest.raises(ValueError, match="weight_column should be an instance of tf.feature_column.numeric_column"):
+        te.estimator.classifier_parse_example_spec(
+            columns, "y", weight_column=fc.categorical_column_with_identity("w", 3)
+        )
