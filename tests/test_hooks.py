@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import types
 
@@ -788,3 +790,16 @@ def test_logging_tensor_hook_tags_tensors_in_one_short_line(tmp_path, caplog):
     pattern = r"kernel = \[\[\S+\]\s+\[\S+\]\], tensor_1\[3\]:float32 = \[[^\]]*\], global_step = 0"
     assert re.fullmatch(pattern, lines[0], re.S), lines[0]
     assert "tensor(" not in lines[0] and "grad_fn" not in lines[0]
+
+
+def test_profiler_hook_writes_a_chrome_trace_every_n_steps(tmp_path):
+    hook = te.ProfilerHook(save_steps=2, output_dir=str(tmp_path / "profile"))
+    make_estimator(tmp_path).train(input_fn(), hooks=[hook], steps=7)
+    # TF's timer starts at the first step's stale global step (0), so the steps ending at global steps
+    # 2, 4 and 6 are traced, each file named by the global step after it
+    names = sorted(os.listdir(tmp_path / "profile"))
+    assert names == ["timeline-2.json", "timeline-4.json", "timeline-6.json"]
+    trace = json.load(open(tmp_path / "profile" / "timeline-4.json"))
+    assert trace["traceEvents"] and any(e.get("name", "").startswith("aten::") for e in trace["traceEvents"])
+    with pytest.raises(ValueError, match="Either every_secs or every_steps should be provided."):
+        te.ProfilerHook()

@@ -38,6 +38,7 @@ __all__ = [
     "CheckpointSaverHook",
     "SummarySaverHook",
     "FinalOpsHook",
+    "ProfilerHook",
 ]
 
 logger = logging.getLogger("torch_estimator")
@@ -238,6 +239,72 @@ class StepCounterHook(SessionRunHook):
                 if self._summary_writer is not None:
                     self._summary_writer.add_scalars({"global_step/sec": steps_per_sec}, global_step)
                 logger.info("global_step/sec: %g", steps_per_sec)
+
+
+class ProfilerHook(SessionRunHook):
+    """Profiles one step every ``save_steps`` steps or ``save_secs`` seconds (not the first: the
+    timer starts with it) and writes its trace to ``output_dir/timeline-<global step>.json``
+    (Chrome trace format, as TensorFlow's timelines; open in chrome://tracing or Perfetto).
+
+    The trace is ``torch.profiler``'s: CPU operators, and CUDA kernels where the model runs on a
+    GPU; ``show_memory`` records tensor allocations. ``show_dataflow`` (TF's graph dataflow
+    arrows) has no torch counterpart and is accepted for compatibility.
+    """
+
+    def __init__(
+        self,
+        save_steps: int | None = None,
+        save_secs: float | None = None,
+        output_dir: str = "",
+        show_dataflow: bool = True,
+        show_memory: bool = False,
+    ) -> None:
+        self._output_file = os.path.join(output_dir, "timeline-{}.json")
+        self._timer = SecondOrStepTimer(every_secs=save_secs, every_steps=save_steps)
+        self._show_memory = show_memory
+        self._profiler: Any = None
+
+    def begin(self) -> None:
+        self._next_step: int | None = None
+
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs:
+        request = self._next_step is not None and self._timer.should_trigger_for_step(self._next_step)
+        if request:
+            import torch.profiler as profiler
+
+            activities = [profiler.ProfilerActivity.CPU]
+            if torch.cuda.is_available():
+                activities.append(profiler.ProfilerActivity.CUDA)
+            self._profiler = profiler.profile(activities=activities, profile_memory=self._show_memory)
+            self._profiler.__enter__()
+        return SessionRunArgs("global_step")
+
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
+        stale_global_step = int(run_values.results)
+        if self._next_step is None:  # the timer starts here, so the first trace is N steps or seconds later
+            self._timer.update_last_triggered_step(stale_global_step)
+        global_step = stale_global_step + 1
+        if self._profiler is not None:
+            profiler, self._profiler = self._profiler, None
+            profiler.__exit__(None, None, None)
+            self._timer.update_last_triggered_step(global_step)
+            self._save(profiler, self._output_file.format(global_step))
+        self._next_step = global_step + 1
+
+    def end(self, session: Session) -> None:
+        if self._profiler is not None:  # a step that raised: close the profiler, write nothing
+            self._profiler.__exit__(None, None, None)
+            self._profiler = None
+
+    @staticmethod
+    def _save(profiler: Any, path: str) -> None:
+        """Writes the trace to ``path`` atomically (a temporary file beside it, then renamed)."""
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, exist_ok=True)
+        temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+        profiler.export_chrome_trace(temporary)
+        os.replace(temporary, path)
+        logger.info("Saved profile trace for step %s to %s", os.path.basename(path)[9:-5], path)
 
 
 class NanLossDuringTrainingError(RuntimeError):
