@@ -36,7 +36,10 @@ CLASSES = [
     ("ExponentialDecay", dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.5, staircase=True)),
     ("PiecewiseConstantDecay", dict(boundaries=[10, 100, 1000], values=[1.0, 0.5, 0.1, 0.01])),
     ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=1000)),
-    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=100, end_learning_rate=0.01, power=0.5, cycle=True)),
+    (
+        "PolynomialDecay",
+        dict(initial_learning_rate=0.1, decay_steps=100, end_learning_rate=0.01, power=0.5, cycle=True),
+    ),
     ("CosineDecay", dict(initial_learning_rate=0.1, decay_steps=1000, alpha=0.2)),
     ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.5)),
     ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=100, decay_rate=0.5, staircase=True)),
