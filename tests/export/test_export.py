@@ -408,3 +408,14 @@ def test_raw_receivers_take_dtypes_and_shapes_as_tensorflow_does():
         assert (str(placeholder.dtype), placeholder.shape) == (dtype, shape), key
     with pytest.raises(ValueError, match="features\\['x'\\] must be numbers or strings"):
         te.export.build_raw_serving_input_receiver_fn({"x": np.array([1 + 2j])})
+
+
+def test_export_savedmodel_is_the_deprecated_name(trained_wide_deep, tmp_path):
+    with pytest.warns(DeprecationWarning, match="export_savedmodel is deprecated"):
+        path = trained_wide_deep.export_savedmodel(str(tmp_path), _parsing_receiver(WIDE + DEEP))
+    assert sorted(te.saved_model.load(path).signatures) == [
+        "classification",
+        "predict",
+        "regression",
+        "serving_default",
+    ]

@@ -10,6 +10,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
@@ -492,14 +493,32 @@ class Estimator:
         (bytes; None in a worker that is not the chief, which writes nothing).
 
         The export holds the signatures the model_fn's ``export_outputs`` define, the receiver
-        and feature transforms as data, the PREDICT computation as a ``torch.export`` program and
-        the variables; ``te.saved_model.load`` serves it without this model's code. What cannot
-        be exported raises ``te.export.NotExportableError`` here, never at load time.
+        and feature transforms as data, the PREDICT computation as an ONNX program and the
+        variables; ``te.saved_model.load`` serves it without this model's code. What cannot be
+        exported raises ``te.export.NotExportableError`` here, never at load time.
         """
         if not serving_input_receiver_fn:
             raise ValueError("An input_receiver_fn must be defined.")
         return self.experimental_export_all_saved_models(
             export_dir_base, {experimental_mode: serving_input_receiver_fn}, assets_extra, as_text, checkpoint_path
+        )
+
+    def export_savedmodel(
+        self,
+        export_dir_base: str,
+        serving_input_receiver_fn: Callable[[], Any] | None,
+        assets_extra: Mapping[str, str] | None = None,
+        as_text: bool = False,
+        checkpoint_path: str | None = None,
+        strip_default_attrs: bool = False,
+    ) -> bytes:
+        """TF's deprecated name of ``export_saved_model`` (``strip_default_attrs`` has no meaning
+        for an ONNX program and is ignored)."""
+        warnings.warn(
+            "export_savedmodel is deprecated (as in TensorFlow); use export_saved_model.", DeprecationWarning, 2
+        )
+        return self.export_saved_model(
+            export_dir_base, serving_input_receiver_fn, assets_extra, as_text, checkpoint_path
         )
 
     def experimental_export_all_saved_models(
