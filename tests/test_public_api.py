@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+import torch
 
 PUBLIC = {
     "torch_estimator": [
@@ -64,6 +65,7 @@ PUBLIC = {
         "VocabInfo",
         "WarmStartSettings",
         "add_metrics",
+        "bool",
         "call_logit_fn",
         "distribute",
         "errors",
@@ -71,22 +73,31 @@ PUBLIC = {
         "experimental",
         "export",
         "feature_column",
+        "float16",
+        "float32",
+        "float64",
         "get_global_step",
         "get_variable",
         "heads",
         "hooks",
         "initializers",
         "inputs",
+        "int16",
+        "int32",
+        "int64",
+        "int8",
         "layers",
         "losses",
         "metrics",
         "module",
         "optimizers",
         "saved_model",
+        "string",
         "summary",
         "train",
         "train_and_evaluate",
         "trainable_variables",
+        "uint8",
         "variable_scope",
     ],
     "torch_estimator.errors": [
@@ -393,3 +404,15 @@ def test_the_estimator_namespace_mirrors_tensorflows():
         ours = estimator if key == "estimator" else getattr(estimator, key.split(".")[1])
         missing = {n for n in names if not hasattr(ours, n)}
         assert missing == NOT_PROVIDED[key], (key, sorted(missing ^ NOT_PROVIDED[key]))
+
+
+def test_tensorflow_dtype_names_are_accepted_where_dtypes_are():
+    import torch_estimator as te
+
+    fc = te.feature_column
+    assert fc.numeric_column("a", dtype=te.float64).dtype == "float64"
+    assert fc.categorical_column_with_hash_bucket("b", 3, dtype=te.string).dtype == "string"
+    assert fc.categorical_column_with_vocabulary_list("c", [1, 2], dtype=te.int64).dtype == "int64"
+    spec = te.estimator.classifier_parse_example_spec([fc.numeric_column("a")], "y", label_dtype=te.string)
+    assert spec["y"].dtype == "string"
+    assert (te.float32, te.int32, te.bool, te.string) == (torch.float32, torch.int32, torch.bool, "string")

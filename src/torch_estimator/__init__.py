@@ -24,6 +24,18 @@ from torch_estimator import (
     summary,
     train,
 )
+from torch_estimator._core.dtype_names import (
+    bool,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    string,
+    uint8,
+)
 from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
 from torch_estimator._core.fn_args import call_logit_fn
 from torch_estimator._core.mode_keys import ModeKeys
@@ -166,4 +178,14 @@ __all__ = [
     "optimizers",
     "summary",
     "train",
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "string",
 ]
