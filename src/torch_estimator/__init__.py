@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from torch_estimator import (
+    compat,
     distribute,
     errors,
     estimator,
@@ -178,6 +179,7 @@ __all__ = [
     "optimizers",
     "summary",
     "train",
+    "compat",
     "float16",
     "float32",
     "float64",

@@ -1,0 +1,5 @@
+"""``te.compat.v1``: ``tf.compat.v1`` names with TensorFlow 1's semantics (``losses``)."""
+
+from torch_estimator.compat.v1 import losses
+
+__all__ = ["losses"]
