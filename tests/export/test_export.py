@@ -329,7 +329,7 @@ def test_signature_input_errors(trained_wide_deep, tmp_path):
     examples = _examples(keys, 3)
     positional, named = predict(examples), predict(examples=examples)  # one input: positional too, as in TF
     assert positional.keys() == named.keys() and np.array_equal(positional["logits"], named["logits"])
-    with pytest.raises(TypeError, match="takes its inputs \['examples'\] by name"):
+    with pytest.raises(TypeError, match=r"takes its inputs \['examples'\] by name"):
         predict(examples, examples)
 
 
