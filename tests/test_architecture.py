@@ -2,8 +2,9 @@
 or within a layer, and no two modules import each other through any chain.
 
 Layers, bottom to top (DESIGN.md "Layout"): _core < feature_column, head < _engine < export <
-_estimator < canned, _inputs, datasets < serving < cli. The public modules at the package root are
-thin facades over these; no private module imports a facade.
+_estimator < canned, _inputs, datasets < serving < cli. The public modules at the package root (and
+the facade packages, such as ``compat``) are thin facades over these; no private module imports a
+facade.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ LAYERS = {
     "_census": 8,
     "__main__": 8,
 }
+#: Packages of facades only (TensorFlow's nested namespaces, e.g. ``te.compat.v1.losses``).
+FACADE_PACKAGES = {"compat"}
 #: Same-layer packages that stay independent of each other.
 INDEPENDENT = {frozenset({"feature_column", "head"})}
 
@@ -84,7 +87,7 @@ GRAPH = {module: _imports(module) for module in MODULES}
 
 
 def test_every_module_is_in_a_known_layer():
-    unknown = sorted(m for m in MODULES if _layer(m) == FACADE and m.count(".") > 1)
+    unknown = sorted(m for m in MODULES if _layer(m) == FACADE and m.count(".") > 1 and _part(m) not in FACADE_PACKAGES)
     assert not unknown, f"modules below a package the layer table does not know: {unknown}"
 
 
