@@ -182,6 +182,22 @@ def test_bad_eval_metric_value_raises(bad):
         te.EstimatorSpec(EVAL, loss=_loss(), eval_metric_ops={"acc": bad})
 
 
+def test_tf1_value_and_update_op_pairs_are_accepted():
+    # The official custom-estimator sample: accuracy = tf.compat.v1.metrics.accuracy(...);
+    # tf.summary.scalar("accuracy", accuracy[1]); eval_metric_ops={"accuracy": accuracy}.
+    accuracy = te.metrics.accuracy(labels=torch.tensor([1, 0, 1, 1]), predictions=torch.tensor([1, 1, 1, 1]))
+    assert len(accuracy) == 2 and accuracy[1].item() == accuracy[0].item() == 0.75
+    value, update_op = accuracy
+    for given in (accuracy, (value, update_op), tuple(accuracy)):
+        spec = te.EstimatorSpec(EVAL, loss=_loss(), eval_metric_ops={"accuracy": given})
+        assert spec.eval_metric_ops["accuracy"] is accuracy
+    other = te.metrics.mean(torch.tensor([1.0]))
+    with pytest.raises(TypeError, match="must be \\(metric_value, update_op\\) tuples"):
+        te.EstimatorSpec(EVAL, loss=_loss(), eval_metric_ops={"mixed": (value, other[1])})
+    with pytest.raises(IndexError, match="index 2 is out of range"):
+        accuracy[2]
+
+
 def test_updated_metric_is_accepted():
     metric = te.metrics.mean(torch.tensor([1.0, 3.0]))
     spec = te.EstimatorSpec(EVAL, loss=_loss(), eval_metric_ops={"mean": metric})

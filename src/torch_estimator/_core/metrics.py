@@ -9,12 +9,14 @@ up across batches.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
 __all__ = [
+    "metric_of",
     "Metric",
     "Mean",
     "Accuracy",
@@ -129,8 +131,39 @@ class Metric:
         """The metric's value over everything seen since the last reset."""
         return self._result(self._state)
 
+    # -- TF1's (value, update_op) pair --------------------------------------------------------
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        """``metric[0]`` (the value) and ``metric[1]`` (TF1's update_op, which returns the updated
+        value): both the current value, as the batch is already added. Either tensor, or the pair,
+        stands for the metric in ``eval_metric_ops``."""
+        if index not in (0, 1, -1, -2):
+            raise IndexError(f"A metric is a (value, update_op) pair; index {index} is out of range.")
+        value = self.result()
+        value._te_metric = self  # type: ignore[attr-defined]  # eval_metric_ops finds the metric again
+        return value
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        yield self[0]
+        yield self[1]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def metric_of(value: Any) -> Metric | None:
+    """The metric ``value`` stands for: a metric, its (value, update_op) pair, the value tensor of
+    the pair, or ``(metric or value, anything but another metric)``; None for anything else."""
+    if isinstance(value, Metric):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        first, second = (metric_of(v) for v in value)
+        # the update_op may be anything (None, say), but not another metric
+        return first if first is not None and second in (None, first) else None
+    found = getattr(value, "_te_metric", None) if isinstance(value, torch.Tensor) else None
+    return found if isinstance(found, Metric) else None
 
 
 def _zeros(*names: str) -> dict[str, torch.Tensor]:

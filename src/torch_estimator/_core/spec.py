@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from torch_estimator._core.export_output import ExportOutput, get_export_outputs
-from torch_estimator._core.metrics import Metric
+from torch_estimator._core.metrics import Metric, metric_of
 from torch_estimator._core.mode_keys import ModeKeys
 from torch_estimator._core.session_run_hook import SessionRunHook
 from torch_estimator._core.trace import StringLookup
@@ -166,12 +166,13 @@ def _validate_eval_metric_ops(eval_metric_ops: Any) -> dict[str, Metric]:
         raise TypeError(f"eval_metric_ops must be a dict, given: {eval_metric_ops}")
     out: dict[str, Metric] = {}
     for key, value in eval_metric_ops.items():
-        metric = value[0] if isinstance(value, tuple) and len(value) == 2 else value
-        if not isinstance(metric, Metric):
+        metric = metric_of(value)
+        if metric is None:
             raise TypeError(
                 "Values of eval_metric_ops must be (metric_value, update_op) tuples, given: "
-                f"{value} for key: {key}. In torch_estimator a metric value is a "
-                "te.metrics.Metric updated with the batch (e.g. te.metrics.mean(values))."
+                f"{value} for key: {key}. In torch_estimator such a pair is what a te.metrics function "
+                "returns (e.g. te.metrics.accuracy(labels, predictions), or its two tensors); a "
+                "te.metrics.Metric object updated with the batch is accepted too."
             )
         if not metric.updates:
             raise ValueError(f'Please call update_state(...) on the "{metric.name}" metric')
