@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 __all__ = [
-    "metric_of",
     "Metric",
     "Mean",
     "Accuracy",
