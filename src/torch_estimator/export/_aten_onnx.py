@@ -222,11 +222,14 @@ _rule(aten.le.Scalar, aten.le.Tensor)(_binary("LessOrEqual", compare=True))
 _rule(aten.eq.Scalar, aten.eq.Tensor)(_binary("Equal", compare=True))
 
 
+_TRUE_DIVIDE = _binary("Div")
+
+
 @_rule(aten.div.Tensor, aten.div.Scalar)
 def _div(t: _Translator, node: torch.fx.Node, args: list[Any], kwargs: dict[str, Any]) -> Any:
     if kwargs.get("rounding_mode") is not None or not _dtype_of(node).is_floating_point:
         raise Unsupported("integer division")
-    return _binary("Div")(t, node, args, {})
+    return _TRUE_DIVIDE(t, node, args, {})
 
 
 def _unary(onnx_op: str) -> _Rule:

@@ -437,4 +437,4 @@ def trace_model(call_model_fn: ModelCall, store: VariableStore, receiver: Any) -
         outputs = session(*host_half(layers, record.raw_inputs, batch))
         return {k: np.array(tables[k], dtype=object)[v] if k in tables else v for k, v in outputs.items()}
 
-    return TracedModel(onnx, variables, record, standalone_onnx(onnx, variables, record, reference))
+    return TracedModel(onnx, variables, record, standalone_onnx(onnx, variables, record, layers, reference))

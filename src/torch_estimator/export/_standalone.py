@@ -43,7 +43,7 @@ from torch_estimator.feature_column._categorical import (
 )
 from torch_estimator.feature_column._crossed import CrossedColumn
 from torch_estimator.feature_column._embedding import EmbeddingColumn, IndicatorColumn
-from torch_estimator.feature_column._layers import DenseFeatures, LinearModel, layer_from_config
+from torch_estimator.feature_column._layers import DenseFeatures, LinearModel
 from torch_estimator.feature_column._numeric import BucketizedColumn, NumericColumn
 
 __all__ = ["Standalone", "standalone_onnx"]
@@ -486,32 +486,44 @@ def standalone_onnx(
     program: bytes,
     variables: Mapping[str, torch.Tensor],
     record: ModelRecord,
+    layers: Sequence[DenseFeatures | LinearModel],
     reference: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
 ) -> Standalone:
     """The standalone model of an export (``program`` and ``variables`` with the host half
-    ``record`` describes), or the reasons it cannot be built. ``reference(features)`` gives the
-    export's outputs (strings as bytes) for a batch of dense features: the model must match it on
-    a check batch, or it is not written. The standalone model is optional: an error building it
-    leaves the export whole (a warning, and ``blocked_by``, say why)."""
-    try:
-        return _build(program, variables, record, reference)
-    except Exception as error:  # a bug of this module: keep the export, say why there is no standalone model
-        reason = f"the standalone model could not be built: {type(error).__name__}: {error}"
+    ``record`` describes, its ``layers`` rebuilt), or the reasons it cannot be built.
+    ``reference(features)`` gives the export's outputs (strings as bytes) for a batch of dense
+    features: the model must match it on a check batch, or it is not written. The standalone
+    model is optional: an error building or checking it leaves the export whole (a warning, and
+    ``blocked_by``, say why)."""
+
+    def failed(what: str, error: Exception) -> Standalone:  # a bug of this module: keep the export
+        reason = f"the standalone model {what}: {type(error).__name__}: {error}"
         logger.warning("No standalone ONNX model written: %s", reason)
         return Standalone(None, (reason,))
+
+    try:
+        built = _build(program, variables, record, layers)
+    except Exception as error:
+        return failed("could not be built", error)
+    if isinstance(built, Standalone):
+        return built
+    data, features = built
+    try:
+        _check(data, features, reference)
+    except Exception as error:
+        return failed("failed its check", error)
+    return Standalone(data)
 
 
 def _build(
     program: bytes,
     variables: Mapping[str, torch.Tensor],
     record: ModelRecord,
-    reference: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
-) -> Standalone:
-    """``standalone_onnx``'s work; its errors are the caller's to report."""
+    layers: Sequence[DenseFeatures | LinearModel],
+) -> tuple[bytes, dict[str, _Feature]] | Standalone:
+    """The standalone model and its inputs, or a ``Standalone`` naming what blocks it."""
     import onnx
-    import onnxruntime as ort
 
-    layers = [layer_from_config(call.config) for call in record.layers]
     blockers = [reason for layer in layers for column in layer.feature_columns for reason in blockers_of(column)]
     if blockers:
         return Standalone(None, tuple(dict.fromkeys(blockers)))
@@ -535,25 +547,27 @@ def _build(
         model = _assemble(graph, model_proto, variables, record)
     except _Blocked as blocked:
         return Standalone(None, (str(blocked),))
-    data = model.SerializeToString()
-    batch = _check_batch(graph.features)
-    try:
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        got = dict(zip(names, session.run(names, batch)))
-        want = reference(batch)
-        for name, expected in want.items():
-            value = got[name]
-            if expected.dtype == object:
-                same = [bytes(v) if isinstance(v, bytes) else str(v).encode() for v in value.reshape(-1)] == list(
-                    expected.reshape(-1)
-                )
-            else:
-                same = value.shape == expected.shape and np.allclose(value, expected, rtol=1e-5, atol=1e-5)
-            if not same:
-                raise NotExportableError(f"output {name!r} differs from the export's on a check batch")
-    except Exception as error:  # a bug of this module: keep the export, say why there is no standalone model
-        reason = f"the standalone model failed its check: {type(error).__name__}: {error}"
-        logger.warning("No standalone ONNX model written: %s", reason)
-        return Standalone(None, (reason,))
-    return Standalone(data)
+    return model.SerializeToString(), graph.features
+
+
+def _check(
+    data: bytes,
+    features: Mapping[str, _Feature],
+    reference: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
+) -> None:
+    """Raises unless the standalone model gives the export's outputs on a check batch."""
+    import onnxruntime as ort
+
+    batch = _check_batch(features)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(names, batch)))
+    for name, expected in reference(batch).items():
+        value = got[name]
+        if expected.dtype == object:
+            texts = [bytes(v) if isinstance(v, bytes) else str(v).encode() for v in value.reshape(-1)]
+            same = texts == list(expected.reshape(-1))
+        else:
+            same = value.shape == expected.shape and np.allclose(value, expected, rtol=1e-5, atol=1e-5)
+        if not same:
+            raise NotExportableError(f"output {name!r} differs from the export's on a check batch")
