@@ -207,7 +207,7 @@ def test_names_default_to_the_snake_cased_class_name():
 
 def test_mean_and_accuracy_helpers_return_updated_metrics():
     mean = m.mean(torch.tensor([1.0, 3.0]), weights=torch.tensor([3.0, 1.0]))
-    assert isinstance(mean, m.Mean) and mean.name == "mean" and mean.updates == 1
+    assert isinstance(mean, m.Metric) and mean.name == "mean" and mean.updates == 1
     assert mean.result().item() == pytest.approx(1.5)
     accuracy = m.accuracy(torch.tensor([1, 0]), torch.tensor([1, 1]), name="acc")
     assert accuracy.name == "acc" and accuracy.result().item() == 0.5

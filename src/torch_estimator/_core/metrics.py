@@ -24,8 +24,6 @@ __all__ = [
     "Recall",
     "AUC",
     "ExactAUC",
-    "mean",
-    "accuracy",
 ]
 
 _STATE_DTYPE = torch.float64
@@ -413,17 +411,3 @@ class ExactAUC(Metric):
         neg_below = torch.cumsum(neg_w, 0) - neg_w
         area = (pos_w * (neg_below + 0.5 * neg_w)).sum()
         return _safe_div(area, pos_w.sum() * neg_w.sum())
-
-
-def mean(values: Any, weights: Any = None, name: str | None = None) -> Mean:
-    """A ``Mean`` metric updated with ``values`` (for ``EstimatorSpec.eval_metric_ops``)."""
-    metric = Mean(name=name or "mean")
-    metric.update_state(values, weights)
-    return metric
-
-
-def accuracy(labels: Any, predictions: Any, weights: Any = None, name: str | None = None) -> Accuracy:
-    """An ``Accuracy`` metric updated with one batch (for ``EstimatorSpec.eval_metric_ops``)."""
-    metric = Accuracy(name=name or "accuracy")
-    metric.update_state(labels, predictions, weights)
-    return metric

@@ -1,5 +1,5 @@
-"""``te.compat.v1``: ``tf.compat.v1`` names with TensorFlow 1's semantics (``losses``)."""
+"""``te.compat.v1``: ``tf.compat.v1`` names with TensorFlow 1's semantics (``losses``, ``metrics``)."""
 
-from torch_estimator.compat.v1 import losses
+from torch_estimator.compat.v1 import losses, metrics
 
-__all__ = ["losses"]
+__all__ = ["losses", "metrics"]
