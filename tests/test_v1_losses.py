@@ -41,9 +41,8 @@ def test_v1_losses_give_tensorflows_values(case):
         if isinstance(case["weights_value"], float)
         else np.array(case["weights_value"], np.float32)
     )
-    got = getattr(LOSSES, case["loss"])(
-        **args, **case["extra"], weights=weights, reduction=REDUCTIONS[case["reduction"]]
-    )
+    reduction = {} if case["reduction"] is None else {"reduction": REDUCTIONS[case["reduction"]]}
+    got = getattr(LOSSES, case["loss"])(**args, **case["extra"], weights=weights, **reduction)
     assert isinstance(got, torch.Tensor)
     np.testing.assert_allclose(
         got.numpy(), np.array(case["value"], np.float32), rtol=2e-6, atol=2e-7, err_msg=_id(case)

@@ -104,6 +104,25 @@ def main() -> None:
                         "value": np.asarray(value).tolist(),
                     }
                 )
+    # No reduction argument: the weighted sum over examples. Given a scalar weight (its default
+    # 1.0), TF counts the elements of the whole batch where it means those of each example (a bug
+    # te does not copy), so the unweighted value is read with a weight of 1 per example.
+    for weight_name, w in weights.items():
+        tf_w = np.ones((b, 1), np.float32) if isinstance(w, float) else w
+        value = L.mean_pairwise_squared_error(
+            tf.constant(values["labels"]), tf.constant(values["predictions"]), weights=tf.constant(tf_w)
+        )
+        cases.append(
+            {
+                "loss": "mean_pairwise_squared_error",
+                "inputs": {"labels": "labels", "predictions": "predictions"},
+                "extra": {},
+                "weights": weight_name,
+                "weights_value": w if isinstance(w, float) else np.asarray(w).tolist(),
+                "reduction": None,
+                "value": np.asarray(value).tolist(),
+            }
+        )
     out = os.path.join(os.path.dirname(__file__), "..", "tests", "golden", "v1_losses.json")
     with open(out, "w") as f:
         json.dump(

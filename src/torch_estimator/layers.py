@@ -1,9 +1,13 @@
 """Layer functions for function model_fns, with ``tf.compat.v1.layers`` names and variables.
 
-The public ``te.layers`` namespace; the implementation is in ``torch_estimator._core.layers``.
+The public ``te.layers`` namespace (also ``te.compat.v1.layers``); the implementations are in
+``torch_estimator._core.layers`` (dense, dropout, batch normalization, embeddings) and
+``torch_estimator._core.conv_layers`` (convolution, pooling, flatten).
 """
 
+from torch_estimator._core import conv_layers as _conv
 from torch_estimator._core import layers as _impl
+from torch_estimator._core.conv_layers import *  # noqa: F403
 from torch_estimator._core.layers import *  # noqa: F403
 
-__all__ = _impl.__all__
+__all__ = [*_impl.__all__, *_conv.__all__]

@@ -13,7 +13,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from torch_estimator._core.variables import current_scope, current_store, get_variable, variable_scope
+from torch_estimator._core.variables import (
+    add_regularization_loss,
+    current_scope,
+    current_store,
+    get_variable,
+    variable_scope,
+)
 
 __all__ = [
     "dense",
@@ -73,13 +79,16 @@ def dense(
     use_bias: bool = True,
     kernel_initializer: Any = None,
     bias_initializer: Any = "zeros",
+    kernel_regularizer: Regularizer | None = None,
+    bias_regularizer: Regularizer | None = None,
+    activity_regularizer: Regularizer | None = None,
     trainable: bool = True,
     name: str | None = None,
 ) -> torch.Tensor:
     """``activation(inputs @ kernel + bias)`` with variables ``<name>/kernel`` ``[in, units]`` and ``<name>/bias``.
 
     The kernel defaults to glorot_uniform, the bias to zeros; the variables take the input's
-    floating dtype.
+    floating dtype. Regularizers (``tensor -> scalar``) add to the call's regularization losses.
     """
     inputs = _float_input(inputs, "dense")
     if not isinstance(units, int) or units <= 0:
@@ -95,13 +104,35 @@ def dense(
             kernel = get_variable("kernel", [inputs.shape[-1], units], inputs.dtype, kernel_initializer, trainable)
             bias = get_variable("bias", [units], inputs.dtype, bias_initializer, trainable) if use_bias else None
         store.site_cache[site] = (kernel, bias)
+    regularize(site[2], kernel_regularizer, kernel, bias_regularizer, bias)
     if bias is not None and inputs.dim() == 2:
         outputs = torch.addmm(bias, inputs, kernel)
     else:
         outputs = inputs @ kernel
         if bias is not None:
             outputs = outputs + bias
-    return act(outputs) if act is not None else outputs
+    outputs = act(outputs) if act is not None else outputs
+    if activity_regularizer is not None:
+        add_regularization_loss(activity_regularizer, outputs, f"{site[2]} activity")
+    return outputs
+
+
+Regularizer = Callable[[torch.Tensor], Any]
+
+
+def regularize(
+    layer: str,
+    kernel_regularizer: Regularizer | None,
+    kernel: torch.Tensor,
+    bias_regularizer: Regularizer | None,
+    bias: torch.Tensor | None,
+) -> None:
+    """Records a layer's kernel and bias regularization losses (on every call, as each model_fn
+    call builds its loss afresh)."""
+    if kernel_regularizer is not None:
+        add_regularization_loss(kernel_regularizer, kernel, f"{layer}/kernel")
+    if bias_regularizer is not None and bias is not None:
+        add_regularization_loss(bias_regularizer, bias, f"{layer}/bias")
 
 
 def dropout(

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from torch_estimator._core.variables import current_store
+
 __all__ = [
     "Reduction",
     "compute_weighted_loss",
@@ -21,6 +23,9 @@ __all__ = [
     "softmax_cross_entropy",
     "sparse_softmax_cross_entropy",
     "cosine_distance",
+    "mean_pairwise_squared_error",
+    "get_regularization_losses",
+    "get_regularization_loss",
 ]
 
 
@@ -239,3 +244,57 @@ def cosine_distance(
     a, b = _pair(labels, predictions)
     losses = 1 - (a * b).sum(dim=axis, keepdim=True)
     return compute_weighted_loss(losses, weights, reduction=reduction)
+
+
+def mean_pairwise_squared_error(
+    labels: Any,
+    predictions: Any,
+    weights: Any = 1.0,
+    scope: Any = None,
+    loss_collection: Any = None,
+) -> torch.Tensor:
+    """Per example, the mean over pairs of its elements of ``((p_i - p_j) - (l_i - l_j))²``,
+    computed as ``2 Σd² / (n - 1) - 2 (Σd)² / (n (n - 1))`` over its ``n`` elements with non-zero
+    weight (``d = p - l``); the weighted sum over examples (``weights``: a scalar or per example).
+
+    TF 2.15, given a scalar weight (its default 1.0), counts ``n`` over the whole batch instead of
+    per example; here ``n`` is always per example, as TF computes for per-example weights.
+    """
+    a, b = _pair(labels, predictions)
+    diffs = b - a
+    w = _tensor(weights, "weights")
+    axes = tuple(range(1, diffs.dim()))
+    if w.dim() > 0 and w.dim() < diffs.dim():
+        w = w.reshape(tuple(w.shape) + (1,) * (diffs.dim() - w.dim()))
+    try:
+        present = torch.broadcast_to((w != 0).to(diffs.dtype), diffs.shape)
+        torch.broadcast_shapes(w.shape, diffs.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"weights of shape {tuple(w.shape)} cannot be broadcast to labels of shape {tuple(diffs.shape)}."
+        ) from None
+    n = present.sum(dim=axes, keepdim=True) if axes else present
+    sum_sq = diffs.square().sum(dim=axes, keepdim=True) if axes else diffs.square()
+    sum_d = diffs.sum(dim=axes, keepdim=True) if axes else diffs
+
+    def div_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.where(y > 0, x / torch.where(y > 0, y, 1.0), 0.0)
+
+    term1 = 2.0 * div_no_nan(sum_sq, (n - 1).clamp_min(0))
+    term2 = 2.0 * div_no_nan(sum_d.square(), (n * (n - 1)).clamp_min(0))
+    loss = ((term1 - term2) * w).sum()
+    return torch.where(n.sum() > 0, loss, torch.zeros_like(loss))
+
+
+def get_regularization_losses(scope: str | None = None) -> list[torch.Tensor]:
+    """The regularizers' losses of the current model_fn call (layers' ``kernel_regularizer``, ...,
+    ``te.get_variable(regularizer=...)``); ``scope`` is not supported (losses carry no names)."""
+    if scope is not None:
+        raise ValueError(f"get_regularization_losses(scope={scope!r}): losses are not kept by scope; pass None.")
+    return list(current_store().regularization_losses)
+
+
+def get_regularization_loss(scope: str | None = None, name: str = "total_regularization_loss") -> torch.Tensor:
+    """The sum of ``get_regularization_losses()`` (0.0 when there are none)."""
+    losses = get_regularization_losses(scope)
+    return torch.stack(losses).sum() if losses else torch.tensor(0.0)

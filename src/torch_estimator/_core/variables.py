@@ -134,6 +134,8 @@ class VariableStore:
         self._warm_starter: WarmStartFn | None = None
         self._name_counts: dict[tuple[tuple[str, ...], str], int] = {}
         self.summaries: dict[str, Any] = {}  # tensors, or callables evaluated when written
+        #: The regularizers' losses of this model_fn call (TF's REGULARIZATION_LOSSES collection).
+        self.regularization_losses: list[torch.Tensor] = []
         #: Scratch space of one model_fn call (e.g. feature transforms shared by several layers).
         self.call_cache: dict[Any, Any] = {}
         #: What a layer call site looked up on earlier calls (its variables, by the site's scope and
@@ -149,6 +151,7 @@ class VariableStore:
             self.mode = mode
         self._name_counts = {}
         self.summaries = {}
+        self.regularization_losses = []
         self.call_cache = {}
         token = _FRAME.set(self._root)
         try:
@@ -456,6 +459,7 @@ def get_variable(
     dtype: torch.dtype = torch.float32,
     initializer: Any = None,
     trainable: bool = True,
+    regularizer: Callable[[torch.Tensor], Any] | None = None,
 ) -> torch.Tensor:
     """Gets the variable ``name`` in the current scope, creating it on first use.
 
@@ -466,6 +470,8 @@ def get_variable(
         initializer: None (glorot_uniform), a name from ``te.initializers``, a constant, or a
             callable ``(shape, dtype) -> tensor``.
         trainable: whether optimizers update it.
+        regularizer: ``variable -> scalar loss``; its loss joins this call's
+            ``te.compat.v1.losses.get_regularization_losses()``.
 
     Example:
         >>> def model_fn(features, labels, mode):
@@ -476,7 +482,26 @@ def get_variable(
         if initializer is None or callable(initializer) or isinstance(initializer, str):
             raise ValueError(f"get_variable({name!r}) needs a shape unless initializer is a constant array.")
         shape = tuple(torch.as_tensor(initializer).shape)
-    return current_store().get_variable(scoped_name(name), shape, dtype, initializer, trainable)
+    store = current_store()
+    variable = store.get_variable(scoped_name(name), shape, dtype, initializer, trainable)
+    if regularizer is not None:
+        add_regularization_loss(regularizer, variable, name)
+    return variable
+
+
+def add_regularization_loss(regularizer: Callable[[torch.Tensor], Any], variable: torch.Tensor, name: str) -> None:
+    """Records ``regularizer(variable)`` (a scalar) in this call's regularization losses."""
+    if not callable(regularizer):
+        raise TypeError(
+            f"regularizer of {name!r} must be a callable variable -> loss; got {type(regularizer).__name__}."
+        )
+    loss = regularizer(variable)
+    if loss is None:
+        return  # keras regularizers may return None for a zero scale; TF skips them too
+    loss = torch.as_tensor(loss, dtype=torch.float32, device=variable.device)
+    if loss.numel() != 1:
+        raise ValueError(f"regularizer of {name!r} must return a scalar; got shape {tuple(loss.shape)}.")
+    current_store().regularization_losses.append(loss.reshape(()))
 
 
 def module(name: str, factory: Callable[[], M]) -> M:
