@@ -295,6 +295,16 @@ def test_stop_at_step_hook_num_steps_and_last_step(tmp_path):
     assert counter.count("after_run") == 3
 
 
+def test_global_step_waiter_hook_passes_at_or_past_its_step_and_refuses_to_wait_forever(tmp_path):
+    est = make_estimator(tmp_path)
+    with pytest.raises(RuntimeError, match=r"wait_until_step=3\): the global step is 0 and only this training loop"):
+        est.train(input_fn(), steps=2, hooks=[te.estimator.GlobalStepWaiterHook(3)])
+    est.train(input_fn(), steps=3, hooks=[te.estimator.GlobalStepWaiterHook(0)])
+    assert est.get_variable_value("global_step") == 3
+    est.train(input_fn(), steps=2, hooks=[te.estimator.GlobalStepWaiterHook(3)])
+    assert est.get_variable_value("global_step") == 5
+
+
 def test_stop_at_step_hook_value_errors():
     with pytest.raises(ValueError, match=re.escape("One of num_steps or last_step must be specified.")):
         te.StopAtStepHook()

@@ -8,6 +8,7 @@ from torch_estimator._engine.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
     FinalOpsHook,
+    GlobalStepWaiterHook,
     LoggingTensorHook,
     NanLossDuringTrainingError,
     NanTensorHook,
@@ -26,6 +27,7 @@ from torch_estimator._engine.warm_start import VocabInfo, WarmStartSettings
 from torch_estimator._estimator.add_metrics import add_metrics
 from torch_estimator._estimator.estimator import Estimator
 from torch_estimator._estimator.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
+from torch_estimator._estimator.not_provided import not_provided as _not_provided
 from torch_estimator._estimator.parsing_utils import classifier_parse_example_spec, regressor_parse_example_spec
 from torch_estimator._estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 from torch_estimator.canned import (
@@ -67,6 +69,7 @@ __all__ = [
     "DNNLinearCombinedRegressor",
     "DNNRegressor",
     "FinalOpsHook",
+    "GlobalStepWaiterHook",
     "Head",
     "LinearClassifier",
     "LinearEstimator",
@@ -108,3 +111,7 @@ __all__ = [
     "experimental",
     "export",
 ]
+
+
+def __getattr__(name: str) -> object:
+    raise _not_provided(__name__, name)

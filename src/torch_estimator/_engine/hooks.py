@@ -38,6 +38,7 @@ __all__ = [
     "CheckpointSaverHook",
     "SummarySaverHook",
     "FinalOpsHook",
+    "GlobalStepWaiterHook",
     "ProfilerHook",
 ]
 
@@ -305,6 +306,33 @@ class ProfilerHook(SessionRunHook):
         profiler.export_chrome_trace(temporary)
         os.replace(temporary, path)
         logger.info("Saved profile trace for step %s to %s", os.path.basename(path)[9:-5], path)
+
+
+class GlobalStepWaiterHook(SessionRunHook):
+    """Holds training back until the global step reaches ``wait_until_step`` (TF uses it to start
+    non-chief workers late).
+
+    Here every replica takes each step together, so the global step moves only when this loop
+    steps: a step below ``wait_until_step`` can never be reached by waiting, and ``before_run``
+    raises instead of waiting forever. At or past it, the hook does nothing.
+    """
+
+    def __init__(self, wait_until_step: int) -> None:
+        self._wait_until_step = int(wait_until_step)
+        self._done = self._wait_until_step <= 0
+
+    def before_run(self, run_context: SessionRunContext) -> None:
+        if self._done:
+            return None
+        step = int(run_context.session.run("global_step"))
+        if step < self._wait_until_step:
+            raise RuntimeError(
+                f"GlobalStepWaiterHook(wait_until_step={self._wait_until_step}): the global step is {step} and only "
+                "this training loop advances it, so waiting would never end. Start the hook's training at or "
+                "past that step, or drop the hook."
+            )
+        self._done = True
+        return None
 
 
 class NanLossDuringTrainingError(RuntimeError):

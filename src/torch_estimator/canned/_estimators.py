@@ -240,6 +240,9 @@ class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
 class DNNEstimator(_CannedEstimator):
     """A feed-forward network with a given head (Adagrad, learning rate 0.001, by default)."""
 
+    #: The learning rate an optimizer given by name gets (None: the optimizer's own default).
+    _dnn_learning_rate: float | None = None
+
     def __init__(
         self,
         head: Head,
@@ -263,12 +266,13 @@ class DNNEstimator(_CannedEstimator):
         optimizer, dropout, batch_norm = arguments["optimizer"], arguments["dropout"], arguments["batch_norm"]
         activation_fn = get_activation(arguments["activation_fn"])
         input_layer = dnn_input_layer(feature_columns)
+        learning_rate = self._dnn_learning_rate
 
         def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
             check_features(features)
             units = head.logits_dimension
             logits = dnn_logits(features, mode, units, hidden_units, input_layer, activation_fn, dropout, batch_norm)
-            return _head_spec(head, features, labels, mode, logits, optimizer)
+            return _head_spec(head, features, labels, mode, logits, optimizer, learning_rate)
 
         return model_fn
 

@@ -1,0 +1,22 @@
+"""The ``tf.estimator`` names torch_estimator leaves out on purpose, each with why: reaching for one
+raises an AttributeError that says so (and what to use instead) rather than a bare "no attribute"."""
+
+from __future__ import annotations
+
+__all__ = ["REASONS", "not_provided"]
+
+REASONS: dict[str, str] = {
+    "FeedFnHook": (
+        "it feeds TF1 placeholders through feed_dict, and a torch model has no placeholders: "
+        "give the data to the model through input_fn"
+    ),
+    "tpu": "TPUEstimator and its configuration are TPU-only; use Estimator with RunConfig",
+}
+
+
+def not_provided(module: str, name: str) -> AttributeError:
+    """The error for ``module.name``: why it is left out when it is, else the usual message."""
+    reason = REASONS.get(name)
+    if reason is None:
+        return AttributeError(f"module {module!r} has no attribute {name!r}")
+    return AttributeError(f"{module}.{name} is not provided: {reason}.")
