@@ -427,7 +427,22 @@ PUBLIC = {
         "placeholder",
     ],
     "torch_estimator.saved_model": [
+        "ASSETS_DIRECTORY",
+        "CLASSIFY_INPUTS",
+        "CLASSIFY_METHOD_NAME",
+        "CLASSIFY_OUTPUT_CLASSES",
+        "CLASSIFY_OUTPUT_SCORES",
+        "DEFAULT_SERVING_SIGNATURE_DEF_KEY",
+        "PREDICT_INPUTS",
+        "PREDICT_METHOD_NAME",
+        "PREDICT_OUTPUTS",
+        "REGRESS_INPUTS",
+        "REGRESS_METHOD_NAME",
+        "REGRESS_OUTPUTS",
+        "SERVING",
         "SavedModel",
+        "TRAINING",
+        "VARIABLES_DIRECTORY",
         "load",
     ],
     "torch_estimator.feature_column": [
@@ -549,6 +564,19 @@ def test_the_estimator_namespace_mirrors_tensorflows():
         ours = estimator if key == "estimator" else getattr(estimator, key.split(".")[1])
         missing = {n for n in names if not hasattr(ours, n)}
         assert missing == NOT_PROVIDED[key], (key, sorted(missing ^ NOT_PROVIDED[key]))
+
+
+def test_left_out_names_say_why_in_every_namespace():
+    import torch_estimator as te
+
+    for namespace, names in NOT_PROVIDED.items():
+        estimator = importlib.import_module("torch_estimator.estimator")
+        module = estimator if namespace == "estimator" else getattr(estimator, namespace.split(".")[1])
+        for name in names - {"RNNClassifier", "RNNEstimator"}:
+            with pytest.raises(AttributeError, match=f"{name} is not provided: "):
+                getattr(module, name)
+    assert te.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY == "serving_default"
+    assert te.saved_model.SERVING == "serve"
 
 
 def test_tensorflow_dtype_names_are_accepted_where_dtypes_are():

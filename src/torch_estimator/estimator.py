@@ -3,6 +3,7 @@
 
 from torch_estimator import experimental, export
 from torch_estimator._core.mode_keys import ModeKeys
+from torch_estimator._core.not_provided import not_provided as _not_provided
 from torch_estimator._core.spec import EstimatorSpec
 from torch_estimator._engine.hooks import (
     CheckpointSaverHook,
@@ -27,7 +28,6 @@ from torch_estimator._engine.warm_start import VocabInfo, WarmStartSettings
 from torch_estimator._estimator.add_metrics import add_metrics
 from torch_estimator._estimator.estimator import Estimator
 from torch_estimator._estimator.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
-from torch_estimator._estimator.not_provided import not_provided as _not_provided
 from torch_estimator._estimator.parsing_utils import classifier_parse_example_spec, regressor_parse_example_spec
 from torch_estimator._estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 from torch_estimator.canned import (

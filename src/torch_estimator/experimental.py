@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from torch_estimator._core.fn_args import call_logit_fn
+from torch_estimator._core.not_provided import not_provided as _not_provided
 from torch_estimator._estimator.early_stopping import (
     InMemoryEvaluatorHook,
     make_early_stopping_hook,
@@ -23,3 +24,7 @@ __all__ = [
     "InMemoryEvaluatorHook",
     "make_stop_at_checkpoint_step_hook",
 ]
+
+
+def __getattr__(name: str) -> object:
+    raise _not_provided(__name__, name)

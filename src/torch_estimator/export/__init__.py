@@ -2,6 +2,7 @@
 (``te.estimator.export`` / ``te.export``; ``te.saved_model.load``)."""
 
 from torch_estimator._core.export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput
+from torch_estimator._core.not_provided import not_provided as _not_provided
 from torch_estimator._core.trace import NotExportableError
 from torch_estimator.export._loader import SavedModel, load
 from torch_estimator.export._receivers import (
@@ -35,3 +36,7 @@ __all__ = [
     "TensorInfo",
     "load",
 ]
+
+
+def __getattr__(name: str) -> object:
+    raise _not_provided(__name__, name)

@@ -3,7 +3,7 @@ canned estimators (SUM loss reduction, TF1's learning rates and arguments; see
 ``torch_estimator.canned._v1``) and TF1's ``inputs``."""
 
 from torch_estimator import inputs
-from torch_estimator._estimator.not_provided import not_provided as _not_provided
+from torch_estimator._core.not_provided import not_provided as _not_provided
 from torch_estimator.canned._v1 import (
     BaselineClassifier,
     BaselineEstimator,

@@ -11,6 +11,18 @@ REASONS: dict[str, str] = {
         "give the data to the model through input_fn"
     ),
     "tpu": "TPUEstimator and its configuration are TPU-only; use Estimator with RunConfig",
+    "EvalOutput": (
+        "it is the output of EVAL-mode SavedModels, and exports here are PREDICT-mode "
+        "(experimental_export_all_saved_models refuses TRAIN and EVAL); evaluate with Estimator.evaluate"
+    ),
+    "build_raw_supervised_input_receiver_fn": (
+        "its receivers feed TRAIN- and EVAL-mode SavedModels, and exports here are PREDICT-mode; "
+        "use build_raw_serving_input_receiver_fn"
+    ),
+    "LinearSDCA": (
+        "TF's SDCA optimizer runs its own sharded dual-coordinate-ascent kernels; "
+        "train LinearClassifier/LinearRegressor with Ftrl (the default) or SGD"
+    ),
 }
 
 
