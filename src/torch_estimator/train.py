@@ -1,6 +1,7 @@
-"""``te.train``: TF1's learning-rate decay functions (``tf.compat.v1.train.exponential_decay`` ...)
-and ``get_global_step``. The decay functions return schedules (see ``te.optimizers.schedules``)
-that an optimizer evaluates at its step."""
+"""``te.train`` (also ``te.compat.v1.train``): TF1's ``tf.compat.v1.train``: the optimizer classes
+(``AdagradOptimizer``, ``GradientDescentOptimizer``, ...), the learning-rate decay functions
+(``exponential_decay`` ...) and ``get_global_step``. The decay functions return schedules (see
+``te.optimizers.schedules``) that an optimizer evaluates at its step."""
 
 from torch_estimator._core.schedules import (
     cosine_decay,
@@ -10,9 +11,23 @@ from torch_estimator._core.schedules import (
     piecewise_constant,
     polynomial_decay,
 )
+from torch_estimator._core.v1_optimizers import (
+    AdagradOptimizer,
+    AdamOptimizer,
+    FtrlOptimizer,
+    GradientDescentOptimizer,
+    MomentumOptimizer,
+    RMSPropOptimizer,
+)
 from torch_estimator._core.variables import get_global_step
 
 __all__ = [
+    "AdagradOptimizer",
+    "AdamOptimizer",
+    "FtrlOptimizer",
+    "GradientDescentOptimizer",
+    "MomentumOptimizer",
+    "RMSPropOptimizer",
     "exponential_decay",
     "natural_exp_decay",
     "inverse_time_decay",
@@ -20,4 +35,8 @@ __all__ = [
     "cosine_decay",
     "piecewise_constant",
     "get_global_step",
+    "get_or_create_global_step",
 ]
+
+#: TF1's name for the same thing: the global step of the model being run.
+get_or_create_global_step = get_global_step
