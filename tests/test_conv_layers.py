@@ -79,8 +79,8 @@ def test_regularizers_add_to_the_calls_regularization_losses():
             )  # fmt: skip
             losses = te.compat.v1.losses.get_regularization_losses()
             total = te.compat.v1.losses.get_regularization_loss()
-    assert [float(v) for v in losses] == [4.0, 3.0, 10.0]
-    assert float(total) == 17.0
+    assert [v.item() for v in (loss.detach() for loss in losses)] == [4.0, 3.0, 10.0]
+    assert total.detach().item() == 17.0
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,32 @@ def test_bad_layer_arguments_are_named(call, message):
     store = te.VariableStore()
     with store.activate(), pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_layer_objects_own_their_variables():
+    store = te.VariableStore()
+    shared = te.layers.Dense(3)
+    for _ in range(2):
+        with store.activate():
+            x = torch.ones(2, 4)
+            a = shared(x)
+            b = shared(x)  # the same object: the same variables
+            c = te.layers.Dense(3)(x)  # a new object: dense_1
+            y = te.layers.Conv2D(2, 3, padding="same")(torch.ones(1, 4, 4, 1))
+            y = te.layers.MaxPooling2D(2, 2)(y)
+            te.layers.Dropout(0.5)(y, training=False)
+            flat = te.layers.Flatten()(y)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert sorted(store.variables()) == [
+        "conv2d/bias", "conv2d/kernel", "dense/bias", "dense/kernel", "dense_1/bias", "dense_1/kernel",
+    ]  # fmt: skip
+    assert flat.shape == (1, 2 * 2 * 2)
+
+
+def test_layer_objects_check_arguments_when_built():
+    with pytest.raises(TypeError, match="Dense: got an unexpected keyword argument 'unit'"):
+        te.layers.Dense(unit=3)
+    with pytest.raises(TypeError, match=r"Dense takes \[\] when called; got unexpected \['training'\]"):
+        store = te.VariableStore()
+        with store.activate():
+            te.layers.Dense(3)(torch.ones(1, 2), training=True)
