@@ -110,3 +110,14 @@ def test_get_refuses_other_objects():
     message = "initializer must be None, a name, a constant or a callable (shape, dtype) -> tensor; got {}."
     with pytest.raises(TypeError, match=re.escape(message.format("{'a': 1}"))):
         init.get({"a": 1})
+
+
+def test_orthogonal_gives_orthonormal_rows_or_columns():
+    import torch_estimator as te
+
+    tall = te.initializers.orthogonal()([6, 3], torch.float32)
+    wide = te.initializers.orthogonal(gain=2.0)([3, 6], torch.float32)
+    torch.testing.assert_close(tall.T @ tall, torch.eye(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(wide @ wide.T, 4 * torch.eye(3), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="at least two-dimensional"):
+        te.initializers.orthogonal()([4], torch.float32)

@@ -494,3 +494,15 @@ def test_ftrl_as_second_optimizer_keeps_iter_and_restores():
     assert sorted(final) == sorted(again)
     for key in final:
         torch.testing.assert_close(again[key], final[key], rtol=0, atol=0, msg=key)
+
+
+def test_clipnorm_scales_each_long_gradient_to_the_norm():
+    w0 = np.zeros((2,))
+    opt = optimizers.SGD(1.0)
+    opt.clipnorm = 5.0
+    long, short = np.array([30.0, 40.0]), np.array([0.3, 0.4])  # norms 50 and 0.5
+    np.testing.assert_allclose(_run(opt, w0, [long]), [-3.0, -4.0], rtol=1e-12)
+    np.testing.assert_allclose(_run(optimizers.SGD(1.0), w0, [short]), [-0.3, -0.4], rtol=1e-12)
+    opt2 = optimizers.SGD(1.0)
+    opt2.clipnorm = 5.0
+    np.testing.assert_allclose(_run(opt2, w0, [short]), [-0.3, -0.4], rtol=1e-12)

@@ -13,8 +13,11 @@ from torch_estimator._estimator.early_stopping import (
     stop_if_no_decrease_hook,
     stop_if_no_increase_hook,
 )
+from torch_estimator.canned._rnn import RNNClassifier, RNNEstimator
 
 __all__ = [
+    "RNNClassifier",
+    "RNNEstimator",
     "call_logit_fn",
     "make_early_stopping_hook",
     "stop_if_higher_hook",

@@ -23,6 +23,7 @@ __all__ = [
     "truncated_normal",
     "glorot_uniform",
     "glorot_normal",
+    "orthogonal",
     "get",
 ]
 
@@ -106,6 +107,24 @@ def glorot_normal() -> Initializer:
     return init
 
 
+def orthogonal(gain: float = 1.0) -> Initializer:
+    """A (semi-)orthogonal matrix (of the flattened ``[prod(shape[:-1]), shape[-1]]`` view) times
+    ``gain``: the QR factor of a normal matrix, signs fixed by R's diagonal (keras' Orthogonal)."""
+
+    def init(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
+        if len(shape) < 2:
+            raise ValueError(f"The tensor to initialize must be at least two-dimensional; got shape {list(shape)}.")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        normal = torch.randn(max(rows, cols), min(rows, cols), dtype=torch.float64)
+        q, r = torch.linalg.qr(normal)
+        q = q * torch.sign(torch.diagonal(r))
+        if rows < cols:
+            q = q.T
+        return (gain * q).reshape(tuple(shape)).to(dtype)
+
+    return init
+
+
 _BY_NAME: dict[str, Callable[[], Initializer]] = {
     "zeros": zeros,
     "ones": ones,
@@ -114,6 +133,7 @@ _BY_NAME: dict[str, Callable[[], Initializer]] = {
     "truncated_normal": truncated_normal,
     "glorot_uniform": glorot_uniform,
     "glorot_normal": glorot_normal,
+    "orthogonal": orthogonal,
 }
 
 

@@ -35,6 +35,8 @@ class Optimizer:
 
     slot_names: tuple[str, ...] = ()
     default_name = "Optimizer"
+    #: When set, each gradient is scaled down to this norm if it is longer (keras' ``clipnorm``).
+    clipnorm: float | None = None
 
     def __init__(self, learning_rate: float | Callable[[int], Any], name: str | None = None) -> None:
         self._learning_rate = _learning_rate(learning_rate)
@@ -126,6 +128,8 @@ class Optimizer:
         slots = self._plans.get(key)  # the slots of a variable list seen before (every step's)
         if slots is None:
             slots = self._plans[key] = [self.slots_for(var) for var in variables]
+        if self.clipnorm is not None:
+            _clip_by_norm(variables, float(self.clipnorm))
         grads = [var.grad for var in variables]
         dense = True
         for grad in grads:  # a loop, not all(<generator>): this runs every step
@@ -243,6 +247,23 @@ def _all_on_cpu(tensors: list[torch.Tensor]) -> bool:
         if tensor.device.type != "cpu":
             return False
     return True
+
+
+def _clip_by_norm(variables: Sequence[torch.Tensor], clipnorm: float) -> None:
+    """Scales each variable's gradient to norm ``clipnorm`` when it is longer (sparse: its values)."""
+    with torch.no_grad():
+        for var in variables:
+            grad = var.grad
+            if grad is None:
+                continue
+            values = grad.coalesce().values() if grad.is_sparse else grad
+            norm = torch.linalg.vector_norm(values)
+            scale = clipnorm / torch.maximum(norm, torch.tensor(clipnorm, dtype=norm.dtype, device=norm.device))
+            if grad.is_sparse:
+                coalesced = grad.coalesce()
+                var.grad = torch.sparse_coo_tensor(coalesced.indices(), coalesced.values() * scale, grad.shape)
+            else:
+                grad.mul_(scale)
 
 
 class Adagrad(Optimizer):

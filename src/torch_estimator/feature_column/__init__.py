@@ -28,6 +28,15 @@ from torch_estimator.feature_column._layers import (
     transform_features,
 )
 from torch_estimator.feature_column._numeric import bucketized_column, numeric_column
+from torch_estimator.feature_column._sequence import (
+    SequenceFeatures,
+    concatenate_context_input,
+    sequence_categorical_column_with_hash_bucket,
+    sequence_categorical_column_with_identity,
+    sequence_categorical_column_with_vocabulary_file,
+    sequence_categorical_column_with_vocabulary_list,
+    sequence_numeric_column,
+)
 
 shared_embedding_columns = shared_embeddings
 
@@ -54,6 +63,13 @@ __all__ = [
     "input_layer",
     "linear_model",
     "transform_features",
+    "sequence_categorical_column_with_identity",
+    "sequence_categorical_column_with_hash_bucket",
+    "sequence_categorical_column_with_vocabulary_list",
+    "sequence_categorical_column_with_vocabulary_file",
+    "sequence_numeric_column",
+    "SequenceFeatures",
+    "concatenate_context_input",
     "FixedLenFeature",
     "VarLenFeature",
     "RaggedValue",

@@ -49,7 +49,7 @@ __all__ = [
 _FUSED = "fused"
 
 
-def _normalize(feature_columns: Any, allowed: tuple[type, ...], what: str) -> list[Any]:
+def normalize_columns(feature_columns: Any, allowed: tuple[type, ...], what: str) -> list[Any]:
     if isinstance(feature_columns, FeatureColumn):
         feature_columns = [feature_columns]
     columns = list(feature_columns or [])
@@ -194,7 +194,7 @@ class DenseFeatures(_Layer):
     """
 
     def __init__(self, feature_columns: Sequence[DenseColumn], trainable: bool = True, name: str | None = None) -> None:
-        self._columns: list[DenseColumn] = _normalize(
+        self._columns: list[DenseColumn] = normalize_columns(
             feature_columns,
             (DenseColumn,),
             "Items of feature_columns must be a DenseColumn. You can wrap a categorical column with an "
@@ -307,7 +307,7 @@ class LinearModel(_Layer):
             raise ValueError(f'sparse_combiner must be one of "mean", "sqrtn", "sum". Given: {sparse_combiner}')
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"units must be a positive integer; got {units!r}.")
-        self._columns: list[FeatureColumn] = _normalize(
+        self._columns: list[FeatureColumn] = normalize_columns(
             feature_columns,
             (DenseColumn, CategoricalColumn),
             "Items of feature_columns must be either a DenseColumn or CategoricalColumn. Given: {}",

@@ -19,7 +19,7 @@ from torch_estimator._core.values import CategoricalIds, RaggedValue, as_numpy
 from torch_estimator.feature_column._base import CategoricalColumn, DenseColumn, Transformer, check_key
 from torch_estimator.feature_column._block import HostBlock
 
-__all__ = ["NumericColumn", "BucketizedColumn", "numeric_column", "bucketized_column"]
+__all__ = ["NumericColumn", "BucketizedColumn", "numeric_column", "bucketized_column", "check_shape"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,12 +113,7 @@ def numeric_column(
 ) -> NumericColumn:
     """A dense numeric feature ``key`` of ``shape`` per example (``normalizer_fn`` applied first)."""
     check_key(key)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    for dim in shape:
-        if not isinstance(dim, int):
-            raise ValueError(f"shape dimensions must be integer. shape: {shape}, key: {key}")
-        if dim < 1:
-            raise ValueError(f"shape dimensions must be greater than 0. shape: {shape}, key: {key}")
+    shape = check_shape(shape, key)
     name = dtype_name(dtype)
     if not (is_float(name) or is_integer(name)):
         raise ValueError(f"dtype must be convertible to float. dtype: {tf_dtype(name)}, key: {key}")
@@ -202,3 +197,14 @@ def bucketized_column(source_column: NumericColumn, boundaries: Sequence[float])
         if a >= b:
             raise ValueError("boundaries must be a sorted list.")
     return BucketizedColumn(source_column, tuple(float(b) for b in boundaries))
+
+
+def check_shape(shape: int | Sequence[int], key: str) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive ints (TF's ``_check_shape``), else a ValueError naming ``key``."""
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    for dim in dims:
+        if not isinstance(dim, int):
+            raise ValueError(f"shape dimensions must be integer. shape: {dims}, key: {key}")
+        if dim < 1:
+            raise ValueError(f"shape dimensions must be greater than 0. shape: {dims}, key: {key}")
+    return dims
