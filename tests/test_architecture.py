@@ -36,7 +36,7 @@ LAYERS = {
     "__main__": 8,
 }
 #: Packages of facades only (TensorFlow's nested namespaces, e.g. ``te.compat.v1.losses``).
-FACADE_PACKAGES = {"compat"}
+FACADE_PACKAGES = {"compat", "data"}
 #: Same-layer packages that stay independent of each other.
 INDEPENDENT = {frozenset({"feature_column", "head"})}
 

@@ -84,6 +84,17 @@ def test_csv_values_dtypes_and_labels(tmp_path):
     np.testing.assert_array_equal(np.concatenate([labels for _, labels in batches]), frame["label"])
 
 
+def test_csv_label_name_is_tfs_name_for_label_key(tmp_path):
+    path = _write_csv(tmp_path / "data.csv", _frame(20))
+    by_name = list(make_csv_input_fn(str(path), batch_size=8, label_name="label", num_epochs=1, shuffle=False)())
+    by_key = list(make_csv_input_fn(str(path), batch_size=8, label_key="label", num_epochs=1, shuffle=False)())
+    assert [list(f) for f, _ in by_name] == [list(f) for f, _ in by_key] == [["id", "score", "color"]] * 3
+    for (_, a), (_, b) in zip(by_name, by_key):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="label_key='id' and label_name='label' differ"):
+        make_csv_input_fn(str(path), batch_size=8, label_key="id", label_name="label")
+
+
 def test_csv_without_label_yields_features_alone(tmp_path):
     path = _write_csv(tmp_path / "data.csv", _frame(5))
     (batch,) = list(make_csv_input_fn(str(path), batch_size=8, num_epochs=1, shuffle=False)())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from torch_estimator import (
     compat,
+    data,
     distribute,
     errors,
     estimator,
@@ -17,6 +18,7 @@ from torch_estimator import (
     hooks,
     initializers,
     inputs,
+    io,
     layers,
     losses,
     metrics,
@@ -180,6 +182,8 @@ __all__ = [
     "summary",
     "train",
     "compat",
+    "data",
+    "io",
     "float16",
     "float32",
     "float64",

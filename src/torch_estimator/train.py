@@ -1,7 +1,9 @@
 """``te.train`` (also ``te.compat.v1.train``): TF1's ``tf.compat.v1.train``: the optimizer classes
 (``AdagradOptimizer``, ``GradientDescentOptimizer``, ...), the learning-rate decay functions
-(``exponential_decay`` ...) and ``get_global_step``. The decay functions return schedules (see
-``te.optimizers.schedules``) that an optimizer evaluates at its step."""
+(``exponential_decay`` ...), ``get_global_step``, and the ``tf.train.Example`` builders
+(``Example``, ``Features``, ``Feature``, ``BytesList``, ``FloatList``, ``Int64List``). The decay
+functions return schedules (see ``te.optimizers.schedules``) that an optimizer evaluates at its
+step."""
 
 from torch_estimator._core.schedules import (
     cosine_decay,
@@ -20,8 +22,15 @@ from torch_estimator._core.v1_optimizers import (
     RMSPropOptimizer,
 )
 from torch_estimator._core.variables import get_global_step
+from torch_estimator._inputs.data.example import BytesList, Example, Feature, Features, FloatList, Int64List
 
 __all__ = [
+    "BytesList",
+    "Example",
+    "Feature",
+    "Features",
+    "FloatList",
+    "Int64List",
     "AdagradOptimizer",
     "AdamOptimizer",
     "FtrlOptimizer",

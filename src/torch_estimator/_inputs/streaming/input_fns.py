@@ -94,6 +94,7 @@ def make_csv_input_fn(
     chunk_rows: int = 65536,
     use_quote_delim: bool = True,
     compression_type: str | None = None,
+    label_name: str | None = None,
 ) -> Callable[..., Batches]:
     """An input_fn streaming ``(features, labels)`` batches from CSV files (``make_csv_dataset``).
 
@@ -130,6 +131,7 @@ def make_csv_input_fn(
             blocks ahead, so this bounds its memory to about 40 MiB).
         use_quote_delim: whether double quotes delimit fields (RFC 4180).
         compression_type: None (from the file extension), ``'GZIP'`` or ``''`` (none).
+        label_name: TF's name for ``label_key`` (give one or the other).
 
     Example:
         >>> input_fn = te.inputs.make_csv_input_fn("data/train-*.csv", batch_size=256, label_key="label")
@@ -139,6 +141,10 @@ def make_csv_input_fn(
         batch_size, num_epochs, shuffle, shuffle_buffer_size, shuffle_seed, prefetch_buffer_size, chunk_rows
     )
     check_flag("ignore_errors", ignore_errors)
+    if label_name is not None:
+        if label_key is not None and label_key != label_name:
+            raise ValueError(f"label_key={label_key!r} and label_name={label_name!r} differ; give one of them.")
+        label_key = label_name
     source = CsvSource(
         expand_files(file_pattern),
         column_names,
