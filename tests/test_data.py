@@ -263,3 +263,32 @@ def test_shuffle_is_a_permutation_reproducible_with_a_seed_and_reshuffled_per_ep
 def test_bad_pipelines_say_what_is_wrong(call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+class _EagerTensor:
+    """What iterating a real ``tf.data.Dataset`` yields: objects with ``.numpy()``."""
+
+    def __init__(self, value: np.ndarray) -> None:
+        self._value = value
+
+    def numpy(self) -> np.ndarray:
+        return self._value
+
+
+def test_an_input_fn_may_return_a_tensorflow_dataset(tmp_path: Any) -> None:
+    frame, y = _census_like(64)
+
+    class TfDataset:  # iterating it gives (features dict, labels) of eager tensors, as tf.data does
+        def __iter__(self) -> Any:
+            for start in range(0, 64, 16):
+                rows = slice(start, start + 16)
+                yield {k: _EagerTensor(v.to_numpy()[rows]) for k, v in frame.items()}, _EagerTensor(y[rows])
+
+    ours = _classifier(str(tmp_path / "tf"))
+    ours.train(lambda: TfDataset())
+    reference = _classifier(str(tmp_path / "te"))
+    reference.train(lambda: te.data.Dataset.from_tensor_slices((dict(frame), y)).batch(16))
+    assert ours.get_variable_value("global_step") == reference.get_variable_value("global_step") == 4
+    for name in reference.get_variable_names():
+        if name.startswith("linear/"):
+            np.testing.assert_allclose(ours.get_variable_value(name), reference.get_variable_value(name), rtol=1e-6)

@@ -37,8 +37,7 @@ def as_leaf(value: Any, what: str) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "to_numpy") and callable(value.to_numpy):  # a pandas Series or Index
-        array = value.to_numpy()
-        return array.astype(str) if array.dtype.kind == "O" and _all_strings(array) else array
+        return np.asarray(value.to_numpy())  # object columns stay object arrays (missing values stay missing)
     if hasattr(value, "numpy") and callable(value.numpy):  # a TensorFlow eager tensor
         return np.asarray(value.numpy())
     if isinstance(value, np.generic):
@@ -54,10 +53,6 @@ def as_leaf(value: Any, what: str) -> np.ndarray:
     if array.dtype.kind == "O":
         raise ValueError(f"{what}: cannot make an array of {value!r:.80} (ragged or mixed values).")
     return array
-
-
-def _all_strings(array: np.ndarray) -> bool:
-    return all(isinstance(v, str) for v in array.reshape(-1)[:1000])
 
 
 def normalize(value: Any, what: str = "element") -> Any:
