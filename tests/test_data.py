@@ -292,3 +292,40 @@ def test_an_input_fn_may_return_a_tensorflow_dataset(tmp_path: Any) -> None:
     for name in reference.get_variable_names():
         if name.startswith("linear/"):
             np.testing.assert_allclose(ours.get_variable_value(name), reference.get_variable_value(name), rtol=1e-6)
+
+
+def test_make_csv_dataset_shuffles_files_and_rows_keeping_labels_aligned(tmp_path: Any) -> None:
+    for part in range(3):
+        rows = "\n".join(f"{part * 10 + i},{(part * 10 + i) * 2}" for i in range(10))
+        _write(tmp_path, f"part-{part}.csv", "id,twice\n" + rows + "\n")
+    pattern = str(tmp_path / "part-*.csv")
+    made = te.data.experimental.make_csv_dataset(
+        pattern, batch_size=7, label_name="twice", num_epochs=2, shuffle=True, shuffle_seed=5, shuffle_buffer_size=8
+    )
+    batches = list(made.as_numpy_iterator())
+    ids = np.concatenate([f["id"] for f, _ in batches])
+    twice = np.concatenate([label for _, label in batches])
+    np.testing.assert_array_equal(twice, ids * 2)
+    assert sorted(ids[:30].tolist()) == sorted(ids[30:].tolist()) == list(range(30)) and ids.tolist() != sorted(ids)
+    assert [len(label) for _, label in batches] == [7] * 8 + [4]
+    forever = te.data.experimental.make_csv_dataset(pattern, batch_size=7, num_epochs=None, shuffle=False)
+    assert all(len(f["id"]) == 7 for f in forever.take(20).as_numpy_iterator())  # only whole batches
+
+
+def test_decode_csv_options() -> None:
+    lines = np.array(["1;x;NA", "2;NA;3.5"])
+    a, b, c = te.io.decode_csv(lines, [[0], ["?"], [-1.0]], field_delim=";", na_value="NA")
+    assert a.tolist() == [1, 2] and b.tolist() == ["x", "?"] and c.tolist() == [-1.0, 3.5]
+    (picked,) = te.io.decode_csv(np.array(["a,b,c", "d,e,f"]), [[""]], select_cols=[1])
+    assert picked.tolist() == ["b", "e"]
+    plain = te.io.decode_csv('"q",1', [[""], [0]], use_quote_delim=False)
+    assert str(plain[0]) == '"q"' and int(plain[1]) == 1
+    typed = te.io.decode_csv(np.array([["1", "2"], ["3", ""]]), [np.int64(7)])
+    assert typed[0].dtype == np.int64 and typed[0].tolist() == [[1, 2], [3, 7]]
+
+
+def test_shuffle_keeps_longer_strings_that_arrive_later_whole() -> None:
+    short = te.data.Dataset.from_tensor_slices(np.array(["a", "b", "c", "d"]))
+    long = te.data.Dataset.from_tensor_slices(np.array(["a much longer string", "another long one"]))
+    out = [str(x) for x in short.concatenate(long).shuffle(4, seed=0).as_numpy_iterator()]
+    assert sorted(out) == sorted(["a", "b", "c", "d", "a much longer string", "another long one"])

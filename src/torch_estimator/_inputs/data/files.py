@@ -274,9 +274,10 @@ def make_csv_dataset(
         lines = TextLineDataset(path, compression_type)
         return lines.skip(1) if header else lines
 
-    dataset = Dataset.from_tensor_slices(np.array(names)).interleave(
-        lambda path: lines_of(str(path)), cycle_length=num_parallel_reads or 1
-    )
+    files = Dataset.from_tensor_slices(np.array(names))
+    if shuffle:  # as TF: the files in a random order, then their lines through the shuffle buffer
+        files = files.shuffle(len(names), shuffle_seed)
+    dataset = files.interleave(lambda path: lines_of(str(path)), cycle_length=num_parallel_reads or 1)
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer_size, shuffle_seed)
     dataset = dataset.repeat(num_epochs).batch(batch_size, drop_remainder=num_epochs is None)

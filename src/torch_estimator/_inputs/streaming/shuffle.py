@@ -37,7 +37,11 @@ class ShuffleBuffer:
             positions = self.rng.choice(size, stop - start, replace=False)
             leaving.append(take(self._full, positions))
             for name, values in self._full.items():
-                values[positions] = chunk[name][start:stop]
+                incoming = chunk[name]
+                if isinstance(values, np.ndarray) and getattr(incoming, "dtype", values.dtype) != values.dtype:
+                    # e.g. longer fixed-width strings: widen the buffer rather than truncate them
+                    values = self._full[name] = values.astype(np.result_type(values, incoming))
+                values[positions] = incoming[start:stop]
         return leaving
 
     def drain(self) -> Chunk | None:
