@@ -106,22 +106,24 @@ def decode_csv(
         reader = csv.reader(flat, delimiter=field_delim, quoting=csv.QUOTE_NONE)
     fields: list[list[str]] = [[] for _ in columns]
     for record, row in enumerate(reader):
-        if not row and flat[record] == "":
-            row = [""]
-        if select_cols is None:
-            if len(row) != len(columns):
-                raise ValueError(f"Expect {len(columns)} fields but have {len(row)} in record {record}")
-            values = row
-        else:
-            if len(row) <= selected[-1]:
-                raise ValueError(f"Expect at least {selected[-1] + 1} fields but have {len(row)} in record {record}")
-            values = [row[c] for c in selected]
+        values = _fields(row or [""], len(columns), selected if select_cols is not None else None, record)
         for i, value in enumerate(values):
             fields[i].append(value)
     out = []
     for i, ((dtype, default), texts) in enumerate(zip(columns, fields, strict=True)):
         out.append(_convert(texts, dtype, default, na_value, i).reshape(lines.shape))
     return out
+
+
+def _fields(row: list[str], count: int, selected: list[int] | None, record: int) -> list[str]:
+    """The record's fields for the columns decoded (all ``count``, or the ``selected`` ones)."""
+    if selected is None:
+        if len(row) != count:
+            raise ValueError(f"Expect {count} fields but have {len(row)} in record {record}")
+        return row
+    if len(row) <= selected[-1]:
+        raise ValueError(f"Expect at least {selected[-1] + 1} fields but have {len(row)} in record {record}")
+    return [row[c] for c in selected]
 
 
 def _decode_one(
@@ -139,14 +141,7 @@ def _decode_one(
         row = line.split(field_delim)
     else:
         row = next(csv.reader([line], delimiter=field_delim, quoting=csv.QUOTE_NONE), [""])
-    if selected is None:
-        if len(row) != len(columns):
-            raise ValueError(f"Expect {len(columns)} fields but have {len(row)} in record 0")
-        values = row
-    else:
-        if len(row) <= selected[-1]:
-            raise ValueError(f"Expect at least {selected[-1] + 1} fields but have {len(row)} in record 0")
-        values = [row[c] for c in selected]
+    values = _fields(row, len(columns), selected, 0)
     out = []
     for i, ((dtype, default), text) in enumerate(zip(columns, values, strict=True)):
         if text == "" or (na_value and text == na_value):
