@@ -329,3 +329,16 @@ def test_shuffle_keeps_longer_strings_that_arrive_later_whole() -> None:
     long = te.data.Dataset.from_tensor_slices(np.array(["a much longer string", "another long one"]))
     out = [str(x) for x in short.concatenate(long).shuffle(4, seed=0).as_numpy_iterator()]
     assert sorted(out) == sorted(["a", "b", "c", "d", "a much longer string", "another long one"])
+
+
+def test_list_files_then_interleave_text_lines(tmp_path: Any) -> None:
+    for part in range(3):
+        _write(tmp_path, f"f{part}.txt", f"{part}a\n{part}b\n")
+    files = te.data.Dataset.list_files(str(tmp_path / "f*.txt"), shuffle=False)
+    assert [os.path.basename(str(f)) for f in files.as_numpy_iterator()] == ["f0.txt", "f1.txt", "f2.txt"]
+    lines = files.interleave(te.data.TextLineDataset, cycle_length=2)
+    assert [str(x) for x in lines.as_numpy_iterator()] == ["0a", "1a", "0b", "1b", "2a", "2b"]
+    shuffled = te.data.Dataset.list_files(str(tmp_path / "f*.txt"), seed=1)
+    assert sorted(str(f) for f in shuffled.as_numpy_iterator()) == sorted(str(f) for f in files.as_numpy_iterator())
+    with pytest.raises(FileNotFoundError, match="no files match"):
+        te.data.Dataset.list_files(str(tmp_path / "nothing*"))

@@ -15,7 +15,9 @@ columns transform the whole source once, as for ``numpy_input_fn``; ``map`` ends
 
 from __future__ import annotations
 
+import glob
 import itertools
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -198,6 +200,19 @@ class Dataset:
 
         dataset = Dataset(first, make)
         return dataset
+
+    @staticmethod
+    def list_files(
+        file_pattern: Any, shuffle: bool | None = None, seed: int | None = None, name: str | None = None
+    ) -> Dataset:
+        """The files matching ``file_pattern`` (a glob, or a list of them), sorted, then shuffled
+        unless ``shuffle=False`` (TF's default is to shuffle); no match raises."""
+        patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else list(file_pattern)
+        names = sorted({path for pattern in patterns for path in glob.glob(os.fspath(pattern))})
+        if not names:
+            raise FileNotFoundError(f"list_files: no files match {file_pattern!r}.")
+        files = Dataset.from_tensor_slices(np.array(names))
+        return files.shuffle(len(names), seed) if shuffle is None or shuffle else files
 
     @staticmethod
     def zip(datasets: Any, name: str | None = None) -> Dataset:
