@@ -342,3 +342,15 @@ def test_list_files_then_interleave_text_lines(tmp_path: Any) -> None:
     assert sorted(str(f) for f in shuffled.as_numpy_iterator()) == sorted(str(f) for f in files.as_numpy_iterator())
     with pytest.raises(FileNotFoundError, match="no files match"):
         te.data.Dataset.list_files(str(tmp_path / "nothing*"))
+
+
+def test_shuffle_draws_from_the_buffer_as_tf_data_does() -> None:
+    """Each element out is drawn from the ``size`` held (so output i is one of the first i + size
+    elements), and an element may stay in the buffer for many draws (a block shuffle would never
+    delay one by more than two buffers)."""
+    size = 4
+    out = [int(x) for x in te.data.Dataset.range(2000).shuffle(size, seed=7).as_numpy_iterator()]
+    assert sorted(out) == list(range(2000))
+    assert all(v < i + size for i, v in enumerate(out))
+    delays = [i - v for i, v in enumerate(out)]
+    assert max(delays) > 4 * size
