@@ -230,7 +230,7 @@ class Dataset:
             )
 
         def make() -> Iterator[Chunk]:
-            streams = [_rechunkable(d._make()) for d in parts]
+            streams = [_Rechunker(d._make()) for d in parts]
             while True:
                 heads = [s.peek() for s in streams]
                 if any(h is None for h in heads):
@@ -713,7 +713,7 @@ def _from_columns(columns: dict[str, np.ndarray]) -> Chunk:
     return Chunk(leaves, columns.get("rows"))
 
 
-class _rechunkable:
+class _Rechunker:
     """A chunk stream that can be cut at any element count."""
 
     def __init__(self, chunks: Iterator[Chunk]) -> None:
