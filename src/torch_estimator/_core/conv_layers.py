@@ -18,11 +18,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from torch_estimator._core.layers import Regularizer, get_activation, regularize
+from torch_estimator._core.layers import Regularizer, get_activation, layer_name, regularize
 from torch_estimator._core.variables import (
     add_regularization_loss,
-    current_scope,
-    current_store,
     get_variable,
     variable_scope,
 )
@@ -118,7 +116,7 @@ def _conv(
     if max(stride) > 1 and max(dilation) > 1:
         raise ValueError(f"{layer}: strides > 1 cannot be combined with dilation_rate > 1 (as in TensorFlow).")
     act = get_activation(activation)
-    scope_name = name if name is not None else current_store().unique_name(current_scope(), layer)
+    scope_name = layer_name(name, layer)
     with variable_scope(scope_name):
         kernel = get_variable("kernel", [*kernel_shape, x.shape[1], filters], x.dtype, kernel_initializer, trainable)
         bias = get_variable("bias", [filters], x.dtype, bias_initializer, trainable) if use_bias else None

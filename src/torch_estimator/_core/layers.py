@@ -58,7 +58,8 @@ def get_activation(
     raise ValueError(f"Unknown activation {activation!r}; expected a callable or one of {sorted(_ACTIVATIONS)}.")
 
 
-def _layer_name(name: str | None, default: str) -> str:
+def layer_name(name: str | None, default: str) -> str:
+    """``name``, or the next unnamed-layer name of this model_fn call (``default``, ``default_1``, ...)."""
     if name is not None:
         return name
     return current_store().unique_name(current_scope(), default)
@@ -177,7 +178,7 @@ def batch_normalization(
     reduce_dims = [d for d in range(inputs.dim()) if d != axis]
     view = [1] * inputs.dim()
     view[axis] = features
-    with variable_scope(_layer_name(name, "batch_normalization")):
+    with variable_scope(layer_name(name, "batch_normalization")):
         gamma = get_variable("gamma", [features], inputs.dtype, "ones", trainable) if scale else None
         beta = get_variable("beta", [features], inputs.dtype, "zeros", trainable) if center else None
         moving_mean = get_variable("moving_mean", [features], inputs.dtype, "zeros", trainable=False)
@@ -223,7 +224,7 @@ def embedding(
     name: str | None = None,
 ) -> torch.Tensor:
     """Looks ``ids`` up in a ``[input_dim, output_dim]`` table ``<name>/embeddings``."""
-    with variable_scope(_layer_name(name, "embedding")):
+    with variable_scope(layer_name(name, "embedding")):
         table = get_variable("embeddings", [input_dim, output_dim], torch.float32, initializer, trainable)
     if isinstance(ids, torch.Tensor) and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= input_dim):
         raise ValueError(

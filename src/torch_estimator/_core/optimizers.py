@@ -640,6 +640,8 @@ class TorchOptimizer(Optimizer):
 
     @torch.no_grad()
     def apply_gradients(self, variables: Sequence[torch.Tensor]) -> None:
+        if self.clipnorm is not None:
+            _clip_by_norm(variables, float(self.clipnorm))
         self._ensure(variables).step()
         self.iterations += 1
 

@@ -16,6 +16,7 @@ an int and ``cell_type`` names a cell, else ``rnn_model/rnn/<type>_cell/...`` fo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,7 @@ class _UseDefault:
 USE_DEFAULT: Any = _UseDefault()
 
 State = tuple[torch.Tensor, ...]
+Step = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
 
 
 class _KerasCell:
@@ -64,12 +66,19 @@ class _KerasCell:
         h = like.new_zeros(batch, self.units)
         return (h, h.clone()) if self.kind == "lstm" else (h,)
 
-    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def bind(self, input_dim: int, dtype: torch.dtype) -> Step:
+        """The step function with this call's variables looked up once (not at every step)."""
         u, gates = self.units, _GATES[self.kind]
         with variable_scope(self.scope):
-            kernel = get_variable("kernel", [x.shape[-1], gates * u], x.dtype, "glorot_uniform")
-            recurrent = get_variable("recurrent_kernel", [u, gates * u], x.dtype, orthogonal())
-            bias = get_variable("bias", [2, gates * u] if self.kind == "gru" else [gates * u], x.dtype, self._bias)
+            kernel = get_variable("kernel", [input_dim, gates * u], dtype, "glorot_uniform")
+            recurrent = get_variable("recurrent_kernel", [u, gates * u], dtype, orthogonal())
+            bias = get_variable("bias", [2, gates * u] if self.kind == "gru" else [gates * u], dtype, self._bias)
+        return functools.partial(self._step, kernel, recurrent, bias)
+
+    def _step(
+        self, kernel: torch.Tensor, recurrent: torch.Tensor, bias: torch.Tensor, x: torch.Tensor, state: State
+    ) -> tuple[torch.Tensor, State]:
+        u = self.units
         h = state[0]
         if self.kind == "simple_rnn":
             h = torch.tanh(x @ kernel + bias + h @ recurrent)
@@ -106,13 +115,18 @@ class _TorchCell:
         h = like.new_zeros(batch, self.units)
         return (h, h.clone()) if self.lstm else (h,)
 
-    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def bind(self, input_dim: int, dtype: torch.dtype) -> Step:
+        """The step function of this call's module."""
         cell = module(self.name, lambda: self.cell)
-        if self.lstm:
-            h, c = cell(x, (state[0], state[1]))
-            return h, (h, c)
-        h = cell(x, state[0])
-        return h, (h,)
+
+        def step(x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+            if self.lstm:
+                h, c = cell(x, (state[0], state[1]))
+                return h, (h, c)
+            h = cell(x, state[0])
+            return h, (h,)
+
+        return step
 
 
 def _keras_cells(units: Any, cell_type: Any) -> tuple[str, list[_KerasCell]]:
@@ -156,14 +170,16 @@ def run_cells(cells: Sequence[_KerasCell | _TorchCell], inputs: torch.Tensor, le
     """The last output of the stacked ``cells`` over ``inputs`` ``[B, T, d]``; steps at or past an
     example's length keep its state and output (keras' masking)."""
     batch, steps = inputs.shape[0], inputs.shape[1]
+    dims = [inputs.shape[-1], *(cell.units for cell in cells[:-1])]
+    step_fns = [cell.bind(dim, inputs.dtype) for cell, dim in zip(cells, dims, strict=True)]
     states = [cell.zero_state(batch, inputs) for cell in cells]
     output = inputs.new_zeros(batch, cells[-1].units)
     mask = torch.arange(steps, device=inputs.device)[None, :] < lengths.to(inputs.device)[:, None]
     for t in range(steps):
         x = inputs[:, t]
         new_states = []
-        for cell, state in zip(cells, states, strict=True):
-            x, new_state = cell.step(x, state)
+        for step, state in zip(step_fns, states, strict=True):
+            x, new_state = step(x, state)
             new_states.append(new_state)
         keep = mask[:, t : t + 1]
         states = [
@@ -201,11 +217,11 @@ class RNNEstimator(_CannedEstimator):
         rnn_cell_fn, units, cell_type = arguments["rnn_cell_fn"], arguments["units"], arguments["cell_type"]
         if rnn_cell_fn is not None and (units or cell_type is not USE_DEFAULT):
             raise ValueError("units and cell_type must not be specified when using rnn_cell_fn")
+        cells: Sequence[_KerasCell | _TorchCell]
         if rnn_cell_fn is not None:
             layer_scope, cells = "rnn", _torch_cells(rnn_cell_fn)
         else:
-            layer_scope, keras = _keras_cells(units, cell_type)
-            cells = keras  # type: ignore[assignment]
+            layer_scope, cells = _keras_cells(units, cell_type)
         sequence_layer = SequenceFeatures(arguments["sequence_feature_columns"])
         context = arguments["context_feature_columns"]
         context_layer = DenseFeatures(context) if context else None

@@ -38,6 +38,7 @@ from torch_estimator.feature_column._base import (
 from torch_estimator.feature_column._config import column_from_config, column_to_config
 
 __all__ = [
+    "ColumnsLayer",
     "DenseFeatures",
     "input_layer",
     "LinearModel",
@@ -107,8 +108,9 @@ def _batch_device(features: Mapping[str, Any]) -> torch.device:
         return torch.device("cpu")
 
 
-class _Layer:
-    """What ``DenseFeatures`` and ``LinearModel`` share: columns, a call split into halves."""
+class ColumnsLayer:
+    """What the column layers (``DenseFeatures``, ``LinearModel``, ``SequenceFeatures``) share: columns,
+    their own variable store when used outside a model_fn, a call split into halves."""
 
     name: str
     _feature_keys: list[str]
@@ -183,7 +185,7 @@ class _Layer:
         return self.host_inputs(transformer), _batch_device(transformer.features)
 
 
-class DenseFeatures(_Layer):
+class DenseFeatures(ColumnsLayer):
     """Concatenates the dense outputs of ``feature_columns`` (sorted by name) into ``[B, n]``.
 
     Call it inside a model_fn on the features dict (raw, or a ``Transformer`` from
@@ -285,7 +287,7 @@ def _collect_vars(
 _SPARSE_COMBINERS = ("mean", "sqrtn", "sum")
 
 
-class LinearModel(_Layer):
+class LinearModel(ColumnsLayer):
     """``Σ_columns`` of each column's weighted contribution plus a bias: ``[B, units]`` logits.
 
     Categorical columns look their ids up in a ``[num_buckets, units]`` weight table (combined by

@@ -19,7 +19,14 @@ from torch_estimator._core.values import CategoricalIds, RaggedValue, as_numpy
 from torch_estimator.feature_column._base import CategoricalColumn, DenseColumn, Transformer, check_key
 from torch_estimator.feature_column._block import HostBlock
 
-__all__ = ["NumericColumn", "BucketizedColumn", "numeric_column", "bucketized_column", "check_shape"]
+__all__ = [
+    "NumericColumn",
+    "BucketizedColumn",
+    "numeric_column",
+    "bucketized_column",
+    "check_numeric_args",
+    "check_shape",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,13 +119,7 @@ def numeric_column(
     normalizer_fn: Callable[[Any], Any] | None = None,
 ) -> NumericColumn:
     """A dense numeric feature ``key`` of ``shape`` per example (``normalizer_fn`` applied first)."""
-    check_key(key)
-    shape = check_shape(shape, key)
-    name = dtype_name(dtype)
-    if not (is_float(name) or is_integer(name)):
-        raise ValueError(f"dtype must be convertible to float. dtype: {tf_dtype(name)}, key: {key}")
-    if normalizer_fn is not None and not callable(normalizer_fn):
-        raise TypeError(f"normalizer_fn must be a callable. Given: {normalizer_fn}")
+    shape, name = check_numeric_args(key, shape, dtype, normalizer_fn)
     if default_value is not None:
         array = np.asarray(default_value)
         if array.dtype.kind not in "biuf":
@@ -197,6 +198,20 @@ def bucketized_column(source_column: NumericColumn, boundaries: Sequence[float])
         if a >= b:
             raise ValueError("boundaries must be a sorted list.")
     return BucketizedColumn(source_column, tuple(float(b) for b in boundaries))
+
+
+def check_numeric_args(
+    key: str, shape: int | Sequence[int], dtype: Any, normalizer_fn: Callable[[Any], Any] | None
+) -> tuple[tuple[int, ...], str]:
+    """``(shape, dtype name)`` of a numeric column (plain or sequence), its arguments checked as TF does."""
+    check_key(key)
+    checked = check_shape(shape, key)
+    name = dtype_name(dtype)
+    if not (is_float(name) or is_integer(name)):
+        raise ValueError(f"dtype must be convertible to float. dtype: {tf_dtype(name)}, key: {key}")
+    if normalizer_fn is not None and not callable(normalizer_fn):
+        raise TypeError(f"normalizer_fn must be a callable. Given: {normalizer_fn}")
+    return checked, name
 
 
 def check_shape(shape: int | Sequence[int], key: str) -> tuple[int, ...]:

@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from torch_estimator._core.dtypes import dtype_name, is_float, is_integer, tf_dtype
 from torch_estimator._core.layers import clip_rows_to_norm
 from torch_estimator._core.parse_spec import VarLenFeature
 from torch_estimator._core.trace import NotExportableError, current_trace
 from torch_estimator._core.values import RaggedValue, as_raw_sparse, encoding_of, not_missing
-from torch_estimator._core.variables import VariableStore, current_store, variable_scope
-from torch_estimator.feature_column._base import CategoricalColumn, FeatureColumn, Transformer, check_key
+from torch_estimator._core.variables import current_store, variable_scope
+from torch_estimator.feature_column._base import CategoricalColumn, FeatureColumn, Transformer
 from torch_estimator.feature_column._categorical import (
     categorical_column_with_hash_bucket,
     categorical_column_with_identity,
@@ -33,8 +32,8 @@ from torch_estimator.feature_column._categorical import (
     categorical_column_with_vocabulary_list,
 )
 from torch_estimator.feature_column._embedding import EmbeddingColumn, IndicatorColumn
-from torch_estimator.feature_column._layers import normalize_columns, transformer_for
-from torch_estimator.feature_column._numeric import check_shape
+from torch_estimator.feature_column._layers import ColumnsLayer, normalize_columns
+from torch_estimator.feature_column._numeric import check_numeric_args
 
 __all__ = [
     "SequenceCategoricalColumn",
@@ -238,13 +237,7 @@ def sequence_numeric_column(
 ) -> SequenceNumericColumn:
     """A sequence of numbers, ``prod(shape)`` per step. ``normalizer_fn`` maps the ``[B, T·n]`` values
     (applied to the present ones; TF applies it to the SparseTensor of values)."""
-    check_key(key)
-    checked = check_shape(shape, key)
-    name = dtype_name(dtype)
-    if not (is_float(name) or is_integer(name)):
-        raise ValueError(f"dtype must be convertible to float. dtype: {tf_dtype(name)}, key: {key}")
-    if normalizer_fn is not None and not callable(normalizer_fn):
-        raise TypeError(f"normalizer_fn must be a callable. Given: {normalizer_fn}")
+    checked, name = check_numeric_args(key, shape, dtype, normalizer_fn)
     return SequenceNumericColumn(key, checked, float(default_value), name, normalizer_fn)
 
 
@@ -283,7 +276,7 @@ def _is_sequence_column(column: Any) -> bool:
     )
 
 
-class SequenceFeatures:
+class SequenceFeatures(ColumnsLayer):
     """``tf.keras.experimental.SequenceFeatures``: the sequence columns' per-step outputs side by side
     (columns sorted by name), ``([B, T, n], sequence_length [B])``. All columns must give each
     example the same length. Embedding tables are variables named
@@ -294,11 +287,7 @@ class SequenceFeatures:
     def __init__(
         self, feature_columns: Sequence[FeatureColumn], trainable: bool = True, name: str | None = None
     ) -> None:
-        self._columns: list[FeatureColumn] = normalize_columns(
-            feature_columns,
-            (FeatureColumn,),
-            "{}",
-        )
+        self._columns: list[FeatureColumn] = normalize_columns(feature_columns, (FeatureColumn,), "{}")
         for column in self._columns:
             if not _is_sequence_column(column):
                 raise ValueError(
@@ -308,16 +297,11 @@ class SequenceFeatures:
                 )
         self.trainable = trainable
         self.name = name or "sequence_features"
-        self._standalone_store: VariableStore | None = None
+        self._feature_keys = sorted({k for c in self._columns for k in c.parse_example_spec})
 
     @property
     def feature_columns(self) -> list[FeatureColumn]:
         return list(self._columns)
-
-    @property
-    def variables(self) -> dict[str, torch.Tensor]:
-        """The variables of a layer used outside a model_fn, by name (empty before its first call)."""
-        return {} if self._standalone_store is None else self._standalone_store.variables()
 
     def __call__(self, features: Any, training: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         if current_trace() is not None:
@@ -325,19 +309,11 @@ class SequenceFeatures:
                 "Models with sequence feature columns (SequenceFeatures, the RNN estimators) cannot be exported: "
                 "their steps are unrolled per batch, so the program would be fixed to one sequence width."
             )
-        try:
-            current_store()
-            return self._call(features)
-        except RuntimeError as error:
-            if "No active variable store" not in str(error):
-                raise
-        if self._standalone_store is None:
-            self._standalone_store = VariableStore()
-        with self._standalone_store.activate(), torch.no_grad():
+        with self._own_store():
             return self._call(features)
 
     def _call(self, features: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        transformer = transformer_for(features)
+        transformer = self._checked(features)
         device = current_store().device
         outputs: list[torch.Tensor] = []
         lengths: list[tuple[str, torch.Tensor]] = []
