@@ -62,7 +62,7 @@ def test_v1_metrics_stream_tensorflows_values(case):
 
 def test_golden_covers_every_function():
     covered = {case["fn"] for case in GOLDEN["cases"]}
-    assert covered == set(M.__all__) - {"precision_at_top_k", "recall_at_top_k"}
+    assert covered == set(M.__all__)
 
 
 def test_top_k_given_ids_match_top_k_of_scores():

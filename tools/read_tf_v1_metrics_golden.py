@@ -53,6 +53,11 @@ def _classes(shape: tuple[int, ...], low: int = 0, high: int = C) -> Any:
     return lambda rng: rng.integers(low, high, size=shape).astype(np.int64)
 
 
+def _top_ids(shape: tuple[int, int]) -> Any:
+    """Distinct class ids per row (what top_k gives)."""
+    return lambda rng: np.stack([rng.permutation(C)[: shape[1]] for _ in range(shape[0])]).astype(np.int64)
+
+
 def _unit(shape: tuple[int, ...]) -> Any:
     def make(rng: np.random.Generator) -> np.ndarray:
         a = rng.normal(size=shape)
@@ -145,6 +150,9 @@ def _cases() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         # -1 and out-of-range labels, two labels per example, weights
         cases.append((fn, {"k": 2}, {"labels": _classes((B, 2), -1, C + 1), "predictions": logits}))
         cases.append((fn, {"k": 2}, {"labels": _classes((B,)), "predictions": logits, "weights": _weights((B,))}))
+    for fn in ("precision_at_top_k", "recall_at_top_k"):  # the top-k class ids given directly
+        for extra in ({"k": 2}, {"k": 2, "class_id": 1}):
+            cases.append((fn, extra, {"labels": _classes((B,)), "predictions_idx": _top_ids((B, 2))}))
     for extra in ({"k": 1}, {"k": 3}):
         cases.append(("average_precision_at_k", extra, {"labels": _classes((B,)), "predictions": logits}))
     cases.append(
